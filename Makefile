@@ -1,0 +1,64 @@
+# The front door. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+HOST ?= 0.0.0.0
+PORT ?= 8100
+export HOST PORT
+
+# uv from PATH, else the one pip installed for $(PYTHON) (`make install` puts it there).
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen --no-sync
+STAMP := .venv/.carpulse-installed
+
+TEST_DATABASE_URL ?= $(or $(CARPULSE_TEST_DATABASE_URL),postgresql+asyncpg://postgres@127.0.0.1:5432/test)
+TEST_REDIS_URL ?= $(or $(CARPULSE_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
+
+.PHONY: help install run migrate check test test-server test-embedded services bench format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
+		echo "installing uv with pip"; \
+		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv; }
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(STAMP) ## install uv (if missing) and every dependency from uv.lock
+
+migrate: install ## apply database migrations
+	$(RUN) carpulse migrate
+
+run: install migrate ## serve the API on http://localhost:$(PORT) with the embedded defaults
+	$(RUN) carpulse serve --host $(HOST) --port $(PORT)
+
+check: install ## formatting, lint, types, import contracts
+	$(RUN) ruff format --check src tests bench migrations
+	$(RUN) ruff check src tests bench migrations
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+services: ## start PostgreSQL and Redis when they are down
+	@scripts/services.sh
+
+test-server: install services ## the suite on real PostgreSQL and Redis
+	CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(RUN) pytest
+
+test-embedded: install ## the suite on SQLite and in-process stores
+	CARPULSE_TEST_BACKEND=embedded $(RUN) pytest -m "not server"
+
+test: check test-server test-embedded ## check, then the suite on both backends
+
+bench: install services ## benchmarks (bench/)
+	$(RUN) python -m bench
+
+format: install ## rewrite formatting and fixable lint
+	$(RUN) ruff format src tests bench migrations
+	$(RUN) ruff check --fix src tests bench migrations
+
+clean: ## remove the virtualenv and local data
+	rm -rf .venv var .mypy_cache .pytest_cache .ruff_cache

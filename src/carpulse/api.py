@@ -1,0 +1,22 @@
+"""The one place that mounts every domain router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from carpulse.about.endpoints import router as about_router
+from carpulse.auth.endpoints import router as auth_router
+from carpulse.file.endpoints import router as file_router
+from carpulse.health.endpoints import router as health_router
+
+API_V1_PREFIX = "/api/v1"
+
+
+def mount_routers(app: FastAPI) -> None:
+    app.include_router(about_router)
+    app.include_router(health_router)
+    app.include_router(file_router)
+
+    v1 = APIRouter(prefix=API_V1_PREFIX)
+    v1.include_router(auth_router)
+    app.include_router(v1)

@@ -1,0 +1,95 @@
+"""`carpulse serve | migrate | admin hash-password`."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic.config import Config
+
+app = typer.Typer(help="Car Pulse service commands.", no_args_is_help=True, add_completion=False)
+admin_app = typer.Typer(help="Admin account tools.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    from carpulse.config import get_settings
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", (database_url or get_settings().database.url).replace("%", "%%"))
+    return config
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply database migrations up to REVISION."""
+    from alembic import command
+
+    from carpulse.config import get_settings
+    from carpulse.kit.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log.level, settings.log.json_lines)
+    command.upgrade(alembic_config(), revision)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default: HOST or 0.0.0.0)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: PORT or 8100)")] = None,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Serve the API with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from carpulse.config import Settings
+
+    overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    # The app factory reads settings again in the worker process; pass the CLI's choices on.
+    os.environ["CARPULSE_HOST"] = settings.host
+    os.environ["CARPULSE_PORT"] = str(settings.port)
+    uvicorn.run(
+        "carpulse.main:app",
+        host=settings.host,
+        port=settings.port,
+        reload=reload,
+        proxy_headers=False,  # X-Forwarded-For is judged by our own trusted-proxy list
+        server_header=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@admin_app.command("hash-password")
+def hash_password_command(
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Print an argon2 hash for ADMIN_PASSWORD_HASH."""
+    from carpulse.kit.passwords import hash_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            typer.echo("The passwords differ.", err=True)
+            raise typer.Exit(1)
+    if len(password) < 8:
+        typer.echo("Use at least 8 characters.", err=True)
+        raise typer.Exit(1)
+    typer.echo(hash_password(password))
+
+
+def main() -> None:
+    app()

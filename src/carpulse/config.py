@@ -1,0 +1,251 @@
+"""Settings: one `Settings` composed of grouped models, read from `CARPULSE_*` variables.
+
+The seed's deployment sets a few unprefixed names (`ADMIN_USERNAME`, `JWT_SECRET_KEY`,
+`CORS_ORIGINS`, ...); those are accepted too, with a lower priority than the prefixed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "CARPULSE_"
+ENV_FILE = ".env"
+
+# Development defaults that production refuses (see `Settings._refuse_development_defaults`).
+DEVELOPMENT_JWT_SECRET = "carpulse-development-jwt-secret-not-for-production"  # noqa: S105
+DEVELOPMENT_SIGNING_KEY = "carpulse-development-url-signing-key-not-for-production"
+# The password of the admin seeded when no hash is configured, outside production only.
+DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list or the seed's comma-separated form (`https://a,https://b`)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(
+        default="sqlite+aiosqlite:///var/carpulse.db",
+        description="SQLAlchemy async URL; production: postgresql+asyncpg://user:pass@host/db",
+    )
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1)
+    pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    connect_timeout_seconds: float = Field(default=3.0, gt=0)
+
+
+class RedisSettings(BaseModel):
+    url: SecretStr | None = Field(
+        default=None,
+        description="redis://host:6379/0; unset = in-process ephemeral store and rate limits",
+    )
+    key_prefix: str = "carpulse:"
+    socket_timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+class StorageSettings(BaseModel):
+    url: str = Field(
+        default="var/storage",
+        description="local directory (path or file:// URL) for PDFs, photos and invoices",
+    )
+    signing_key: SecretStr = SecretStr(DEVELOPMENT_SIGNING_KEY)
+    signed_url_ttl_seconds: int = Field(default=3600, ge=1)
+
+
+class AuthSettings(BaseModel):
+    jwt_secret_key: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwt_access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    jwt_issuer: str = "carpulse"
+    jwt_audience: str = "carpulse-api"
+
+
+class AdminSettings(BaseModel):
+    username: str = Field(default="admin", min_length=1, max_length=150)
+    password_hash: SecretStr | None = Field(
+        default=None,
+        description="argon2 or bcrypt hash (`carpulse admin hash-password`)",
+    )
+
+
+class HttpSettings(BaseModel):
+    cors_origins: CommaList = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"])
+    trusted_proxies: CommaList = Field(
+        default_factory=list,
+        description="addresses or CIDR networks whose X-Forwarded-For is believed",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = True
+    policies: dict[str, str] = Field(
+        default_factory=lambda: {
+            "payment": "10/minute",
+            "verification": "30/minute",
+            "pdf": "10/minute",
+            "webhook": "100/minute",
+            "login": "5/minute",
+        }
+    )
+
+
+class SandboxSettings(BaseModel):
+    enabled: bool = Field(default=True, description="mount the vendor fakes under /_sandbox")
+
+
+class LogSettings(BaseModel):
+    level: str = "INFO"
+    json_lines: bool = Field(default=True, description="JSON lines (Cloud Logging); else console")
+
+
+class _SeedEnvironmentSource(PydanticBaseSettingsSource):
+    """The seed's unprefixed variable names, mapped onto the grouped settings."""
+
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "APP_NAME": ("app_name",),
+        "APP_VERSION": ("app_version",),
+        "HOST": ("host",),
+        "PORT": ("port",),
+        "CORS_ORIGINS": ("http", "cors_origins"),
+        "JWT_SECRET_KEY": ("auth", "jwt_secret_key"),
+        "JWT_ACCESS_TOKEN_EXPIRE_MINUTES": ("auth", "jwt_access_token_expire_minutes"),
+        "ADMIN_USERNAME": ("admin", "username"),
+        "ADMIN_PASSWORD_HASH": ("admin", "password_hash"),
+    }
+
+    def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
+        super().__init__(settings_cls)
+        self.env_file = env_file
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, str | None] = {}
+        if self.env_file and Path(self.env_file).is_file():
+            values.update(dotenv_values(self.env_file))
+        values.update(os.environ)
+        out: dict[str, Any] = {}
+        for name, path in self.aliases.items():
+            value = values.get(name)
+            if value is None:
+                continue
+            target = out
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+            target[path[-1]] = value
+        return out
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=ENV_FILE,
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.development
+    app_name: str = "Car Pulse API"
+    app_version: str | None = Field(default=None, description="else the latest git tag, else the package version")
+    debug: bool = False
+    host: str = "0.0.0.0"
+    port: int = Field(default=8100, ge=1, le=65535)
+    public_base_url: str | None = Field(
+        default=None, description="base of every URL the app builds; default: where it serves"
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    storage: StorageSettings = StorageSettings()
+    auth: AuthSettings = AuthSettings()
+    admin: AdminSettings = AdminSettings()
+    http: HttpSettings = HttpSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = settings_cls.model_config.get("env_file")
+        seed = _SeedEnvironmentSource(settings_cls, env_file if isinstance(env_file, str) else None)
+        return init_settings, env_settings, dotenv_settings, seed, file_secret_settings
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults(self) -> Settings:
+        if self.environment is not Environment.production:
+            return self
+        problems = []
+        jwt_key = self.auth.jwt_secret_key.get_secret_value()
+        if jwt_key == DEVELOPMENT_JWT_SECRET or len(jwt_key) < 32:
+            problems.append("CARPULSE_AUTH__JWT_SECRET_KEY must be set to 32+ random characters")
+        if self.storage.signing_key.get_secret_value() == DEVELOPMENT_SIGNING_KEY:
+            problems.append("CARPULSE_STORAGE__SIGNING_KEY must be set")
+        if self.sandbox.enabled:
+            problems.append("CARPULSE_SANDBOX__ENABLED must be false")
+        if self.admin.password_hash is None:
+            problems.append("CARPULSE_ADMIN__PASSWORD_HASH (or ADMIN_PASSWORD_HASH) must be set")
+        if not self.public_base_url or not self.public_base_url.startswith("https://"):
+            problems.append("CARPULSE_PUBLIC_BASE_URL must be an https:// URL")
+        if self.debug:
+            problems.append("CARPULSE_DEBUG must be false")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL every self-built link starts with, without a trailing slash."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

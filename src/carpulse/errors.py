@@ -1,0 +1,320 @@
+"""One error tree rendered as RFC 9457 `application/problem+json`.
+
+Every error a client can cause is a `CarPulseError` subclass with a status, a `type` slug
+(served as a description at `/problems/{slug}`) and a title. Framework errors (404, 405, 422)
+and failures of our own dependencies are rendered in the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import structlog
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_PATH = "/problems"
+
+log = structlog.get_logger("carpulse.errors")
+
+
+class CarPulseError(Exception):
+    """Base of every error we answer with a problem document."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return f"{PROBLEM_PATH}/{cls.slug}"
+
+
+class BadRequest(CarPulseError):
+    """The request cannot be understood as sent."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(CarPulseError):
+    """Credentials are missing, wrong or expired."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+class Forbidden(CarPulseError):
+    """The caller is known but not allowed to do this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(CarPulseError):
+    """No such resource, or it belongs to someone else."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class MethodNotAllowed(CarPulseError):
+    """The resource exists but does not answer this HTTP method."""
+
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class Conflict(CarPulseError):
+    """The request conflicts with the resource's current state."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(CarPulseError):
+    """The request body is larger than this endpoint accepts."""
+
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class ValidationFailed(CarPulseError):
+    """The request is well-formed but its values are not acceptable; `errors` lists each one."""
+
+    status = 422
+    slug = "validation-failed"
+    title = "Validation failed"
+
+
+class RateLimited(CarPulseError):
+    """Too many requests; retry after the number of seconds in `Retry-After`."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class DependencyUnavailable(CarPulseError):
+    """A service we depend on (database, store, vendor) is down; retry later."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+
+class InternalError(CarPulseError):
+    """An unexpected failure on our side; the request id identifies it in our logs."""
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class ValidationProblem(Problem):
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+def _all_error_classes() -> list[type[CarPulseError]]:
+    seen: dict[str, type[CarPulseError]] = {}
+    stack: list[type[CarPulseError]] = [CarPulseError]
+    while stack:
+        cls = stack.pop()
+        seen.setdefault(cls.slug, cls)
+        stack.extend(cls.__subclasses__())
+    return list(seen.values())
+
+
+def problem_catalogue() -> dict[str, type[CarPulseError]]:
+    """Every problem type the API can answer with, by slug."""
+    return {cls.slug: cls for cls in _all_error_classes()}
+
+
+def problem_responses(*errors: type[CarPulseError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the errors an endpoint can answer with."""
+    by_status: dict[int, list[type[CarPulseError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, classes in sorted(by_status.items()):
+        model = ValidationProblem if status == 422 else Problem
+        description = "; ".join(f"{cls.title} ({cls.type_uri()})" for cls in classes)
+        responses[status] = {
+            "model": model,
+            "description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        }
+    return responses
+
+
+def problem_response(
+    request: Request | None,
+    error_cls: type[CarPulseError],
+    detail: str | None = None,
+    *,
+    status: int | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": error_cls.type_uri(),
+        "title": title or error_cls.title,
+        "status": status or error_cls.status,
+    }
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+    request_id = correlation_id.get()
+    if request_id:
+        body["request_id"] = request_id
+    if extensions:
+        body.update(extensions)
+    return JSONResponse(
+        body,
+        status_code=body["status"],
+        headers=dict(headers or {}),
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def render_error(request: Request | None, error: CarPulseError) -> JSONResponse:
+    return problem_response(
+        request,
+        type(error),
+        error.detail,
+        headers=error.headers,
+        extensions=error.extensions,
+    )
+
+
+def _field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    # Never echo `input`: it can hold a password or a token.
+    return [
+        {
+            "loc": list(error.get("loc", ())),
+            "message": str(error.get("msg", "invalid value")),
+            "type": str(error.get("type", "value_error")),
+        }
+        for error in errors
+    ]
+
+
+_STATUS_CLASSES: dict[int, type[CarPulseError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: ValidationFailed,
+    429: RateLimited,
+    503: DependencyUnavailable,
+}
+
+
+def _is_connection_failure(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError | PoolTimeoutError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _on_carpulse_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CarPulseError)
+    return render_error(request, exc)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    error_cls = _STATUS_CLASSES.get(exc.status_code, BadRequest if exc.status_code < 500 else InternalError)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != error_cls.title else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = None
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        request,
+        error_cls,
+        detail,
+        status=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc.errors())
+    return problem_response(
+        request,
+        ValidationFailed,
+        f"{len(errors)} invalid value(s) in the request",
+        extensions={"errors": errors},
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_connection_failure(exc):
+        raise exc
+    log.warning("database.unavailable", error=type(exc).__name__, path=request.url.path)
+    return problem_response(
+        request,
+        DependencyUnavailable,
+        "The database is unavailable; retry in a moment.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CarPulseError, _on_carpulse_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(PoolTimeoutError, _on_database_error)
+    app.add_exception_handler(ConnectionError, _on_database_error)

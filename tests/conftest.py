@@ -1,0 +1,180 @@
+"""The suite runs twice: on real PostgreSQL + Redis (`server`) and on SQLite + in-process (`embedded`).
+
+Each test gets a fresh app (its lifespan run), an HTTP client on it, and a database
+connection inside an outer transaction that is rolled back at teardown; Redis keys of a test
+carry their own prefix and are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from carpulse.app import create_app
+from carpulse.cli import alembic_config
+from carpulse.config import DatabaseSettings, Settings
+from carpulse.database import create_engine
+from carpulse.kit.passwords import hash_password
+
+BACKEND = os.environ.get("CARPULSE_TEST_BACKEND", "server")
+SERVER = BACKEND == "server"
+POSTGRES_URL = os.environ.get("CARPULSE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CARPULSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct horse battery staple"
+CLIENT_ADDRESS = ("203.0.113.7", 50000)
+
+
+def pytest_report_header() -> str:
+    return f"carpulse backend: {BACKEND} ({POSTGRES_URL if SERVER else 'sqlite + in-process'})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SERVER:
+        return
+    skip = pytest.mark.skip(reason="needs a real server; this is the embedded run")
+    for item in items:
+        if "server" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if SERVER:
+        return POSTGRES_URL
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'carpulse.db'}"
+
+
+def run_migrations(connection: Connection, revision: str = "head", direction: str = "upgrade") -> None:
+    config = alembic_config(str(connection.engine.url))
+    config.attributes["connection"] = connection
+    getattr(command, direction)(config, revision)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(DatabaseSettings(url=database_url))
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await connection.run_sync(run_migrations)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def admin_password_hash() -> str:
+    return hash_password(ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return f"carpulse-test:{uuid.uuid4().hex}:"
+
+
+def make_settings(
+    database_url: str, storage_root: Path, admin_password_hash: str, redis_prefix: str, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "app_version": "9.9.9-test",
+        "database": {"url": database_url},
+        "redis": {"url": REDIS_URL if SERVER else None, "key_prefix": redis_prefix},
+        "storage": {"url": str(storage_root)},
+        "admin": {"username": ADMIN_USERNAME, "password_hash": admin_password_hash},
+        "public_base_url": "http://testserver",
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            values[key] = {**values[key], **value}
+        else:
+            values[key] = value
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module or class to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    database_url: str, tmp_path: Path, admin_password_hash: str, redis_prefix: str, settings_overrides: dict[str, Any]
+) -> Settings:
+    return make_settings(database_url, tmp_path / "storage", admin_password_hash, redis_prefix, **settings_overrides)
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with LifespanManager(app):
+        state = app.state.carpulse
+        async with engine.connect() as connection:
+            outer = await connection.begin()
+            state.sessionmaker = async_sessionmaker(
+                bind=connection,
+                expire_on_commit=False,
+                autoflush=False,
+                join_transaction_mode="create_savepoint",
+            )
+            try:
+                yield app
+            finally:
+                await outer.rollback()
+    if SERVER:
+        await delete_redis_prefix(redis_prefix)
+
+
+async def delete_redis_prefix(prefix: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's outer transaction, seeing what requests wrote."""
+    async with app.state.carpulse.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def admin_token(client: httpx.AsyncClient) -> str:
+    response = await client.post(
+        "/api/v1/auth/login/json", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def anyio_backend() -> Iterator[str]:
+    yield "asyncio"
