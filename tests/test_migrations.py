@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from carpulse.cli import alembic_config
+from carpulse.models import Base
+from tests.conftest import run_migrations
+
+
+def _diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+class TestMigrations:
+    async def test_models_and_migrations_agree(self, engine: AsyncEngine) -> None:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(_diff)
+        assert diff == [], f"models and migrations disagree; run alembic revision --autogenerate: {diff}"
+
+    def test_one_head(self) -> None:
+        assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+    async def test_downgrade_to_base_and_back(self, engine: AsyncEngine) -> None:
+        async with engine.connect() as connection:
+            outer = await connection.begin()
+            try:
+                await connection.run_sync(run_migrations, "base", "downgrade")
+                await connection.run_sync(run_migrations, "head", "upgrade")
+                assert await connection.run_sync(_diff) == []
+            finally:
+                await outer.rollback()
