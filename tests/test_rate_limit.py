@@ -79,7 +79,8 @@ class TestSharedAcrossReplicas:
         self, database_url: str, tmp_path: Path, admin_password_hash: str, redis_prefix: str
     ) -> None:
         settings = make_settings(database_url, tmp_path, admin_password_hash, redis_prefix)
-        assert settings.redis.url is not None and settings.redis.url.get_secret_value() == REDIS_URL
+        assert settings.redis.url is not None
+        assert settings.redis.url.get_secret_value() == REDIS_URL
         replicas = [create_app(settings), create_app(settings)]
         for replica in replicas:
             add_probe(replica)
