@@ -69,6 +69,18 @@ class TestDefaults:
         assert Settings(public_base_url="https://x.example/").base_url == "https://x.example"
 
 
+class TestRateLimitPolicies:
+    def test_one_override_keeps_the_other_policies(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CARPULSE_RATE_LIMIT__POLICIES", '{"pdf": "3/minute"}')
+        policies = Settings().rate_limit.policies
+        assert policies["pdf"] == "3/minute"
+        assert policies["login"] == "5/minute"
+
+    def test_nonsense_rate_is_refused_at_startup(self) -> None:
+        with pytest.raises(ValidationError, match="not a rate"):
+            Settings(rate_limit={"policies": {"pdf": "lots"}})  # type: ignore[arg-type]
+
+
 class TestEnvironmentVariables:
     def test_prefixed_and_nested(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("CARPULSE_DATABASE__URL", "postgresql+asyncpg://u@h/db")
@@ -145,6 +157,19 @@ class TestProductionRefusesDevelopmentDefaults:
     def test_each_default_is_refused(self, changes: dict[str, Any], message: str) -> None:
         with pytest.raises(ValidationError, match=message):
             Settings(**production(**changes))
+
+    @pytest.mark.parametrize("blank", ["", "   "])
+    def test_blank_admin_hash_counts_as_unset(self, monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+        monkeypatch.setenv("ADMIN_PASSWORD_HASH", blank)
+        values = production()
+        del values["admin"]
+        with pytest.raises(ValidationError, match="PASSWORD_HASH"):
+            Settings(**values)
+        assert Settings().admin.password_hash is None
+
+    def test_short_signing_key_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="SIGNING_KEY"):
+            Settings(**production(storage={"signing_key": "x"}))
 
     def test_storage_signing_key_must_be_set(self) -> None:
         values = production()

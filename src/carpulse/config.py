@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -97,6 +97,13 @@ class AdminSettings(BaseModel):
         description="argon2 or bcrypt hash (`carpulse admin hash-password`)",
     )
 
+    @field_validator("password_hash", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `ADMIN_PASSWORD_HASH=` in an env file means "not configured", never "empty password".
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
+
 
 class HttpSettings(BaseModel):
     cors_origins: CommaList = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"])
@@ -107,17 +114,33 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
+DEFAULT_RATE_LIMIT_POLICIES = {
+    "payment": "10/minute",
+    "verification": "30/minute",
+    "pdf": "10/minute",
+    "webhook": "100/minute",
+    "login": "5/minute",
+}
+
+
 class RateLimitSettings(BaseModel):
     enabled: bool = True
     policies: dict[str, str] = Field(
-        default_factory=lambda: {
-            "payment": "10/minute",
-            "verification": "30/minute",
-            "pdf": "10/minute",
-            "webhook": "100/minute",
-            "login": "5/minute",
-        }
+        default_factory=lambda: dict(DEFAULT_RATE_LIMIT_POLICIES),
+        description="overrides are merged over the defaults, so naming one policy keeps the others",
     )
+
+    @field_validator("policies", mode="after")
+    @classmethod
+    def _merge_over_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        from limits import parse
+
+        for name, rate in value.items():
+            try:
+                parse(rate)
+            except ValueError as exc:
+                raise ValueError(f"rate limit policy {name!r}: {rate!r} is not a rate like '10/minute'") from exc
+        return {**DEFAULT_RATE_LIMIT_POLICIES, **value}
 
 
 class SandboxSettings(BaseModel):
@@ -217,8 +240,9 @@ class Settings(BaseSettings):
         jwt_key = self.auth.jwt_secret_key.get_secret_value()
         if jwt_key == DEVELOPMENT_JWT_SECRET or len(jwt_key) < 32:
             problems.append("CARPULSE_AUTH__JWT_SECRET_KEY must be set to 32+ random characters")
-        if self.storage.signing_key.get_secret_value() == DEVELOPMENT_SIGNING_KEY:
-            problems.append("CARPULSE_STORAGE__SIGNING_KEY must be set")
+        signing_key = self.storage.signing_key.get_secret_value()
+        if signing_key == DEVELOPMENT_SIGNING_KEY or len(signing_key) < 32:
+            problems.append("CARPULSE_STORAGE__SIGNING_KEY must be set to 32+ random characters")
         if self.sandbox.enabled:
             problems.append("CARPULSE_SANDBOX__ENABLED must be false")
         if self.admin.password_hash is None:
