@@ -89,8 +89,8 @@ class MemoryEphemeralStore:
 
     async def set(self, key: str, value: bytes | str, ttl_seconds: float | None = None) -> None:
         async with self._lock:
-            self._evict_expired()
-            self._data.pop(key, None)
+            if self._data.pop(key, None) is None:
+                self._evict_expired()
             self._data[key] = (_as_bytes(value), self._expires(ttl_seconds))
 
     async def set_if_absent(self, key: str, value: bytes | str, ttl_seconds: float | None = None) -> bool:

@@ -8,7 +8,8 @@ from typing import Any
 
 REDACTED = "[redacted]"
 
-_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
+_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~-]"
+_EMAIL = re.compile(rf"(?<!{_LOCAL})({_LOCAL}){_LOCAL}*@([\w-]+(?:\.[\w-]+)+)")
 # A JWT (three base64url parts, the first a JSON header) anywhere in a string.
 _JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+")
@@ -18,7 +19,7 @@ _VIN = re.compile(
 )
 # Query parameters that carry secrets in URLs (OAuth codes, signatures, tokens).
 _SECRET_QUERY = re.compile(
-    r"(?i)\b(code|token|access_token|refresh_token|signature|sig|password|secret|client_secret|key)=[^&\s]+"
+    r"(?i)(?<![\w-])((?:[\w-]*[_-])?(?:code|token|signature|sig|password|secret|key|apikey))=[^&\s]+"
 )
 
 _SECRET_KEY_PARTS = (
@@ -58,15 +59,17 @@ def mask_text(text: str) -> str:
 
 
 def _is_secret_key(key: str) -> bool:
-    lowered = key.lower()
+    lowered = key.lower().replace("-", "_")
     return any(part in lowered for part in _SECRET_KEY_PARTS)
 
 
 def mask_value(key: str, value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float):
+    if value is None:
         return value
     if _is_secret_key(key):
         return REDACTED
+    if isinstance(value, bool | int | float):
+        return value
     lowered = key.lower()
     if isinstance(value, str):
         if lowered == "vin" or lowered.endswith("_vin"):

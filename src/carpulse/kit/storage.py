@@ -12,7 +12,7 @@ import hmac
 import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, unquote, urlparse
 
@@ -47,10 +47,10 @@ def normalize_key(key: str) -> str:
     """`reports/a.pdf` stays; `../x`, `/abs`, `a//b`, backslashes and control characters are refused."""
     if not key or len(key) > 512 or "\\" in key or any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
         raise InvalidKey(key)
-    parts = PurePosixPath(key).parts
-    if key.startswith("/") or any(part in ("", ".", "..") for part in parts) or "//" in key:
+    # Check the raw segments: a path parser would silently drop "." and empty ones.
+    if any(part in ("", ".", "..") for part in key.split("/")):
         raise InvalidKey(key)
-    return "/".join(parts)
+    return key
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ class UrlSigner:
 
     def verify(self, key: str, expires: int, signature: str, filename: str | None = None) -> str | None:
         """None when the link is good, else why it is not."""
-        if not hmac.compare_digest(self._signature(key, expires, filename), signature):
+        # compare_digest refuses non-ASCII str; compare bytes so a hostile signature is just wrong.
+        if not hmac.compare_digest(self._signature(key, expires, filename).encode(), signature.encode()):
             return "the link's signature does not match"
         if expires < self.clock.now().timestamp():
             return "the link has expired"
@@ -113,14 +114,14 @@ class LocalStorage:
         path = self.path_for(key)
         try:
             return await asyncio.to_thread(path.read_bytes)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
     async def delete(self, key: str) -> bool:
         path = self.path_for(key)
         try:
             await asyncio.to_thread(path.unlink)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return False
         return True
 
@@ -142,7 +143,10 @@ class LocalStorage:
 def open_storage(url: str, signer: UrlSigner) -> LocalStorage:
     """A local path or `file://` URL; other schemes are refused with a clear message."""
     parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
-        raw = unquote(parsed.netloc + parsed.path) if parsed.scheme else url
-        return LocalStorage(Path(raw).expanduser(), signer)
+    if parsed.scheme == "":
+        return LocalStorage(Path(url).expanduser(), signer)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise ValueError(f"file:// storage must be on this host, not {parsed.netloc!r}")
+        return LocalStorage(Path(unquote(parsed.path)), signer)
     raise ValueError(f"storage scheme {parsed.scheme!r} is not supported by this build; use a local path")
