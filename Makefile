@@ -39,7 +39,7 @@ check: install ## formatting, lint, types, import contracts
 	$(RUN) ruff format --check src tests bench migrations
 	$(RUN) ruff check src tests bench migrations
 	$(RUN) mypy
-	$(RUN) lint-imports
+	$(RUN) lint-imports --no-cache
 
 services: ## start PostgreSQL and Redis when they are down
 	@scripts/services.sh

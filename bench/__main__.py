@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from bench import platform
+from bench import platform, tesla_acquisition
+from carpulse.kit.logs import configure_logging
 
 
 def main() -> None:
+    configure_logging("WARNING")
     platform.run()
+    tesla_acquisition.run()
 
 
 if __name__ == "__main__":

@@ -98,6 +98,11 @@ def make_settings(
         "storage": {"url": str(storage_root)},
         "admin": {"username": ADMIN_USERNAME, "password_hash": admin_password_hash},
         "public_base_url": "http://testserver",
+        "sandbox": {"wake_delay_seconds": 0},
+        "tesla": {
+            "public_key_path": str(storage_root.parent / "keys" / "public.pem"),
+            "private_key_path": str(storage_root.parent / "keys" / "private.pem"),
+        },
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(values.get(key), dict):
@@ -120,9 +125,14 @@ def settings(
     return make_settings(database_url, tmp_path / "storage", admin_password_hash, redis_prefix, **settings_overrides)
 
 
+def create_in_process_app(settings: Settings) -> FastAPI:
+    """The app, its vendor calls routed in-process to the sandbox fakes mounted on it."""
+    return create_app(settings, vendor_transport=lambda app: httpx.ASGITransport(app=app))
+
+
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
+    app = create_in_process_app(settings)
     async with LifespanManager(app):
         state = app.state.carpulse
         async with engine.connect() as connection:

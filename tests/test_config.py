@@ -15,6 +15,8 @@ PRODUCTION_READY: dict[str, Any] = {
     "storage": {"signing_key": "s" * 48},
     "sandbox": {"enabled": False},
     "admin": {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"},
+    "security": {"token_keys": ["u5sJ8NaHq0s3Qm8Qe2n3l9b1vJ6rS0wXy4zT7cK2dA0="]},
+    "tesla": {"client_secret": "ta-secret.real"},
 }
 
 

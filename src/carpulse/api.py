@@ -6,8 +6,11 @@ from fastapi import APIRouter, FastAPI
 
 from carpulse.about.endpoints import router as about_router
 from carpulse.auth.endpoints import router as auth_router
+from carpulse.connect.endpoints import router as connect_router
+from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
+from carpulse.partner_key.endpoints import router as partner_key_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -16,7 +19,10 @@ def mount_routers(app: FastAPI) -> None:
     app.include_router(about_router)
     app.include_router(health_router)
     app.include_router(file_router)
+    app.include_router(partner_key_router)
 
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
+    v1.include_router(connect_router)
+    v1.include_router(dev_proxy_router)
     app.include_router(v1)

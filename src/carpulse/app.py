@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,16 +24,82 @@ from carpulse.kit.client_ip import parse_networks
 from carpulse.kit.clock import Clock, system_clock
 from carpulse.kit.ephemeral import open_ephemeral_store
 from carpulse.kit.logs import configure_logging, get_logger
+from carpulse.kit.resilience import CircuitBreakers
+from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import UrlSigner, open_storage
 from carpulse.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from carpulse.partner_key.service import partner_key
+from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints
 from carpulse.rate_limit import RateLimiter
+from carpulse.sandbox import SANDBOX_PATH, mount_sandbox
 from carpulse.state import State
 
 log = get_logger("carpulse.app")
 
 
-async def build_state(settings: Settings, version: str, clock: Clock = system_clock) -> State:
+TESLA_PRODUCTION = TeslaEndpoints(
+    authorize_url="https://auth.tesla.com/oauth2/v3/authorize",
+    token_url="https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token",  # noqa: S106 - a URL
+    fleet_base_urls={
+        "na": "https://fleet-api.prd.na.vn.cloud.tesla.com",
+        "eu": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+        "cn": "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
+    },
+)
+
+VendorTransport = Callable[[FastAPI], httpx.AsyncBaseTransport]
+
+
+def tesla_endpoints(settings: Settings) -> TeslaEndpoints:
+    """Tesla's hosts, or the sandbox fake's when the sandbox is on; each overridable in settings."""
+    tesla = settings.tesla
+    if settings.sandbox.enabled:
+        root = f"{settings.base_url}{SANDBOX_PATH}/tesla"
+        defaults = TeslaEndpoints(
+            authorize_url=f"{root}/oauth2/v3/authorize",
+            token_url=f"{root}/oauth2/v3/token",
+            fleet_base_urls={region: f"{root}/{region}" for region in ("na", "eu", "cn")},
+        )
+    else:
+        defaults = TESLA_PRODUCTION
+    return TeslaEndpoints(
+        authorize_url=tesla.authorize_url or defaults.authorize_url,
+        token_url=tesla.token_url or defaults.token_url,
+        fleet_base_urls={**defaults.fleet_base_urls, **tesla.fleet_base_urls},
+    )
+
+
+def build_tesla(settings: Settings, http: httpx.AsyncClient) -> TeslaApi:
+    endpoints = tesla_endpoints(settings)
+    tesla = settings.tesla
+    return TeslaApi(
+        http=http,
+        endpoints=endpoints,
+        auth=TeslaAuthClient(
+            http,
+            endpoints,
+            client_id=tesla.client_id,
+            client_secret=tesla.client_secret.get_secret_value(),
+            redirect_uri=settings.tesla_redirect_uri,
+            scopes=tesla.scopes,
+            timeout_seconds=tesla.timeout_seconds,
+        ),
+        breakers=CircuitBreakers(),
+        default_region=tesla.default_region,
+        max_retries=tesla.max_retries,
+        retry_after_cap_seconds=tesla.retry_after_cap_seconds,
+        timeout_seconds=tesla.timeout_seconds,
+    )
+
+
+async def build_state(
+    settings: Settings,
+    version: str,
+    clock: Clock = system_clock,
+    vendor_http: httpx.AsyncClient | None = None,
+) -> State:
     engine = create_engine(settings.database)
+    vendor_http = vendor_http or httpx.AsyncClient(timeout=settings.tesla.timeout_seconds)
     redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
     signer = UrlSigner(
         key=settings.storage.signing_key.get_secret_value().encode(),
@@ -53,10 +122,13 @@ async def build_state(settings: Settings, version: str, clock: Clock = system_cl
         ),
         trusted_proxies=parse_networks(settings.http.trusted_proxies),
         clock=clock,
+        box=SecretBox(settings.security.token_keys),
+        tesla=build_tesla(settings, vendor_http),
     )
 
 
 async def close_state(state: State) -> None:
+    await state.tesla.http.aclose()
     await state.rate_limiter.close()
     await state.ephemeral.close()
     await state.engine.dispose()
@@ -70,41 +142,96 @@ async def seed_admin(state: State) -> None:
         await session.commit()
 
 
+async def ensure_sandbox_key(settings: Settings) -> None:
+    """The sandbox makes its own partner key at first start, so the public-key endpoint answers."""
+    private, public = Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path)
+    if not await asyncio.to_thread(public.exists):
+        await asyncio.to_thread(partner_key.generate, private, public, overwrite=True)
+
+
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema, with its default 422 replaced by our problem document."""
+    """FastAPI's schema, with every error response documented as our problem document.
+
+    FastAPI documents its 422 as `HTTPValidationError`, gives each problem response an
+    `application/json` twin we never send, and leaves out the 400 of an unreadable body and
+    the 413 of `BodySizeLimitMiddleware`.
+    """
     if app.openapi_schema:
         return app.openapi_schema
+    from carpulse.errors import (
+        BadRequest,
+        CarPulseError,
+        FieldError,
+        PayloadTooLarge,
+        Problem,
+        ValidationFailed,
+        ValidationProblem,
+    )
+
+    def document(responses: dict[str, Any], error: type[CarPulseError], model: str, note: str = "") -> None:
+        entry = f"{error.title} ({error.type_uri()}){note}"
+        response = responses.get(str(error.status))
+        if response is None or PROBLEM_MEDIA_TYPE not in response.get("content", {}):
+            # Absent, or FastAPI's own (`HTTPValidationError` as application/json).
+            responses[str(error.status)] = {
+                "description": entry,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model}"}}},
+            }
+        elif error.type_uri() not in response.get("description", ""):
+            response["description"] = f"{response.get('description', '')}; {entry}".lstrip("; ")
+
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
-            response = operation.get("responses", {}).get("422")
-            if response is not None:
-                response["content"] = {
-                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}
-                }
-                response["description"] = "Validation failed: `errors` lists each invalid value"
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "422" in responses:
+                document(responses, ValidationFailed, "ValidationProblem", ": `errors` lists each invalid value")
+            if "requestBody" in operation:
+                document(responses, BadRequest, "Problem")
+                document(responses, PayloadTooLarge, "Problem")
+            for status, response in responses.items():
+                content = response.get("content", {})
+                # FastAPI adds an application/json twin for a `model`; errors are only ever problem+json.
+                twin = content.get("application/json")
+                if status.startswith(("4", "5")) and twin is not None and twin == content.get(PROBLEM_MEDIA_TYPE):
+                    del content["application/json"]
+            operation["responses"] = dict(sorted(responses.items()))
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    from carpulse.errors import FieldError, Problem, ValidationProblem
-
     for model in (Problem, ValidationProblem, FieldError):
-        schemas.setdefault(model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}"))
+        if model.__name__ not in schemas:
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in model_schema.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+            schemas[model.__name__] = model_schema
     app.openapi_schema = schema
     return schema
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    vendor_transport: VendorTransport | None = None,
+) -> FastAPI:
+    """The API. `vendor_transport` routes vendor calls in-process (tests: to the sandbox on this app)."""
     settings = settings or get_settings()
     configure_logging(settings.log.level, settings.log.json_lines)
     version = resolve_version(settings.app_version)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await build_state(settings, version, clock)
+        vendor_http = None
+        if vendor_transport is not None:
+            vendor_http = httpx.AsyncClient(transport=vendor_transport(app), timeout=settings.tesla.timeout_seconds)
+        state = await build_state(settings, version, clock, vendor_http)
+        state.sandbox = sandbox
         app.state.carpulse = state
         try:
             await seed_admin(state)
+            if settings.sandbox.enabled:
+                await ensure_sandbox_key(settings)
             log.info(
                 "app.started",
                 version=version,
@@ -129,6 +256,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     install_error_handlers(app)
     mount_routers(app)
+    sandbox = mount_sandbox(app, settings, settings.tesla_redirect_uri) if settings.sandbox.enabled else None
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.

@@ -13,6 +13,8 @@ from alembic.config import Config
 app = typer.Typer(help="Car Pulse service commands.", no_args_is_help=True, add_completion=False)
 admin_app = typer.Typer(help="Admin account tools.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+keys_app = typer.Typer(help="The Tesla partner key pair.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -89,6 +91,25 @@ def hash_password_command(
         typer.echo("Use at least 8 characters.", err=True)
         raise typer.Exit(1)
     typer.echo(hash_password(password))
+
+
+@keys_app.command("generate")
+def generate_keys(
+    overwrite: Annotated[bool, typer.Option(help="replace an existing pair (Tesla must then re-register)")] = False,
+) -> None:
+    """Write an EC P-256 key pair to CARPULSE_TESLA__PRIVATE_KEY_PATH / PUBLIC_KEY_PATH."""
+    from carpulse.config import get_settings
+    from carpulse.partner_key.service import partner_key
+
+    settings = get_settings()
+    try:
+        pem = partner_key.generate(
+            Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path), overwrite=overwrite
+        )
+    except FileExistsError as exc:
+        typer.echo(f"{exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(pem, nl=False)
 
 
 def main() -> None:

@@ -29,6 +29,9 @@ ENV_FILE = ".env"
 # Development defaults that production refuses (see `Settings._refuse_development_defaults`).
 DEVELOPMENT_JWT_SECRET = "carpulse-development-jwt-secret-not-for-production"  # noqa: S105
 DEVELOPMENT_SIGNING_KEY = "carpulse-development-url-signing-key-not-for-production"
+# Encrypts vendor tokens at rest outside production (a Fernet key; production refuses it).
+DEVELOPMENT_TOKEN_KEY = "XweNrc8aljJ6gRXjvp0z9WInInjfju4jybOwk73nBoI="  # noqa: S105
+DEVELOPMENT_TESLA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the bundled fake's secret
 # The password of the admin seeded when no hash is configured, outside production only.
 DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
 
@@ -143,8 +146,73 @@ class RateLimitSettings(BaseModel):
         return {**DEFAULT_RATE_LIMIT_POLICIES, **value}
 
 
+class SecuritySettings(BaseModel):
+    token_keys: CommaList = Field(
+        default_factory=lambda: [DEVELOPMENT_TOKEN_KEY],
+        description="Fernet keys for vendor tokens at rest; the first encrypts, all decrypt (rotation)",
+        min_length=1,
+    )
+
+    @field_validator("token_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[str]) -> list[str]:
+        from cryptography.fernet import Fernet
+
+        for position, key in enumerate(keys):
+            try:
+                Fernet(key.encode())
+            except ValueError as exc:
+                raise ValueError(f"token key #{position + 1} is not a Fernet key (32 url-safe base64 bytes)") from exc
+        return keys
+
+
+class TeslaSettings(BaseModel):
+    client_id: str = "carpulse-sandbox"
+    client_secret: SecretStr = SecretStr(DEVELOPMENT_TESLA_CLIENT_SECRET)
+    redirect_uri: str | None = Field(
+        default=None, description="registered callback; default: {public base}/api/v1/tesla/oauth/callback"
+    )
+    authorize_url: str | None = Field(
+        default=None, description="browser consent page; default: the sandbox fake, else auth.tesla.com"
+    )
+    token_url: str | None = Field(default=None, description="default: the sandbox fake, else fleet-auth")
+    fleet_base_urls: dict[str, str] = Field(
+        default_factory=dict, description="per region (na, eu, cn); default: the sandbox fake, else Tesla's hosts"
+    )
+    default_region: str = Field(default="eu", pattern="^(na|eu|cn)$")
+    scopes: str = "openid offline_access user_data vehicle_device_data vehicle_location vehicle_charging_cmds"
+    frontend_url: str | None = Field(
+        default=None, description="where the browser goes after the callback, with ?session_id=; default: /"
+    )
+    timeout_seconds: float = Field(default=15.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_after_cap_seconds: float = Field(
+        default=10.0, ge=0, description="a longer Retry-After is surfaced as 'try later', not slept"
+    )
+    wake_budget_seconds: float = Field(default=45.0, ge=0)
+    wake_poll_seconds: float = Field(default=3.0, gt=0)
+    acquisition_concurrency: int = Field(default=4, ge=1, le=32)
+    public_key_path: str = Field(default="var/keys/tesla-public-key.pem", description="EC P-256 public key (PEM)")
+    private_key_path: str = Field(default="var/keys/tesla-private-key.pem", description="never served")
+
+
+class ConnectSettings(BaseModel):
+    session_ttl_seconds: int = Field(default=30 * 60, ge=60)
+    state_ttl_seconds: int = Field(default=10 * 60, ge=30)
+
+
+class DevProxySettings(BaseModel):
+    enabled: bool = Field(default=True, description="the dev OAuth relay; never served in production")
+    allowed_tunnel_suffixes: CommaList = Field(
+        default_factory=lambda: [".ngrok-free.app", ".ngrok.app", ".ngrok.io", ".trycloudflare.com", ".loca.lt"],
+        description="a developer's tunnel host must end with one of these",
+    )
+
+
 class SandboxSettings(BaseModel):
     enabled: bool = Field(default=True, description="mount the vendor fakes under /_sandbox")
+    seed: int = Field(default=7, description="the synthetic fleet is deterministic from this seed")
+    wake_delay_seconds: float = Field(default=5.0, ge=0, description="how long a sandbox car takes to wake")
 
 
 class LogSettings(BaseModel):
@@ -165,6 +233,9 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         "JWT_ACCESS_TOKEN_EXPIRE_MINUTES": ("auth", "jwt_access_token_expire_minutes"),
         "ADMIN_USERNAME": ("admin", "username"),
         "ADMIN_PASSWORD_HASH": ("admin", "password_hash"),
+        "TESLA_CLIENT_ID": ("tesla", "client_id"),
+        "TESLA_CLIENT_SECRET": ("tesla", "client_secret"),
+        "TESLA_REDIRECT_URI": ("tesla", "redirect_uri"),
     }
 
     def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
@@ -216,6 +287,10 @@ class Settings(BaseSettings):
     admin: AdminSettings = AdminSettings()
     http: HttpSettings = HttpSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    security: SecuritySettings = SecuritySettings()
+    tesla: TeslaSettings = TeslaSettings()
+    connect: ConnectSettings = ConnectSettings()
+    dev_proxy: DevProxySettings = DevProxySettings()
     sandbox: SandboxSettings = SandboxSettings()
     log: LogSettings = LogSettings()
 
@@ -251,6 +326,10 @@ class Settings(BaseSettings):
             problems.append("CARPULSE_PUBLIC_BASE_URL must be an https:// URL")
         if self.debug:
             problems.append("CARPULSE_DEBUG must be false")
+        if DEVELOPMENT_TOKEN_KEY in self.security.token_keys:
+            problems.append("CARPULSE_SECURITY__TOKEN_KEYS must not contain the development key")
+        if self.tesla.client_secret.get_secret_value() == DEVELOPMENT_TESLA_CLIENT_SECRET:
+            problems.append("CARPULSE_TESLA__CLIENT_SECRET (or TESLA_CLIENT_SECRET) must be set")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
@@ -264,6 +343,10 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def tesla_redirect_uri(self) -> str:
+        return self.tesla.redirect_uri or f"{self.base_url}/api/v1/tesla/oauth/callback"
 
     @property
     def is_production(self) -> bool:

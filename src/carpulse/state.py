@@ -11,7 +11,9 @@ from carpulse.config import Settings
 from carpulse.kit.client_ip import Network
 from carpulse.kit.clock import Clock
 from carpulse.kit.ephemeral import EphemeralStore
+from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import LocalStorage
+from carpulse.provider.tesla.client import TeslaApi
 from carpulse.rate_limit import RateLimiter
 
 
@@ -26,6 +28,9 @@ class State:
     rate_limiter: RateLimiter
     trusted_proxies: tuple[Network, ...]
     clock: Clock
+    box: SecretBox
+    tesla: TeslaApi
+    sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted
 
 
 def get_state(request: Request) -> State:

@@ -19,7 +19,23 @@ router = APIRouter(prefix=FILES_PATH, tags=["files"])
 @router.get(
     "/{key:path}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, **problem_responses(LinkInvalid, NotFound)},
+    responses={
+        200: {
+            "description": "the file, typed by its name",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in (
+                    "application/pdf",
+                    "application/zip",
+                    "text/csv",
+                    "image/jpeg",
+                    "image/png",
+                    "application/octet-stream",
+                )
+            },
+        },
+        **problem_responses(LinkInvalid, NotFound),
+    },
     summary="Download a stored file through a signed link",
 )
 async def download(

@@ -103,6 +103,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = True, stream: Text
     root.setLevel(level.upper())
     # We log each request ourselves (with masking); uvicorn's access line would duplicate it.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request URL at INFO; our clients log their own calls, masked.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

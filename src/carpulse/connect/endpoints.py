@@ -1,0 +1,142 @@
+"""Connecting a Tesla account: `/api/v1/tesla/oauth/*` and `/api/v1/tesla/session/{id}/*`."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from carpulse.connect.dependencies import ConnectContextDep
+from carpulse.connect.errors import ConnectSessionNotFound, ConsentDeclined, OAuthStateInvalid, SelectionInvalid
+from carpulse.connect.schemas import (
+    CallbackResult,
+    InitiateRequest,
+    InitiateResponse,
+    SelectRequest,
+    SessionState,
+    SessionVehicles,
+)
+from carpulse.connect.service import connect
+from carpulse.errors import CarPulseError, DependencyUnavailable, ValidationFailed, problem_responses, render_error
+from carpulse.provider.tesla.errors import (
+    TeslaOAuthError,
+    TeslaRateLimited,
+    TeslaReauthorizationRequired,
+    TeslaTimeout,
+    TeslaUnavailable,
+)
+from carpulse.state import get_state
+
+router = APIRouter(prefix="/tesla", tags=["tesla connect"])
+
+SessionId = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+_TESLA_ERRORS = (TeslaUnavailable, TeslaTimeout, TeslaRateLimited, TeslaReauthorizationRequired)
+
+
+@router.post(
+    "/oauth/initiate",
+    response_model=InitiateResponse,
+    responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
+    summary="Start connecting a Tesla account (OAuth with state and PKCE)",
+)
+async def initiate(body: InitiateRequest, context: ConnectContextDep) -> InitiateResponse:
+    return await connect.initiate(context, body.locale, body.return_url)
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept or "text/html" not in accept
+
+
+def _error_page(request: Request, error: CarPulseError, frontend: str) -> HTMLResponse:
+    title = html.escape(error.title)
+    detail = html.escape(error.detail or error.title)
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{title}</title></head><body><main><h1>{title}</h1><p>{detail}</p>"
+        f"<p><a href='{html.escape(frontend, quote=True)}'>Back to Car Pulse</a></p></main></body></html>"
+    )
+    return HTMLResponse(page, status_code=error.status, headers=error.headers)
+
+
+def _with_html_pages(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """A browser (Accept: text/html) gets each error as a small page instead of a problem document."""
+    for response in responses.values():
+        response["content"] = {**response.get("content", {}), "text/html": {"schema": {"type": "string"}}}
+    return responses
+
+
+@router.get(
+    "/oauth/callback",
+    response_model=CallbackResult,
+    status_code=303,
+    responses={
+        200: {"model": CallbackResult, "description": "with `Accept: application/json`"},
+        303: {"description": "to the frontend (or the dev proxy's tunnel) with `session_id`"},
+        **_with_html_pages(
+            problem_responses(OAuthStateInvalid, ConsentDeclined, TeslaOAuthError, ValidationFailed, *_TESLA_ERRORS)
+        ),
+    },
+    summary="Tesla redirects the browser here after consent",
+)
+async def callback(
+    request: Request,
+    context: ConnectContextDep,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str | None, Query(max_length=256)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+    error_description: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response:
+    settings = get_state(request).settings
+    frontend = settings.tesla.frontend_url or f"{settings.base_url}/"
+    # A flow started by the dev proxy is completed by the developer's own instance, behind its tunnel.
+    relay = await connect.relay(context, code=code, state=state, error=error, error_description=error_description)
+    if relay is not None:
+        return RedirectResponse(relay, status_code=303)
+    try:
+        session = await connect.complete(
+            context, code=code, state=state, error=error, error_description=error_description
+        )
+    except CarPulseError as exc:
+        if _wants_json(request):
+            return render_error(request, exc)
+        return _error_page(request, exc, frontend)
+    if _wants_json(request):
+        return JSONResponse(CallbackResult(session_id=session.id, vehicle_count=len(session.vehicles)).model_dump())
+    target = session.return_url or frontend
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{separator}{urlencode({'session_id': session.id})}", status_code=303)
+
+
+@router.get(
+    "/session/{session_id}/vehicles",
+    response_model=SessionVehicles,
+    responses=problem_responses(ConnectSessionNotFound, ValidationFailed),
+    summary="The connected account's vehicles",
+)
+async def vehicles(session_id: SessionId, context: ConnectContextDep) -> SessionVehicles:
+    session = await connect.get(context, session_id)
+    return SessionVehicles(session_id=session.id, vehicles=session.vehicles)
+
+
+@router.get(
+    "/session/{session_id}/state",
+    response_model=SessionState,
+    responses=problem_responses(ConnectSessionNotFound, ValidationFailed),
+    summary="Everything the frontend needs to resume",
+)
+async def session_state(session_id: SessionId, context: ConnectContextDep) -> SessionState:
+    return await connect.state(context, session_id)
+
+
+@router.post(
+    "/session/{session_id}/select",
+    response_model=SessionState,
+    responses=problem_responses(ConnectSessionNotFound, SelectionInvalid, ValidationFailed),
+    summary="Choose vehicles and a package",
+)
+async def select(session_id: SessionId, body: SelectRequest, context: ConnectContextDep) -> SessionState:
+    return await connect.select(context, session_id, body)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from carpulse.pricing.catalog import PackageCode
+from carpulse.provider.base import VehicleSummary
+
+
+class Locale(StrEnum):
+    en = "en"
+    fi = "fi"
+    sv = "sv"
+    no = "no"
+    da = "da"
+    de = "de"
+    fr = "fr"
+    es = "es"
+    it = "it"
+
+
+class Step(StrEnum):
+    connecting = "connecting"
+    select_vehicles = "select_vehicles"
+    checkout = "checkout"
+    ordered = "ordered"
+
+
+class InitiateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    locale: Locale = Locale.en
+    return_url: str | None = Field(
+        default=None, max_length=2000, description="where the browser returns; must be on an allowed origin"
+    )
+
+
+class InitiateResponse(BaseModel):
+    authorization_url: str
+    state: str
+    expires_in: int
+
+
+class CallbackResult(BaseModel):
+    session_id: str
+    vehicle_count: int
+
+
+class Selection(BaseModel):
+    vins: list[str]
+    package: PackageCode
+
+
+class SelectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vins: list[str] = Field(min_length=1, max_length=50)
+    package: PackageCode
+
+
+class ConnectSession(BaseModel):
+    """A connected account, held in the ephemeral store for its TTL. Tokens are encrypted."""
+
+    id: str
+    provider: Literal["tesla"] = "tesla"
+    created_at: datetime
+    expires_at: datetime
+    locale: Locale
+    return_url: str | None = None
+    region: str
+    fleet_base_url: str
+    access_token: str = Field(repr=False)
+    refresh_token: str | None = Field(default=None, repr=False)
+    access_expires_at: datetime
+    scopes: list[str] = Field(default_factory=list)
+    vehicles: list[VehicleSummary] = Field(default_factory=list)
+    step: Step = Step.connecting
+    selection: Selection | None = None
+    order_id: str | None = None
+
+
+class SessionVehicles(BaseModel):
+    session_id: str
+    vehicles: list[VehicleSummary]
+
+
+class SessionState(BaseModel):
+    session_id: str
+    provider: str
+    step: Step
+    locale: Locale
+    region: str
+    vehicle_count: int
+    selection: Selection | None
+    order_id: str | None
+    expires_at: datetime
+    expires_in: int
+    scopes: list[str]

@@ -1,0 +1,261 @@
+"""Connecting a Tesla account: OAuth with state and PKCE, then a connect session with its inventory."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
+
+from carpulse.connect.errors import ConnectSessionNotFound, ConsentDeclined, OAuthStateInvalid, SelectionInvalid
+from carpulse.connect.repository import ConnectSessionRepository
+from carpulse.connect.schemas import (
+    ConnectSession,
+    InitiateResponse,
+    Locale,
+    Selection,
+    SelectRequest,
+    SessionState,
+    Step,
+)
+from carpulse.kit.clock import Clock
+from carpulse.kit.logs import get_logger
+from carpulse.kit.secrets_box import SecretBox
+from carpulse.pricing.catalog import selection_problem
+from carpulse.provider.tesla.adapter import to_summary
+from carpulse.provider.tesla.client import TeslaApi, TeslaFleetClient, pkce_pair, unverified_claims
+from carpulse.provider.tesla.errors import TeslaReauthorizationRequired
+from carpulse.provider.tesla.schemas import TokenResponse
+
+log = get_logger("carpulse.connect")
+
+# Refresh this long before the access token expires, so a call never starts with a dying token.
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+@dataclass
+class ConnectContext:
+    """What the connect service needs from the running app."""
+
+    repository: ConnectSessionRepository
+    tesla: TeslaApi
+    box: SecretBox
+    clock: Clock
+    session_ttl_seconds: int
+    state_ttl_seconds: int
+    allowed_return_origins: frozenset[str]
+
+
+def origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class SessionTokens:
+    """Access tokens of one connect session; refreshes store the rotated pair before use."""
+
+    def __init__(self, context: ConnectContext, session_id: str) -> None:
+        self.context = context
+        self.session_id = session_id
+
+    async def _load(self) -> ConnectSession:
+        session = await self.context.repository.get(self.session_id)
+        if session is None:
+            raise ConnectSessionNotFound("The connect session has expired; connect your Tesla account again.")
+        return session
+
+    async def access_token(self) -> str:
+        session = await self._load()
+        if session.access_expires_at - REFRESH_MARGIN <= self.context.clock.now() and session.refresh_token:
+            return await self.refreshed_access_token(self.context.box.decrypt(session.access_token))
+        return self.context.box.decrypt(session.access_token)
+
+    async def refreshed_access_token(self, rejected: str) -> str:
+        context = self.context
+        async with context.repository.lock(self.session_id):
+            session = await self._load()
+            current = context.box.decrypt(session.access_token)
+            if current != rejected:
+                return current  # another request refreshed while we waited
+            if not session.refresh_token:
+                raise TeslaReauthorizationRequired("Tesla asks you to sign in again.")
+            tokens = await context.tesla.auth.refresh(context.box.decrypt(session.refresh_token))
+            _apply_tokens(session, tokens, context)
+            # Persist the rotated pair before anyone uses the new access token.
+            ttl = await context.repository.ttl(self.session_id)
+            await context.repository.save(session, ttl or context.session_ttl_seconds)
+            log.info("connect.tokens_refreshed", session=self.session_id[:8])
+            return tokens.access_token
+
+
+def _apply_tokens(session: ConnectSession, tokens: TokenResponse, context: ConnectContext) -> None:
+    session.access_token = context.box.encrypt(tokens.access_token)
+    if tokens.refresh_token:
+        session.refresh_token = context.box.encrypt(tokens.refresh_token)
+    session.access_expires_at = context.clock.now() + timedelta(seconds=tokens.expires_in)
+    scopes = unverified_claims(tokens.access_token).get("scp")
+    if isinstance(scopes, list):
+        session.scopes = [str(scope) for scope in scopes]
+
+
+class ConnectService:
+    async def initiate(
+        self, context: ConnectContext, locale: Locale, return_url: str | None, *, relay_to: str | None = None
+    ) -> InitiateResponse:
+        """`relay_to` (dev proxy only, built server-side): the callback URL this flow's callback is relayed to."""
+        if return_url is not None and origin_of(return_url) not in context.allowed_return_origins:
+            raise SelectionInvalid("return_url must be on one of our allowed origins.", field="return_url")
+        state = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)
+        await context.repository.put_state(
+            state,
+            {"verifier": verifier, "locale": locale.value, "return_url": return_url, "relay_to": relay_to},
+            context.state_ttl_seconds,
+        )
+        url = context.tesla.auth.authorization_url(state, pkce_pair(verifier), locale.value)
+        return InitiateResponse(authorization_url=url, state=state, expires_in=context.state_ttl_seconds)
+
+    # --- dev proxy relay (carpulse.dev_proxy) ---
+    async def relay(
+        self,
+        context: ConnectContext,
+        *,
+        code: str | None,
+        state: str | None,
+        error: str | None,
+        error_description: str | None,
+    ) -> str | None:
+        """Where a dev-proxy flow's callback goes on, its state taken (single use); None: complete it here."""
+        pending = await context.repository.peek_state(state) if state else None
+        relay_to = pending.get("relay_to") if pending else None
+        # take_state decides a race between two hits: the loser completes here and is refused.
+        if not relay_to or not state or await context.repository.take_state(state) is None:
+            return None
+        query = {"code": code, "state": state, "error": error, "error_description": error_description}
+        log.info("connect.callback_relayed", state=state[:8])
+        return f"{relay_to}?{urlencode({key: value for key, value in query.items() if value is not None})}"
+
+    # --- end dev proxy relay ---
+
+    async def complete(
+        self,
+        context: ConnectContext,
+        *,
+        code: str | None,
+        state: str | None,
+        error: str | None,
+        error_description: str | None,
+    ) -> ConnectSession:
+        """Turn Tesla's callback into a connect session holding the account's vehicles."""
+        pending = await context.repository.take_state(state) if state else None
+        if error:
+            log.info("connect.consent_declined", error=error[:64])
+            reason = (error_description or error)[:200]
+            raise ConsentDeclined(f"Tesla reports: {reason}. Nothing was connected; you can start again.")
+        if pending is None:
+            raise OAuthStateInvalid("This sign-in link was already used or has expired; start the connection again.")
+        if not code:
+            raise OAuthStateInvalid("Tesla's answer carries no authorization code; start the connection again.")
+
+        tesla = context.tesla
+        default_base = tesla.endpoints.fleet_base_urls[tesla.default_region]
+        tokens = await tesla.auth.exchange_code(code, pending["verifier"], audience=default_base)
+        # The token's `ou_code` is only a hint (seen wrong); a wrong guess costs one 421, which the
+        # client follows, instead of a /users/region call for everyone.
+        hint = str(unverified_claims(tokens.access_token).get("ou_code", "")).lower()
+        region = hint if hint in tesla.endpoints.fleet_base_urls else tesla.default_region
+        now = context.clock.now()
+        session = ConnectSession(
+            id=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + timedelta(seconds=context.session_ttl_seconds),
+            locale=Locale(pending["locale"]),
+            return_url=pending.get("return_url"),
+            region=region,
+            fleet_base_url=tesla.endpoints.fleet_base_urls[region],
+            access_token="",
+            access_expires_at=now,
+        )
+        _apply_tokens(session, tokens, context)
+        await context.repository.save(session, context.session_ttl_seconds)
+
+        fleet = self.fleet_client(context, session)
+        vehicles = await fleet.vehicles()
+        session = await self._require(context, session.id)
+        session.fleet_base_url = fleet.base_url
+        session.region = fleet.region if fleet.region != "unknown" else session.region
+        session.vehicles = [to_summary(vehicle) for vehicle in vehicles]
+        session.step = Step.select_vehicles
+        await context.repository.save(session, context.session_ttl_seconds)
+        log.info("connect.session_created", session=session.id[:8], region=session.region, vehicles=len(vehicles))
+        return session
+
+    def fleet_client(self, context: ConnectContext, session: ConnectSession) -> TeslaFleetClient:
+        async def remember_base_url(base_url: str) -> None:
+            current = await context.repository.get(session.id)
+            if current is not None:
+                current.fleet_base_url = base_url
+                current.region = context.tesla.endpoints.region_of(base_url) or current.region
+                ttl = await context.repository.ttl(session.id)
+                await context.repository.save(current, ttl or context.session_ttl_seconds)
+
+        return context.tesla.fleet(session.fleet_base_url, SessionTokens(context, session.id), remember_base_url)
+
+    async def _require(self, context: ConnectContext, session_id: str) -> ConnectSession:
+        session = await context.repository.get(session_id)
+        if session is None:
+            raise ConnectSessionNotFound("No such connect session, or it has expired.")
+        return session
+
+    async def get(self, context: ConnectContext, session_id: str) -> ConnectSession:
+        session = await self._require(context, session_id)
+        if session.step is Step.connecting:
+            raise ConnectSessionNotFound("No such connect session, or it has expired.")
+        return session
+
+    async def state(self, context: ConnectContext, session_id: str) -> SessionState:
+        session = await self.get(context, session_id)
+        ttl = await context.repository.ttl(session_id)
+        remaining = int(ttl) if ttl is not None else 0
+        return SessionState(
+            session_id=session.id,
+            provider=session.provider,
+            step=session.step,
+            locale=session.locale,
+            region=session.region,
+            vehicle_count=len(session.vehicles),
+            selection=session.selection,
+            order_id=session.order_id,
+            expires_at=context.clock.now() + timedelta(seconds=remaining),
+            expires_in=remaining,
+            scopes=session.scopes,
+        )
+
+    async def select(self, context: ConnectContext, session_id: str, request: SelectRequest) -> SessionState:
+        session = await self.get(context, session_id)
+        known = {vehicle.vin for vehicle in session.vehicles}
+        vins = list(dict.fromkeys(vin.strip().upper() for vin in request.vins))
+        unknown = [vin for vin in vins if vin not in known]
+        if unknown:
+            raise SelectionInvalid(
+                f"{len(unknown)} selected VIN(s) are not vehicles of this account.", field="vins", unknown=unknown
+            )
+        problem = selection_problem(request.package, len(vins))
+        if problem:
+            raise SelectionInvalid(problem, field="package")
+        if session.order_id is not None:
+            raise SelectionInvalid("This session already has an order; its selection can no longer change.")
+        session.selection = Selection(vins=vins, package=request.package)
+        session.step = Step.checkout
+        ttl = await context.repository.ttl(session_id)
+        await context.repository.save(session, ttl or context.session_ttl_seconds)
+        return await self.state(context, session_id)
+
+    async def expires_at(self, context: ConnectContext, session_id: str) -> datetime | None:
+        ttl = await context.repository.ttl(session_id)
+        return None if ttl is None else context.clock.now() + timedelta(seconds=ttl)
+
+
+connect = ConnectService()

@@ -1,0 +1,179 @@
+"""The dev proxy: a developer's tunnel receives the OAuth callbacks of flows started for it here.
+
+Tesla accepts only the registered redirect URI (the deployed API), so a developer registers their
+tunnel, starts a flow through `initiate`, and the deployed callback relays `code` and `state` to
+`<tunnel>/api/v1/tesla/oauth/callback`. The relay target is built from the stored registration
+only, and the server never calls the tunnel.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from carpulse.connect.schemas import Locale
+from carpulse.connect.service import ConnectContext, connect
+from carpulse.dev_proxy.errors import DevTunnelNotFound, TunnelUrlRefused
+from carpulse.dev_proxy.repository import DevTunnelRepository
+from carpulse.dev_proxy.schemas import (
+    DevProxyStatus,
+    DevTunnel,
+    DevTunnelRecord,
+    InitiateOAuthResponse,
+    RegisterRequest,
+)
+from carpulse.kit.clock import Clock
+from carpulse.kit.logs import get_logger
+
+log = get_logger("carpulse.dev_proxy")
+
+CALLBACK_PATH = "/api/v1/tesla/oauth/callback"
+# Flows started for one tunnel whose states are remembered (and revoked with the registration).
+MAX_PENDING_STATES = 20
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+
+
+@dataclass
+class DevProxyContext:
+    """What the dev proxy needs from the running app."""
+
+    repository: DevTunnelRepository
+    connect: ConnectContext
+    clock: Clock
+    allowed_suffixes: tuple[str, ...]
+
+
+def normalized_suffixes(suffixes: list[str]) -> tuple[str, ...]:
+    """Each suffix lower-cased with a leading dot, so `ngrok.app` never admits `evilngrok.app`."""
+    cleaned = (suffix.strip().lower().lstrip(".") for suffix in suffixes)
+    return tuple(f".{suffix}" for suffix in cleaned if suffix)
+
+
+def tunnel_origin(url: str, allowed_suffixes: tuple[str, ...]) -> str:
+    """The canonical `https://host` of an acceptable tunnel URL; refuses anything else with a reason."""
+
+    def refuse(reason: str) -> TunnelUrlRefused:
+        return TunnelUrlRefused(
+            f"tunnel_url {reason}.",
+            errors=[{"loc": ["body", "tunnel_url"], "message": reason, "type": "value_error"}],
+        )
+
+    if not url.isascii() or any(char.isspace() or not char.isprintable() or char == "\\" for char in url):
+        raise refuse("must be a plain ASCII URL")
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise refuse("must use https")
+    if "?" in url or "#" in url:
+        raise refuse("must not carry a query or a fragment")
+    if parts.path not in ("", "/"):
+        raise refuse("must be an origin, without a path")
+    if "@" in parts.netloc:
+        raise refuse("must not carry credentials")
+    host, _, port = parts.netloc.lower().partition(":")
+    if port and port != "443":
+        raise refuse("must use the default https port")
+    if host.startswith("[") or _is_ip_address(host):
+        raise refuse("must name a host, not an IP address")
+    if len(host) > 253 or not _HOSTNAME.fullmatch(host):
+        raise refuse("must name a valid DNS host")
+    if not any(host.endswith(suffix) and len(host) > len(suffix) for suffix in allowed_suffixes):
+        raise refuse("must be on an allowed tunnel host: " + ", ".join(allowed_suffixes))
+    return f"https://{host}"
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.rsplit(".", 1)[-1].isdigit()  # 127.1, 0x7f.1 and other shorthand numeric forms
+    return True
+
+
+def relay_target(record: DevTunnelRecord) -> str:
+    return record.tunnel_url + CALLBACK_PATH
+
+
+class DevProxyService:
+    async def register(self, context: DevProxyContext, request: RegisterRequest, registered_by: str) -> DevTunnel:
+        origin = tunnel_origin(request.tunnel_url, context.allowed_suffixes)
+        now = context.clock.now()
+        record = DevTunnelRecord(
+            name=request.name,
+            tunnel_url=origin,
+            registered_by=registered_by,
+            created_at=now,
+            expires_at=now + timedelta(seconds=request.ttl_seconds),
+        )
+        async with context.repository.lock():
+            previous = await context.repository.get(request.name)
+            if previous is not None:
+                await self._revoke(context, previous)
+            await context.repository.save(record, request.ttl_seconds)
+        log.info(
+            "dev_proxy.registered", name=record.name, host=origin.removeprefix("https://"), ttl=request.ttl_seconds
+        )
+        return self._public(record, request.ttl_seconds)
+
+    async def unregister(self, context: DevProxyContext, name: str) -> None:
+        async with context.repository.lock():
+            record = await context.repository.take(name)
+            if record is None:
+                raise DevTunnelNotFound(f"No dev tunnel named {name!r} is registered.")
+            await self._revoke(context, record)
+        log.info("dev_proxy.unregistered", name=name)
+
+    async def status(self, context: DevProxyContext) -> DevProxyStatus:
+        tunnels = []
+        for name in await context.repository.names():
+            record = await context.repository.get(name)
+            ttl = await context.repository.ttl(name)
+            if record is not None and ttl is not None:
+                tunnels.append(self._public(record, ttl))
+        return DevProxyStatus(registrations=tunnels, allowed_tunnel_suffixes=list(context.allowed_suffixes))
+
+    async def initiate(self, context: DevProxyContext, name: str, locale: Locale) -> InitiateOAuthResponse:
+        async with context.repository.lock():
+            record = await context.repository.get(name)
+            ttl = await context.repository.ttl(name)
+            if record is None or ttl is None or ttl < 1:
+                raise DevTunnelNotFound(f"No dev tunnel named {name!r} is registered.")
+            # The state never outlives the registration, so an expired tunnel receives nothing.
+            flow_context = replace(
+                context.connect, state_ttl_seconds=max(1, min(context.connect.state_ttl_seconds, int(ttl)))
+            )
+            target = relay_target(record)
+            started = await connect.initiate(flow_context, locale, None, relay_to=target)
+            record.pending_states = [*record.pending_states, started.state][-MAX_PENDING_STATES:]
+            await context.repository.save(record, ttl)
+        log.info("dev_proxy.oauth_initiated", name=name, state=started.state[:8])
+        return InitiateOAuthResponse(
+            authorization_url=started.authorization_url,
+            state=started.state,
+            expires_in=started.expires_in,
+            relay_to=target,
+        )
+
+    async def _revoke(self, context: DevProxyContext, record: DevTunnelRecord) -> None:
+        """Forget the flows started for a registration, so their callbacks relay nowhere."""
+        for state in record.pending_states:
+            await context.connect.repository.take_state(state)
+
+    @staticmethod
+    def _public(record: DevTunnelRecord, ttl_seconds: float) -> DevTunnel:
+        return DevTunnel(
+            name=record.name,
+            tunnel_url=record.tunnel_url,
+            relay_to=relay_target(record),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            expires_in=math.ceil(ttl_seconds),
+        )
+
+
+dev_proxy = DevProxyService()

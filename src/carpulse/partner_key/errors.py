@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from carpulse.errors import NotFound
+
+
+class PartnerKeyMissing(NotFound):
+    """No Tesla partner public key is configured on this server (`carpulse keys generate`)."""
+
+    slug = "partner-key-missing"
+    title = "No public key configured"

@@ -1,0 +1,438 @@
+"""A typed client for Tesla's OAuth host and Fleet API, over an injected `httpx.AsyncClient`.
+
+Tokens reach the Fleet client through a `TokenSource`, so refreshing (and storing the rotated
+refresh token) stays in our connect service. Facts: shared/reference/tesla-fleet-api.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import httpx
+
+from carpulse.kit.logs import get_logger
+from carpulse.kit.resilience import CircuitBreakers, backoff_delay
+from carpulse.provider.tesla.errors import (
+    TeslaError,
+    TeslaOAuthError,
+    TeslaRateLimited,
+    TeslaReauthorizationRequired,
+    TeslaTimeout,
+    TeslaUnavailable,
+    error_for_status,
+)
+from carpulse.provider.tesla.schemas import RegionResponse, TeslaVehicle, TokenResponse
+
+log = get_logger("carpulse.tesla")
+
+_OUT_OF_REGION = re.compile(r"https?://[A-Za-z0-9.\-:]+(?:/[A-Za-z0-9._\-/]*)?")
+PAGE_SIZE_VEHICLES = 100
+PAGE_SIZE_CHARGING = 50
+
+
+def pkce_pair(verifier: str) -> str:
+    """The S256 code challenge for a PKCE verifier."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """Read a JWT's claims without verifying it (only to learn scopes and expiry)."""
+    try:
+        payload = token.split(".")[1]
+        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return claims
+    except (IndexError, ValueError):
+        return {}
+
+
+@dataclass(frozen=True)
+class TeslaEndpoints:
+    authorize_url: str
+    token_url: str
+    fleet_base_urls: dict[str, str]
+
+    def region_of(self, base_url: str) -> str | None:
+        normalized = base_url.rstrip("/")
+        for region, base in self.fleet_base_urls.items():
+            if base.rstrip("/") == normalized:
+                return region
+        return None
+
+
+class TeslaAuthClient:
+    """Authorize URL, code exchange and refresh at the token host."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: TeslaEndpoints,
+        *,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        scopes: str,
+        timeout_seconds: float = 15.0,
+    ) -> None:
+        self.http = http
+        self.endpoints = endpoints
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self.scopes = scopes
+        self.timeout = timeout_seconds
+
+    def authorization_url(self, state: str, code_challenge: str, locale: str | None = None) -> str:
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scopes,
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+            "prompt_missing_scopes": "true",
+        }
+        if locale:
+            params["locale"] = locale
+        return f"{self.endpoints.authorize_url}?{urlencode(params)}"
+
+    async def exchange_code(self, code: str, code_verifier: str, audience: str) -> TokenResponse:
+        return await self._token_request(
+            {
+                "grant_type": "authorization_code",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "code": code,
+                "code_verifier": code_verifier,
+                "audience": audience,
+                "redirect_uri": self.redirect_uri,
+            }
+        )
+
+    async def refresh(self, refresh_token: str) -> TokenResponse:
+        return await self._token_request(
+            {"grant_type": "refresh_token", "client_id": self.client_id, "refresh_token": refresh_token}
+        )
+
+    async def _token_request(self, form: dict[str, str]) -> TokenResponse:
+        grant = form["grant_type"]
+        try:
+            response = await self.http.post(self.endpoints.token_url, data=form, timeout=self.timeout)
+        except httpx.TimeoutException as exc:
+            raise TeslaTimeout("Tesla's sign-in service did not answer in time.") from exc
+        except httpx.TransportError as exc:
+            raise TeslaUnavailable("Tesla's sign-in service cannot be reached.") from exc
+        body = _json_or_empty(response)
+        if response.status_code == 200:
+            try:
+                return TokenResponse.model_validate(body)
+            except ValueError as exc:
+                raise TeslaUnavailable("Tesla's sign-in service sent an unreadable answer.") from exc
+        error = str(body.get("error", "")) if isinstance(body, dict) else ""
+        log.warning("tesla.token_request_failed", grant=grant, status=response.status_code, error=error)
+        if response.status_code >= 500:
+            raise TeslaUnavailable("Tesla's sign-in service is failing; try again shortly.")
+        if error == "login_required" or (grant == "refresh_token" and response.status_code in (400, 401)):
+            raise TeslaReauthorizationRequired("Tesla asks you to sign in again.")
+        raise TeslaOAuthError(f"Tesla refused the sign-in ({error or response.status_code}); start again.")
+
+
+class TokenSource(Protocol):
+    async def access_token(self) -> str:
+        """A currently valid access token."""
+        ...
+
+    async def refreshed_access_token(self, rejected: str) -> str:
+        """A new access token after Tesla rejected `rejected` (refreshing unless already done)."""
+        ...
+
+
+def _json_or_empty(response: httpx.Response) -> Any:
+    if "json" not in response.headers.get("content-type", ""):
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return {}
+
+
+def _unwrap(body: Any) -> Any:
+    """Tesla wraps most payloads in `response`, but some `/dx/` endpoints answer bare."""
+    if isinstance(body, dict) and "response" in body:
+        return body["response"]
+    return body
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        match = re.search(r"Retry in (\d+) seconds", response.text or "")
+        raw = match.group(1) if match else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class TeslaFleetClient:
+    """Fleet API calls for one user: refresh once on 401, follow 421 once, retry 429/5xx with backoff."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: TeslaEndpoints,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        breakers: CircuitBreakers,
+        max_retries: int = 3,
+        retry_after_cap_seconds: float = 10.0,
+        timeout_seconds: float = 15.0,
+        on_base_url_change: Callable[[str], Awaitable[None]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.endpoints = endpoints
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
+        self.breakers = breakers
+        self.max_retries = max_retries
+        self.retry_after_cap = retry_after_cap_seconds
+        self.timeout = timeout_seconds
+        self.on_base_url_change = on_base_url_change
+        self.sleep = sleep
+        self.billable_calls: Counter[str] = Counter()
+
+    @property
+    def region(self) -> str:
+        return self.endpoints.region_of(self.base_url) or "unknown"
+
+    def _redirect_target(self, response: httpx.Response) -> str | None:
+        """The regional base URL a 421 names, if it is one we know (never an arbitrary host)."""
+        body = _json_or_empty(response)
+        text = (
+            " ".join(str(body.get(key, "")) for key in ("error", "error_description")) if isinstance(body, dict) else ""
+        )
+        for candidate in _OUT_OF_REGION.findall(text or response.text):
+            for base in self.endpoints.fleet_base_urls.values():
+                if candidate.rstrip("/,.") == base.rstrip("/"):
+                    return base.rstrip("/")
+        return None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        category: str = "data",
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> httpx.Response:
+        attempt = 0
+        refreshed = False
+        rerouted = False
+        while True:
+            breaker = self.breakers.get(f"tesla:{self.region}")
+            if breaker.is_open:
+                wait = max(1, round(breaker.retry_after()))
+                raise TeslaUnavailable(
+                    "Tesla has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}
+                )
+            token = await self.tokens.access_token()
+            try:
+                response = await self.http.request(
+                    method,
+                    f"{self.base_url}{path}",
+                    params=params,
+                    json=json_body if method != "GET" else None,
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                    timeout=self.timeout,
+                )
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                breaker.record_failure()
+                if attempt < self.max_retries:
+                    await self.sleep(backoff_delay(attempt))
+                    attempt += 1
+                    continue
+                if isinstance(exc, httpx.TimeoutException):
+                    raise TeslaTimeout("Tesla did not answer in time; try again shortly.") from exc
+                raise TeslaUnavailable("Tesla cannot be reached right now.") from exc
+
+            status = response.status_code
+            if status < 500:
+                self.billable_calls[category] += 1  # Tesla bills every answer below 500
+            log.info(
+                "tesla.call_completed",
+                method=method,
+                path=path,
+                status=status,
+                region=self.region,
+                txid=response.headers.get("x-txid"),
+            )
+            if status >= 500:
+                breaker.record_failure()
+                if attempt < self.max_retries:
+                    await self.sleep(backoff_delay(attempt))
+                    attempt += 1
+                    continue
+                raise error_for_status(status)(f"Tesla answered {status} after {attempt + 1} attempts.")
+            breaker.record_success()
+            if status == 401 and not refreshed:
+                refreshed = True
+                await self.tokens.refreshed_access_token(token)
+                continue
+            if status == 421 and not rerouted:
+                target = self._redirect_target(response)
+                if target is not None:
+                    rerouted = True
+                    self.base_url = target
+                    if self.on_base_url_change is not None:
+                        await self.on_base_url_change(target)
+                    continue
+            if status == 429:
+                retry_after = _retry_after(response)
+                if retry_after is not None and retry_after <= self.retry_after_cap and attempt < self.max_retries:
+                    await self.sleep(retry_after)
+                    attempt += 1
+                    continue
+                retry_in = str(round(retry_after)) if retry_after is not None else "60"
+                raise TeslaRateLimited(
+                    f"Tesla asks us to wait {retry_in} s before calling again for this account.",
+                    headers={"Retry-After": retry_in},
+                )
+            if status >= 400:
+                body = _json_or_empty(response)
+                reason = body.get("error") if isinstance(body, dict) else None
+                raise error_for_status(status)(f"Tesla answered {status}: {reason or response.reason_phrase}.")
+            return response
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.request(method, path, **kwargs)
+        try:
+            return _unwrap(response.json())
+        except ValueError as exc:
+            raise TeslaError("Tesla sent an unreadable answer.") from exc
+
+    async def user_region(self) -> RegionResponse:
+        return RegionResponse.model_validate(await self._json("GET", "/api/1/users/region"))
+
+    async def me(self) -> dict[str, Any]:
+        body = await self._json("GET", "/api/1/users/me")
+        return body if isinstance(body, dict) else {}
+
+    async def vehicles(self) -> list[TeslaVehicle]:
+        vehicles: list[TeslaVehicle] = []
+        page = 1
+        while True:
+            response = await self.request(
+                "GET", "/api/1/vehicles", params={"page": page, "per_page": PAGE_SIZE_VEHICLES}
+            )
+            body = response.json()
+            items = _unwrap(body) or []
+            vehicles.extend(TeslaVehicle.model_validate(item) for item in items)
+            pagination = body.get("pagination") if isinstance(body, dict) else None
+            if not items or len(items) < PAGE_SIZE_VEHICLES or not (pagination and pagination.get("next")):
+                return vehicles
+            page += 1
+
+    async def vehicle(self, vin: str) -> TeslaVehicle:
+        return TeslaVehicle.model_validate(await self._json("GET", f"/api/1/vehicles/{vin}"))
+
+    async def wake_up(self, vin: str) -> TeslaVehicle:
+        return TeslaVehicle.model_validate(
+            await self._json("POST", f"/api/1/vehicles/{vin}/wake_up", category="wakes", json_body={})
+        )
+
+    async def vehicle_data(self, vin: str, endpoints: list[str]) -> dict[str, Any]:
+        params = {"endpoints": ";".join(endpoints)} if endpoints else None
+        body = await self._json("GET", f"/api/1/vehicles/{vin}/vehicle_data", params=params)
+        return body if isinstance(body, dict) else {}
+
+    async def service_data(self, vin: str) -> dict[str, Any]:
+        body = await self._json("GET", f"/api/1/vehicles/{vin}/service_data")
+        return body if isinstance(body, dict) else {}
+
+    async def recent_alerts(self, vin: str) -> list[dict[str, Any]]:
+        body = await self._json("GET", f"/api/1/vehicles/{vin}/recent_alerts")
+        alerts = body.get("recent_alerts") if isinstance(body, dict) else body
+        return [alert for alert in alerts or [] if isinstance(alert, dict)]
+
+    async def warranty(self, vin: str) -> dict[str, Any]:
+        body = await self._json("GET", "/api/1/dx/warranty/details", params={"vin": vin})
+        return body if isinstance(body, dict) else {}
+
+    async def charging_history(self, vin: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        sessions: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            body = await self._json(
+                "GET",
+                "/api/1/dx/charging/history",
+                params={
+                    "vin": vin,
+                    "startTime": start.isoformat(),
+                    "endTime": end.isoformat(),
+                    "pageNo": page,
+                    "pageSize": PAGE_SIZE_CHARGING,
+                    "sortBy": "chargeStartDateTime",
+                    "sortOrder": "DESC",
+                },
+            )
+            items = [
+                item for item in (body.get("data") if isinstance(body, dict) else None) or [] if isinstance(item, dict)
+            ]
+            for item in items:
+                sessions.setdefault(str(item.get("sessionId")), item)  # sessionId de-duplicates pages
+            total = body.get("totalResults") if isinstance(body, dict) else None
+            if len(items) < PAGE_SIZE_CHARGING or (isinstance(total, int) and len(sessions) >= total):
+                return list(sessions.values())
+            page += 1
+
+    async def invoice(self, content_id: str) -> bytes:
+        response = await self.request("GET", f"/api/1/dx/charging/invoice/{content_id}")
+        if not response.content.startswith(b"%PDF-"):
+            raise TeslaError("Tesla's invoice is not a PDF.")
+        return response.content
+
+
+@dataclass
+class TeslaApi:
+    """Everything needed to talk to Tesla, built once by the lifespan."""
+
+    http: httpx.AsyncClient
+    endpoints: TeslaEndpoints
+    auth: TeslaAuthClient
+    breakers: CircuitBreakers
+    default_region: str
+    max_retries: int = 3
+    retry_after_cap_seconds: float = 10.0
+    timeout_seconds: float = 15.0
+
+    def fleet(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        on_base_url_change: Callable[[str], Awaitable[None]] | None = None,
+    ) -> TeslaFleetClient:
+        return TeslaFleetClient(
+            self.http,
+            self.endpoints,
+            base_url,
+            tokens,
+            breakers=self.breakers,
+            max_retries=self.max_retries,
+            retry_after_cap_seconds=self.retry_after_cap_seconds,
+            timeout_seconds=self.timeout_seconds,
+            on_base_url_change=on_base_url_change,
+        )

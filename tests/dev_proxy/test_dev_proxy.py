@@ -1,0 +1,439 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+
+from carpulse.dev_proxy.repository import REGISTRATION_PREFIX
+from carpulse.kit.passwords import hash_password
+from carpulse.models import Account, AccountRole
+
+PROBLEM = "application/problem+json"
+TUNNEL = "https://alice.ngrok-free.app"
+RELAY_TO = f"{TUNNEL}/api/v1/tesla/oauth/callback"
+CALLBACK = "/api/v1/tesla/oauth/callback"
+BROWSER = {"Accept": "text/html"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(
+    client: httpx.AsyncClient, token: str, name: str = "alice", tunnel_url: str = TUNNEL, **extra: Any
+) -> httpx.Response:
+    body = {"name": name, "tunnel_url": tunnel_url, **extra}
+    return await client.post("/api/v1/dev-proxy/register", json=body, headers=bearer(token))
+
+
+async def status(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
+    response = await client.get("/api/v1/dev-proxy/status", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def initiate(client: httpx.AsyncClient, token: str, name: str = "alice") -> httpx.Response:
+    return await client.post("/api/v1/dev-proxy/initiate-oauth", json={"name": name}, headers=bearer(token))
+
+
+async def consent(client: httpx.AsyncClient, authorization_url: str, *, deny: bool = False) -> dict[str, str]:
+    """Let the sandbox Tesla consent page answer for `solo`; returns the query it sends to our callback."""
+    url = urlsplit(authorization_url)
+    query = {key: values[0] for key, values in parse_qs(url.query).items()}
+    query["sandbox_deny" if deny else "sandbox_account"] = "1" if deny else "solo"
+    answer = await client.get(url.path, params=query)
+    assert answer.status_code in (302, 303), answer.text
+    location = urlsplit(answer.headers["location"])
+    assert location.path == CALLBACK
+    return {key: values[0] for key, values in parse_qs(location.query).items()}
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == f"/problems/{slug}"
+
+
+class TestRegister:
+    async def test_registers_a_tunnel_with_its_expiry(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        response = await register(client, admin_token, ttl_seconds=600)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["name"] == "alice"
+        assert body["tunnel_url"] == TUNNEL
+        assert body["relay_to"] == RELAY_TO
+        assert body["expires_in"] == 600
+        lifetime = datetime.fromisoformat(body["expires_at"]) - datetime.fromisoformat(body["created_at"])
+        assert lifetime.total_seconds() == 600
+
+    async def test_default_ttl_is_an_hour_and_the_store_holds_it(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        assert (await register(client, admin_token)).json()["expires_in"] == 3600
+        ttl = await app.state.carpulse.ephemeral.ttl(REGISTRATION_PREFIX + "alice")
+        assert ttl is not None
+        assert 3590 < ttl <= 3600
+
+    async def test_status_lists_active_registrations(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        assert (await status(client, admin_token))["registrations"] == []
+        await register(client, admin_token, "alice")
+        await register(client, admin_token, "bob-2", "https://bob.trycloudflare.com")
+        body = await status(client, admin_token)
+        assert [(r["name"], r["tunnel_url"]) for r in body["registrations"]] == [
+            ("alice", TUNNEL),
+            ("bob-2", "https://bob.trycloudflare.com"),
+        ]
+        assert ".ngrok-free.app" in body["allowed_tunnel_suffixes"]
+
+    async def test_registering_a_name_again_replaces_it(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        again = await register(client, admin_token, tunnel_url="https://alice2.ngrok.app", ttl_seconds=120)
+        assert again.status_code == 200
+        registrations = (await status(client, admin_token))["registrations"]
+        assert [(r["tunnel_url"], r["expires_in"]) for r in registrations] == [("https://alice2.ngrok.app", 120)]
+
+    @pytest.mark.parametrize(
+        ("given", "stored"),
+        [
+            ("https://alice.ngrok-free.app/", TUNNEL),
+            ("https://alice.ngrok-free.app:443", TUNNEL),
+            ("HTTPS://Alice.NGROK-free.app", TUNNEL),
+            ("https://a-b.eu.ngrok.io", "https://a-b.eu.ngrok.io"),
+            ("https://quiet-fox.loca.lt", "https://quiet-fox.loca.lt"),
+        ],
+    )
+    async def test_tunnel_url_is_stored_as_its_origin(
+        self, client: httpx.AsyncClient, admin_token: str, given: str, stored: str
+    ) -> None:
+        response = await register(client, admin_token, tunnel_url=given)
+        assert response.status_code == 200, response.text
+        assert response.json()["tunnel_url"] == stored
+        assert response.json()["relay_to"] == f"{stored}{CALLBACK}"
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "", "tunnel_url": TUNNEL},
+            {"name": "Alice", "tunnel_url": TUNNEL},
+            {"name": "al ice", "tunnel_url": TUNNEL},
+            {"name": "a" * 65, "tunnel_url": TUNNEL},
+            {"name": "alice", "tunnel_url": TUNNEL, "ttl_seconds": 59},
+            {"name": "alice", "tunnel_url": TUNNEL, "ttl_seconds": 86401},
+            {"name": "alice"},
+            {"name": "alice", "tunnel_url": TUNNEL, "surprise": 1},
+        ],
+    )
+    async def test_bad_bodies_are_422(self, client: httpx.AsyncClient, admin_token: str, body: dict[str, Any]) -> None:
+        response = await client.post("/api/v1/dev-proxy/register", json=body, headers=bearer(admin_token))
+        assert_problem(response, 422, "validation-failed")
+
+
+class TestHostileTunnelUrls:
+    @pytest.mark.parametrize(
+        "tunnel_url",
+        [
+            "http://alice.ngrok-free.app",
+            "ftp://alice.ngrok-free.app",
+            "https://evil.com",
+            "https://evil.com#.ngrok.app",
+            "https://evil.com?.ngrok.app",
+            "https://evil.com/.ngrok.app",
+            "https://x@evil.com",
+            "https://x@alice.ngrok-free.app",
+            "https://alice.ngrok-free.app@evil.com",
+            "https://evil.com\\@alice.ngrok-free.app",
+            "https://127.0.0.1",
+            "https://[::1]",
+            "https://169.254.169.254",
+            "https://2130706433",
+            "https://alice.ngrok-free.app:8443",
+            "https://alice.ngrok-free.app:80",
+            "https://alice.ngrok-free.app/path",
+            "https://alice.ngrok-free.app/api/v1/tesla/oauth/callback",
+            "https://alice.ngrok-free.app/?next=https://evil.com",
+            "https://alice.ngrok-free.app#x",
+            "https://ngrok-free.app.evil.com",
+            "https://ngrok-free.app",
+            "https://.ngrok-free.app",
+            "https://evilngrok-free.app",
+            "https://alice.ngrok-free.app.",
+            "https://alice%2engrok-free.app",
+            "https://alice .ngrok-free.app",
+            "https://älice.ngrok-free.app",
+            "//alice.ngrok-free.app",
+            "alice.ngrok-free.app",
+            "javascript:alert(1)//.ngrok.app",
+        ],
+    )
+    async def test_refused_with_422_and_nothing_stored(
+        self, client: httpx.AsyncClient, admin_token: str, tunnel_url: str
+    ) -> None:
+        response = await register(client, admin_token, tunnel_url=tunnel_url)
+        assert_problem(response, 422, "tunnel-url-refused")
+        assert response.json()["errors"][0]["loc"] == ["body", "tunnel_url"]
+        assert (await status(client, admin_token))["registrations"] == []
+
+
+class TestSuffixSettings:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"dev_proxy": {"allowed_tunnel_suffixes": "tunnels.example.com"}}
+
+    async def test_only_the_configured_suffixes_are_allowed(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        assert (await register(client, admin_token, tunnel_url="https://a.tunnels.example.com")).status_code == 200
+        assert_problem(await register(client, admin_token, tunnel_url=TUNNEL), 422, "tunnel-url-refused")
+        refused = await register(client, admin_token, tunnel_url="https://eviltunnels.example.com")
+        assert_problem(refused, 422, "tunnel-url-refused")
+        assert (await status(client, admin_token))["allowed_tunnel_suffixes"] == [".tunnels.example.com"]
+
+
+class TestUnregister:
+    async def test_by_body(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        response = await client.request(
+            "DELETE", "/api/v1/dev-proxy/unregister", json={"name": "alice"}, headers=bearer(admin_token)
+        )
+        assert response.status_code == 204
+        assert response.content == b""
+        assert (await status(client, admin_token))["registrations"] == []
+
+    async def test_by_query(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token, "alice")
+        await register(client, admin_token, "bob", "https://bob.ngrok.io")
+        response = await client.delete("/api/v1/dev-proxy/unregister?name=alice", headers=bearer(admin_token))
+        assert response.status_code == 204
+        assert [r["name"] for r in (await status(client, admin_token))["registrations"]] == ["bob"]
+
+    async def test_unknown_name_is_404(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        response = await client.delete("/api/v1/dev-proxy/unregister?name=nobody", headers=bearer(admin_token))
+        assert_problem(response, 404, "dev-tunnel-not-found")
+
+    async def test_twice_is_404_the_second_time(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        url = "/api/v1/dev-proxy/unregister?name=alice"
+        assert (await client.delete(url, headers=bearer(admin_token))).status_code == 204
+        assert_problem(await client.delete(url, headers=bearer(admin_token)), 404, "dev-tunnel-not-found")
+
+    @pytest.mark.parametrize(
+        ("query", "body"),
+        [("", None), ("?name=Alice", None), ("?name=alice", {"name": "bob"}), ("", {"nom": "alice"})],
+    )
+    async def test_missing_bad_or_conflicting_name_is_422(
+        self, client: httpx.AsyncClient, admin_token: str, query: str, body: dict[str, str] | None
+    ) -> None:
+        await register(client, admin_token)
+        response = await client.request(
+            "DELETE", f"/api/v1/dev-proxy/unregister{query}", json=body, headers=bearer(admin_token)
+        )
+        assert_problem(response, 422, "validation-failed")
+        assert len((await status(client, admin_token))["registrations"]) == 1
+
+
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("POST", "/api/v1/dev-proxy/register", {"name": "alice", "tunnel_url": TUNNEL}),
+    ("DELETE", "/api/v1/dev-proxy/unregister?name=alice", None),
+    ("POST", "/api/v1/dev-proxy/initiate-oauth", {"name": "alice"}),
+    ("GET", "/api/v1/dev-proxy/status", None),
+]
+
+
+class TestAccess:
+    @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+    async def test_anonymous_is_401(
+        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
+    ) -> None:
+        response = await client.request(method, path, json=body)
+        assert_problem(response, 401, "invalid-token")
+
+    @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+    async def test_a_customer_is_403(
+        self, client: httpx.AsyncClient, db: Any, method: str, path: str, body: dict[str, Any] | None
+    ) -> None:
+        username = f"carol-{uuid.uuid4().hex[:8]}"
+        db.add(Account(username=username, password_hash=hash_password("carol-password"), role=AccountRole.customer))
+        await db.commit()
+        login = await client.post("/api/v1/auth/login/json", json={"username": username, "password": "carol-password"})
+        response = await client.request(method, path, json=body, headers=bearer(login.json()["access_token"]))
+        assert_problem(response, 403, "admin-required")
+
+
+class TestProduction:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {
+            "environment": "production",
+            "public_base_url": "https://api.carpulse.example",
+            "auth": {"jwt_secret_key": "p" * 40},
+            "storage": {"signing_key": "s" * 40},
+            "security": {"token_keys": [Fernet.generate_key().decode()]},
+            "tesla": {"client_secret": "a-real-secret"},
+            "sandbox": {"enabled": False},
+        }
+
+    @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+    async def test_every_endpoint_answers_as_if_absent(
+        self, client: httpx.AsyncClient, admin_token: str, method: str, path: str, body: dict[str, Any] | None
+    ) -> None:
+        for headers in (bearer(admin_token), {}):
+            response = await client.request(method, path, json=body, headers=headers)
+            assert_problem(response, 404, "not-found")
+            assert "detail" not in response.json()
+
+    async def test_answers_like_a_path_that_does_not_exist(self, client: httpx.AsyncClient) -> None:
+        absent = (await client.get("/api/v1/no-such-thing")).json()
+        present = (await client.get("/api/v1/dev-proxy/status")).json()
+        assert {k: v for k, v in absent.items() if k not in ("instance", "request_id")} == {
+            k: v for k, v in present.items() if k not in ("instance", "request_id")
+        }
+
+
+class TestSwitchedOff:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"dev_proxy": {"enabled": False}}
+
+    @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+    async def test_every_endpoint_is_404(
+        self, client: httpx.AsyncClient, admin_token: str, method: str, path: str, body: dict[str, Any] | None
+    ) -> None:
+        response = await client.request(method, path, json=body, headers=bearer(admin_token))
+        assert_problem(response, 404, "not-found")
+
+
+class TestExpiry:
+    async def test_an_expired_registration_is_gone(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        # Expire it the way the store would: the key is simply gone.
+        assert await app.state.carpulse.ephemeral.delete(REGISTRATION_PREFIX + "alice")
+        assert (await status(client, admin_token))["registrations"] == []
+        assert_problem(await initiate(client, admin_token), 404, "dev-tunnel-not-found")
+        response = await client.delete("/api/v1/dev-proxy/unregister?name=alice", headers=bearer(admin_token))
+        assert_problem(response, 404, "dev-tunnel-not-found")
+
+    async def test_an_oauth_state_never_outlives_its_registration(
+        self, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token, ttl_seconds=60)
+        started = await initiate(client, admin_token)
+        assert started.status_code == 200, started.text
+        assert 0 < started.json()["expires_in"] <= 60
+
+    async def test_a_longer_registration_keeps_the_usual_state_ttl(
+        self, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        assert (await initiate(client, admin_token)).json()["expires_in"] == 600
+
+
+class TestInitiateOAuth:
+    async def test_starts_a_flow_for_the_tunnel(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        response = await client.post(
+            "/api/v1/dev-proxy/initiate-oauth", json={"name": "alice", "locale": "de"}, headers=bearer(admin_token)
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"authorization_url", "state", "expires_in", "relay_to"}
+        assert body["relay_to"] == RELAY_TO
+        url = urlsplit(body["authorization_url"])
+        query = parse_qs(url.query)
+        assert url.path == "/_sandbox/tesla/oauth2/v3/authorize"
+        assert query["state"] == [body["state"]]
+        assert query["code_challenge_method"] == ["S256"]
+        # Tesla only knows the deployed callback; the relay happens there.
+        assert query["redirect_uri"] == ["http://testserver/api/v1/tesla/oauth/callback"]
+
+    async def test_unknown_name_is_404(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        assert_problem(await initiate(client, admin_token, "nobody"), 404, "dev-tunnel-not-found")
+
+    @pytest.mark.parametrize(
+        "body", [{}, {"name": "alice", "locale": "xx"}, {"name": "alice", "relay_to": "https://evil.com"}]
+    )
+    async def test_bad_bodies_are_422(self, client: httpx.AsyncClient, admin_token: str, body: dict[str, Any]) -> None:
+        await register(client, admin_token)
+        response = await client.post("/api/v1/dev-proxy/initiate-oauth", json=body, headers=bearer(admin_token))
+        assert_problem(response, 422, "validation-failed")
+
+
+class TestRelay:
+    async def test_callback_is_relayed_to_the_tunnel_once(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        started = (await initiate(client, admin_token)).json()
+        callback = await consent(client, started["authorization_url"])
+        assert callback["state"] == started["state"]
+
+        relayed = await client.get(CALLBACK, params=callback, headers=BROWSER)
+        assert relayed.status_code == 303, relayed.text
+        location = relayed.headers["location"]
+        parts = urlsplit(location)
+        assert (parts.scheme, parts.netloc, parts.path) == ("https", "alice.ngrok-free.app", CALLBACK)
+        assert parse_qs(parts.query) == {"code": [callback["code"]], "state": [started["state"]]}
+        assert location == f"{RELAY_TO}?{httpx.QueryParams({'code': callback['code'], 'state': started['state']})}"
+
+        again = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert_problem(again, 400, "oauth-state-invalid")
+        in_a_browser = await client.get(CALLBACK, params=callback, headers=BROWSER)
+        assert in_a_browser.status_code == 400
+        assert "location" not in in_a_browser.headers
+
+    async def test_relay_answers_303_even_to_json_clients(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        relayed = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert relayed.status_code == 303
+        assert relayed.headers["location"].startswith(f"{RELAY_TO}?code=")
+
+    async def test_a_declined_consent_is_relayed_too(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        started = (await initiate(client, admin_token)).json()
+        callback = await consent(client, started["authorization_url"], deny=True)
+        relayed = await client.get(CALLBACK, params=callback, headers=BROWSER)
+        assert relayed.status_code == 303
+        parts = urlsplit(relayed.headers["location"])
+        assert f"{parts.scheme}://{parts.netloc}{parts.path}" == RELAY_TO
+        query = parse_qs(parts.query)
+        assert query["error"] == ["access_denied"]
+        assert query["state"] == [started["state"]]
+
+    async def test_the_relay_target_ignores_request_input(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        hostile = {**callback, "relay_to": "https://evil.com", "redirect_uri": "https://evil.com"}
+        relayed = await client.get(CALLBACK, params=hostile, headers={**BROWSER, "Host": "evil.com"})
+        assert relayed.status_code == 303
+        assert urlsplit(relayed.headers["location"]).netloc == "alice.ngrok-free.app"
+
+    async def test_unregistering_stops_pending_relays(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        assert (
+            await client.delete("/api/v1/dev-proxy/unregister?name=alice", headers=bearer(admin_token))
+        ).status_code == 204
+        response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert_problem(response, 400, "oauth-state-invalid")
+
+    async def test_replacing_a_registration_stops_its_pending_relays(
+        self, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        await register(client, admin_token, tunnel_url="https://mallory.ngrok-free.app")
+        response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert_problem(response, 400, "oauth-state-invalid")
+
+    async def test_an_ordinary_flow_is_still_completed_here(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        started = await client.post("/api/v1/tesla/oauth/initiate", json={"locale": "en"})
+        callback = await consent(client, started.json()["authorization_url"])
+        response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert response.status_code == 200, response.text
+        assert response.json()["vehicle_count"] == 1
