@@ -60,6 +60,20 @@ class TestShortRetryAfterIsHonoured:
         assert len(vehicle_calls) == 2  # the first try and one retry after waiting
 
 
+class TestWrongRegionHint:
+    async def test_a_us_account_behind_a_wrong_hint_is_found_through_421(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        fake = sandbox_fake(app)
+        fake.set_region_hint("us", "eu")
+        result = await connect_account(client, "us")
+        assert result["vehicle_count"] == 2
+        state = (await client.get(f"/api/v1/tesla/session/{result['session_id']}/state")).json()
+        assert state["region"] == "na"
+        vehicle_calls = [call.status for call in fake.calls if call.path.endswith("/api/1/vehicles")]
+        assert vehicle_calls == [421, 200]
+
+
 class TestExpiredAccessToken:
     async def test_refreshes_once_and_carries_on(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         session_id = (await connect_account(client, "family"))["session_id"]

@@ -149,6 +149,15 @@ class TeslaFleetFake:
                     self._slept_by_fault.pop(vehicle.vin, None)
                     vehicle.state = "online"
 
+    def set_region_hint(self, account: str, region: str | None) -> None:
+        """Make new tokens of `account` carry a wrong `ou_code` (None: the true region again)."""
+        if account not in self.accounts:
+            raise KeyError(f"no sandbox account named {account!r}")
+        if region is None:
+            self.authority.region_hints.pop(account, None)
+        else:
+            self.authority.region_hints[account] = region
+
     def clear_faults(self) -> None:
         """Every switch off; vehicles the `asleep` switch put to sleep are back in their earlier state."""
         self.faults.clear()

@@ -131,6 +131,8 @@ class AuthorizationServer:
     # Tokens with a serial at or below the mark are expired: per account name, None for all accounts.
     _expired_up_to: dict[str | None, int] = field(default_factory=dict)
     partner_subject: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Tokens' `ou_code` is only a hint at Tesla and has been seen wrong (reference §3.5, §5).
+    region_hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def _key(self) -> rsa.RSAPrivateKey:
@@ -300,7 +302,8 @@ class AuthorizationServer:
             "jti": token_id,
         }
         if account is not None:
-            claims.update(ou_code=account.region.upper(), locale="en-US", auth_time=int(now.timestamp()))
+            hint = self.region_hints.get(account.name, account.region)
+            claims.update(ou_code=hint.upper(), locale="en-US", auth_time=int(now.timestamp()))
         self._access_tokens[token_id] = AccessToken(
             kind, account.name if account else None, frozenset(scopes), self._serial, expires_at
         )

@@ -380,3 +380,15 @@ class TestTxid:
         txids = [response.headers.get("x-txid", "") for response in responses]
         assert all(re.fullmatch(r"[0-9a-f]{32}", txid) for txid in txids)
         assert len(set(txids)) == len(txids)
+
+
+class TestRegionHint:
+    async def test_a_wrong_hint_can_be_switched_on_and_off(self, fake: TeslaFleetFake, http: httpx.AsyncClient) -> None:
+        fake.set_region_hint("us", "eu")
+        misleading = await login(http, "us")
+        assert jwt.decode(misleading["access_token"], options={"verify_signature": False})["ou_code"] == "EU"
+        fake.set_region_hint("us", None)
+        honest = await login(http, "us")
+        assert jwt.decode(honest["access_token"], options={"verify_signature": False})["ou_code"] == "NA"
+        with pytest.raises(KeyError):
+            fake.set_region_hint("nobody", "eu")
