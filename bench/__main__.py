@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import platform, tesla_acquisition
+from bench import platform, tesla_acquisition, webhooks
 from carpulse.kit.logs import configure_logging
 
 
@@ -10,6 +10,7 @@ def main() -> None:
     configure_logging("WARNING")
     platform.run()
     tesla_acquisition.run()
+    webhooks.run()
 
 
 if __name__ == "__main__":

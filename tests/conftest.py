@@ -67,7 +67,8 @@ def run_migrations(connection: Connection, revision: str = "head", direction: st
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    # The suite's own connection holds each test's outer transaction: it must not lock SQLite for writes.
+    engine = create_engine(DatabaseSettings(url=database_url, sqlite_begin="deferred"))
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             await connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -149,6 +150,52 @@ async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> Asy
                 await outer.rollback()
     if SERVER:
         await delete_redis_prefix(redis_prefix)
+
+
+# Tables that payment tests fill with committed rows, children first.
+_COMMITTED_TABLES = (
+    "voucher_redemption",
+    "receipt",
+    "order_transition",
+    '"order"',
+    "quote",
+    "voucher",
+    "inbound_event",
+    "receipt_sequence",
+)
+
+
+@pytest.fixture
+async def committed_app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
+    """An app whose requests and jobs commit for real (races, concurrent webhooks); its rows are
+    deleted afterwards. Tests using it must not run in parallel with each other."""
+    app = create_in_process_app(settings)
+    try:
+        async with LifespanManager(app):
+            yield app
+    finally:
+        async with engine.begin() as connection:
+            for table in _COMMITTED_TABLES:
+                await connection.execute(text(f"DELETE FROM {table}"))
+        if SERVER:
+            await delete_redis_prefix(redis_prefix)
+
+
+@pytest.fixture
+async def committed_client(committed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=committed_app, client=CLIENT_ADDRESS)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def admin_token_committed(committed_client: httpx.AsyncClient) -> str:
+    response = await committed_client.post(
+        "/api/v1/auth/login/json", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 async def delete_redis_prefix(prefix: str) -> None:

@@ -17,6 +17,8 @@ PRODUCTION_READY: dict[str, Any] = {
     "admin": {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"},
     "security": {"token_keys": ["u5sJ8NaHq0s3Qm8Qe2n3l9b1vJ6rS0wXy4zT7cK2dA0="]},
     "tesla": {"client_secret": "ta-secret.real"},
+    "stripe": {"secret_key": "sk_live_real", "webhook_secret": "whsec_real"},
+    "paypal": {"client_secret": "paypal-real-secret", "mode": "live"},
 }
 
 

@@ -11,6 +11,9 @@ from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
 from carpulse.partner_key.endpoints import router as partner_key_router
+from carpulse.payment.endpoints import orders_router
+from carpulse.payment.endpoints import router as payment_router
+from carpulse.pricing.endpoints import router as pricing_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -24,5 +27,8 @@ def mount_routers(app: FastAPI) -> None:
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
     v1.include_router(connect_router)
+    v1.include_router(pricing_router)
+    v1.include_router(payment_router)
+    v1.include_router(orders_router)
     v1.include_router(dev_proxy_router)
     app.include_router(v1)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -22,6 +23,7 @@ from carpulse.database import create_engine, create_sessionmaker
 from carpulse.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from carpulse.kit.client_ip import parse_networks
 from carpulse.kit.clock import Clock, system_clock
+from carpulse.kit.documents import shutdown_pdf_pool
 from carpulse.kit.ephemeral import open_ephemeral_store
 from carpulse.kit.logs import configure_logging, get_logger
 from carpulse.kit.resilience import CircuitBreakers
@@ -29,10 +31,13 @@ from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import UrlSigner, open_storage
 from carpulse.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from carpulse.partner_key.service import partner_key
+from carpulse.payment.factory import PaymentGateways
 from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints
 from carpulse.rate_limit import RateLimiter
 from carpulse.sandbox import SANDBOX_PATH, mount_sandbox
 from carpulse.state import State
+from carpulse.worker import Jobs, bind_jobs, create_broker
+from carpulse.worker import start as start_broker
 
 log = get_logger("carpulse.app")
 
@@ -92,6 +97,34 @@ def build_tesla(settings: Settings, http: httpx.AsyncClient) -> TeslaApi:
     )
 
 
+def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGateways:
+    """The payment providers; under the sandbox they talk to the bundled fakes."""
+    from carpulse.payment.paypal.adapter import PayPalGateway
+    from carpulse.payment.stripe.adapter import StripeGateway
+
+    sandbox_root = f"{settings.base_url}{SANDBOX_PATH}" if settings.sandbox.enabled else None
+    paypal_live = "https://api-m.paypal.com" if settings.paypal.mode == "live" else "https://api-m.sandbox.paypal.com"
+    certificate_hosts = list(settings.paypal.certificate_hosts)
+    if sandbox_root:
+        certificate_hosts.append(urlsplit(settings.base_url).netloc)
+    stripe = StripeGateway(
+        secret_key=settings.stripe.secret_key.get_secret_value(),
+        webhook_secret=settings.stripe.webhook_secret.get_secret_value(),
+        api_base=settings.stripe.api_base or (f"{sandbox_root}/stripe" if sandbox_root else None),
+        webhook_tolerance_seconds=settings.stripe.webhook_tolerance_seconds,
+        http=http,
+    )
+    paypal = PayPalGateway(
+        client_id=settings.paypal.client_id,
+        client_secret=settings.paypal.client_secret.get_secret_value(),
+        webhook_id=settings.paypal.webhook_id,
+        api_base=settings.paypal.api_base or (f"{sandbox_root}/paypal" if sandbox_root else paypal_live),
+        certificate_hosts=certificate_hosts,
+        http=http,
+    )
+    return PaymentGateways({"stripe": stripe, "paypal": paypal})
+
+
 async def build_state(
     settings: Settings,
     version: str,
@@ -124,10 +157,30 @@ async def build_state(
         clock=clock,
         box=SecretBox(settings.security.token_keys),
         tesla=build_tesla(settings, vendor_http),
+        payments=build_payments(settings, vendor_http),
+        jobs=Jobs(create_broker(redis_url if settings.jobs.broker == "redis" else None, settings.jobs.queue_name)),
     )
 
 
+async def start_jobs(state: State) -> asyncio.Task[None] | None:
+    """Start the broker; with Redis and an in-process worker, consume jobs here too."""
+    import carpulse.inbound_event.tasks  # noqa: F401 - registers the jobs
+
+    broker = state.jobs.broker
+    bind_jobs(broker)
+    await start_broker(broker, state)
+    if state.settings.jobs.broker == "redis" and state.settings.jobs.in_process_worker:
+        from taskiq.api import run_receiver_task
+
+        return asyncio.create_task(run_receiver_task(broker, run_startup=False))
+    return None
+
+
 async def close_state(state: State) -> None:
+    await state.jobs.drain()
+    await state.jobs.broker.shutdown()
+    shutdown_pdf_pool()
+    await state.payments.aclose()
     await state.tesla.http.aclose()
     await state.rate_limiter.close()
     await state.ephemeral.close()
@@ -228,7 +281,9 @@ def create_app(
         state = await build_state(settings, version, clock, vendor_http)
         state.sandbox = sandbox
         app.state.carpulse = state
+        receiver: asyncio.Task[None] | None = None
         try:
+            receiver = await start_jobs(state)
             await seed_admin(state)
             if settings.sandbox.enabled:
                 await ensure_sandbox_key(settings)
@@ -242,6 +297,8 @@ def create_app(
             )
             yield
         finally:
+            if receiver is not None:
+                receiver.cancel()
             await close_state(state)
             log.info("app.stopped")
 

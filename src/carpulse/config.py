@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,9 @@ DEVELOPMENT_SIGNING_KEY = "carpulse-development-url-signing-key-not-for-producti
 # Encrypts vendor tokens at rest outside production (a Fernet key; production refuses it).
 DEVELOPMENT_TOKEN_KEY = "XweNrc8aljJ6gRXjvp0z9WInInjfju4jybOwk73nBoI="  # noqa: S105
 DEVELOPMENT_TESLA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the bundled fake's secret
+DEVELOPMENT_STRIPE_SECRET_KEY = "sk_test_sandbox"  # noqa: S105 - the bundled Stripe fake's key
+DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_sandbox"  # noqa: S105
+DEVELOPMENT_PAYPAL_CLIENT_SECRET = "paypal-sandbox-secret"  # noqa: S105
 # The password of the admin seeded when no hash is configured, outside production only.
 DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
 
@@ -66,6 +70,9 @@ class DatabaseSettings(BaseModel):
     pool_size: int = Field(default=10, ge=1)
     pool_timeout_seconds: float = Field(default=5.0, gt=0)
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    sqlite_begin: str = Field(
+        default="immediate", pattern="^(immediate|deferred)$", description="SQLite only: how transactions take locks"
+    )
 
 
 class RedisSettings(BaseModel):
@@ -196,6 +203,51 @@ class TeslaSettings(BaseModel):
     private_key_path: str = Field(default="var/keys/tesla-private-key.pem", description="never served")
 
 
+class PricingSettings(BaseModel):
+    vat_rate_percent: Decimal = Field(default=Decimal("25.5"), ge=0, le=100, description="Finnish VAT since 2024-09")
+    currency: str = "EUR"
+    quote_ttl_seconds: int = Field(default=30 * 60, ge=60)
+    order_ttl_seconds: int = Field(default=60 * 60, ge=300, description="an unpaid order expires after this")
+
+
+class StripeSettings(BaseModel):
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_STRIPE_SECRET_KEY)
+    publishable_key: str = "pk_test_sandbox"
+    webhook_secret: SecretStr = SecretStr(DEVELOPMENT_STRIPE_WEBHOOK_SECRET)
+    api_base: str | None = Field(default=None, description="default: the sandbox fake, else https://api.stripe.com")
+    webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+
+
+class PayPalSettings(BaseModel):
+    client_id: str = "paypal-sandbox-client"
+    client_secret: SecretStr = SecretStr(DEVELOPMENT_PAYPAL_CLIENT_SECRET)
+    webhook_id: str = "WH-SANDBOX"
+    mode: str = Field(default="sandbox", pattern="^(sandbox|live)$")
+    api_base: str | None = Field(
+        default=None, description="default: the sandbox fake, else api-m.sandbox.paypal.com / api-m.paypal.com"
+    )
+    certificate_hosts: CommaList = Field(
+        default_factory=lambda: [
+            "api.paypal.com",
+            "api.sandbox.paypal.com",
+            "api-m.paypal.com",
+            "api-m.sandbox.paypal.com",
+        ],
+        description="webhook signing certificates are fetched only from these hosts (plus the sandbox's own)",
+    )
+
+
+class CompanySettings(BaseModel):
+    """The seller on receipts (seed 000: COMPANY_* secrets)."""
+
+    name: str = "Car Pulse Oy"
+    address: str = "Esimerkkikatu 1, 00100 Helsinki, Finland"
+    y_tunnus: str = "1234567-8"
+    vat_number: str = "FI12345678"
+    email: str = "billing@carpulsetracker.com"
+    website: str = "https://carpulsetracker.com"
+
+
 class ConnectSettings(BaseModel):
     session_ttl_seconds: int = Field(default=30 * 60, ge=60)
     state_ttl_seconds: int = Field(default=10 * 60, ge=30)
@@ -207,6 +259,14 @@ class DevProxySettings(BaseModel):
         default_factory=lambda: [".ngrok-free.app", ".ngrok.app", ".ngrok.io", ".trycloudflare.com", ".loca.lt"],
         description="a developer's tunnel host must end with one of these",
     )
+
+
+class JobSettings(BaseModel):
+    broker: str = Field(default="memory", pattern="^(memory|redis)$", description="redis needs CARPULSE_REDIS__URL")
+    in_process_worker: bool = Field(
+        default=True, description="with the redis broker, also consume jobs inside the API process"
+    )
+    queue_name: str = "carpulse-jobs"
 
 
 class SandboxSettings(BaseModel):
@@ -236,6 +296,20 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         "TESLA_CLIENT_ID": ("tesla", "client_id"),
         "TESLA_CLIENT_SECRET": ("tesla", "client_secret"),
         "TESLA_REDIRECT_URI": ("tesla", "redirect_uri"),
+        "STRIPE_SECRET_KEY": ("stripe", "secret_key"),
+        "STRIPE_PUBLISHABLE_KEY": ("stripe", "publishable_key"),
+        "STRIPE_WEBHOOK_SECRET": ("stripe", "webhook_secret"),
+        "PAYPAL_CLIENT_ID": ("paypal", "client_id"),
+        "PAYPAL_CLIENT_SECRET": ("paypal", "client_secret"),
+        "PAYPAL_WEBHOOK_ID": ("paypal", "webhook_id"),
+        "PAYPAL_MODE": ("paypal", "mode"),
+        "VAT_RATE": ("pricing", "vat_rate_percent"),
+        "COMPANY_NAME": ("company", "name"),
+        "COMPANY_ADDRESS": ("company", "address"),
+        "COMPANY_Y_TUNNUS": ("company", "y_tunnus"),
+        "COMPANY_VAT_NUMBER": ("company", "vat_number"),
+        "COMPANY_EMAIL": ("company", "email"),
+        "COMPANY_WEBSITE": ("company", "website"),
     }
 
     def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
@@ -290,7 +364,12 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     tesla: TeslaSettings = TeslaSettings()
     connect: ConnectSettings = ConnectSettings()
+    pricing: PricingSettings = PricingSettings()
+    stripe: StripeSettings = StripeSettings()
+    paypal: PayPalSettings = PayPalSettings()
+    company: CompanySettings = CompanySettings()
     dev_proxy: DevProxySettings = DevProxySettings()
+    jobs: JobSettings = JobSettings()
     sandbox: SandboxSettings = SandboxSettings()
     log: LogSettings = LogSettings()
 
@@ -306,6 +385,12 @@ class Settings(BaseSettings):
         env_file = settings_cls.model_config.get("env_file")
         seed = _SeedEnvironmentSource(settings_cls, env_file if isinstance(env_file, str) else None)
         return init_settings, env_settings, dotenv_settings, seed, file_secret_settings
+
+    @model_validator(mode="after")
+    def _jobs_need_redis(self) -> Settings:
+        if self.jobs.broker == "redis" and self.redis.url is None:
+            raise ValueError("CARPULSE_JOBS__BROKER=redis needs CARPULSE_REDIS__URL")
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults(self) -> Settings:
@@ -326,10 +411,17 @@ class Settings(BaseSettings):
             problems.append("CARPULSE_PUBLIC_BASE_URL must be an https:// URL")
         if self.debug:
             problems.append("CARPULSE_DEBUG must be false")
+
         if DEVELOPMENT_TOKEN_KEY in self.security.token_keys:
             problems.append("CARPULSE_SECURITY__TOKEN_KEYS must not contain the development key")
         if self.tesla.client_secret.get_secret_value() == DEVELOPMENT_TESLA_CLIENT_SECRET:
             problems.append("CARPULSE_TESLA__CLIENT_SECRET (or TESLA_CLIENT_SECRET) must be set")
+        if self.stripe.secret_key.get_secret_value() == DEVELOPMENT_STRIPE_SECRET_KEY:
+            problems.append("CARPULSE_STRIPE__SECRET_KEY (or STRIPE_SECRET_KEY) must be set")
+        if self.stripe.webhook_secret.get_secret_value() == DEVELOPMENT_STRIPE_WEBHOOK_SECRET:
+            problems.append("CARPULSE_STRIPE__WEBHOOK_SECRET (or STRIPE_WEBHOOK_SECRET) must be set")
+        if self.paypal.client_secret.get_secret_value() == DEVELOPMENT_PAYPAL_CLIENT_SECRET:
+            problems.append("CARPULSE_PAYPAL__CLIENT_SECRET (or PAYPAL_CLIENT_SECRET) must be set")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from carpulse.config import DatabaseSettings
+from carpulse.worker import discard_pending, dispatch_after_commit
 
 
 def is_sqlite(url: str) -> bool:
@@ -23,11 +24,31 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    # The sqlite3 driver's own transaction handling breaks SAVEPOINTs (and commits DDL on its own):
+    # turn it off and let SQLAlchemy emit BEGIN itself (see `_sqlite_begin`).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+READ_ONLY = {"sqlite_deferred": True}
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front, so concurrent writers queue (busy_timeout) instead of
+    # failing when a read lock cannot be upgraded. Reads (`READ_ONLY`) begin deferred: with WAL they
+    # never wait for a writer.
+    if connection.get_execution_options().get("sqlite_deferred"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -36,14 +57,17 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, echo=settings.echo, connect_args={"timeout": settings.connect_timeout_seconds}
+            url, echo=settings.echo, hide_parameters=True, connect_args={"timeout": settings.connect_timeout_seconds}
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        begin = _sqlite_begin_immediate if settings.sqlite_begin == "immediate" else _sqlite_begin_deferred
+        event.listen(engine.sync_engine, "begin", begin)
         return engine
     return create_async_engine(
         url,
         echo=settings.echo,
         pool_pre_ping=True,
+        hide_parameters=True,  # bound values are user data: never in logs
         pool_size=settings.pool_size,
         pool_timeout=settings.pool_timeout_seconds,
         connect_args={"timeout": settings.connect_timeout_seconds},
@@ -55,14 +79,29 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.carpulse.sessionmaker
-    async with sessionmaker() as session:
+    state = request.app.state.carpulse
+    async with state.sessionmaker() as session:
+        if request.method in ("GET", "HEAD") and session.get_bind().dialect.name == "sqlite":
+            await session.connection(execution_options=READ_ONLY)
         try:
             yield session
         except BaseException:
+            discard_pending(session)
             await session.rollback()
             raise
         await session.commit()
+        await dispatch_after_commit(session, state.jobs)
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[str, Any]) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING` in the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(**values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

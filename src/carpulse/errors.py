@@ -299,7 +299,15 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+def _is_unstorable_text(exc: Exception) -> bool:
+    # PostgreSQL refuses NUL bytes and invalid code points in text; that is bad input, not our failure.
+    text = str(getattr(exc, "orig", exc))
+    return isinstance(exc, DBAPIError) and ("invalid byte sequence" in text or "0x00" in text)
+
+
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if _is_unstorable_text(exc):
+        return problem_response(request, ValidationFailed, "The request contains characters that cannot be stored.")
     if not _is_connection_failure(exc):
         raise exc
     log.warning("database.unavailable", error=type(exc).__name__, path=request.url.path)

@@ -22,10 +22,17 @@ _DOCS_CSP = (
     "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'"
 )
 _DOCS_PATHS = ("/docs", "/redoc")
+# The sandbox's consent page styles itself inline and posts its form back to itself.
+_SANDBOX_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 
 def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
-    csp = _DOCS_CSP if path.startswith(_DOCS_PATHS) else _API_CSP
+    if path.startswith(_DOCS_PATHS):
+        csp = _DOCS_CSP
+    elif path.startswith("/_sandbox/"):
+        csp = _SANDBOX_CSP
+    else:
+        csp = _API_CSP
     headers = [
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),

@@ -13,8 +13,10 @@ from carpulse.kit.clock import Clock
 from carpulse.kit.ephemeral import EphemeralStore
 from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import LocalStorage
+from carpulse.payment.factory import PaymentGateways
 from carpulse.provider.tesla.client import TeslaApi
 from carpulse.rate_limit import RateLimiter
+from carpulse.worker import Jobs
 
 
 @dataclass
@@ -30,6 +32,8 @@ class State:
     clock: Clock
     box: SecretBox
     tesla: TeslaApi
+    payments: PaymentGateways
+    jobs: Jobs
     sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -10,9 +12,11 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
+from carpulse.connect.repository import RELAY_PREFIX, STATE_PREFIX
 from carpulse.dev_proxy.repository import REGISTRATION_PREFIX
 from carpulse.kit.passwords import hash_password
 from carpulse.models import Account, AccountRole
+from carpulse.provider.tesla.client import pkce_pair
 
 PROBLEM = "application/problem+json"
 TUNNEL = "https://alice.ngrok-free.app"
@@ -39,8 +43,19 @@ async def status(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
     return body
 
 
-async def initiate(client: httpx.AsyncClient, token: str, name: str = "alice") -> httpx.Response:
-    return await client.post("/api/v1/dev-proxy/initiate-oauth", json={"name": name}, headers=bearer(token))
+async def initiate(
+    client: httpx.AsyncClient, token: str, name: str = "alice", flow: tuple[str, str] | None = None, **extra: Any
+) -> httpx.Response:
+    """Start a flow for the tunnel; with `flow` (state, code_challenge) the callback is relayed to it."""
+    body = {"name": name, **extra}
+    if flow is not None:
+        body |= {"state": flow[0], "code_challenge": flow[1]}
+    return await client.post("/api/v1/dev-proxy/initiate-oauth", json=body, headers=bearer(token))
+
+
+def local_flow() -> tuple[str, str]:
+    """What a developer's local instance hands out: its state and the S256 challenge of its verifier."""
+    return secrets.token_urlsafe(32), pkce_pair(secrets.token_urlsafe(64))
 
 
 async def consent(client: httpx.AsyncClient, authorization_url: str, *, deny: bool = False) -> dict[str, str]:
@@ -274,6 +289,8 @@ class TestProduction:
             "storage": {"signing_key": "s" * 40},
             "security": {"token_keys": [Fernet.generate_key().decode()]},
             "tesla": {"client_secret": "a-real-secret"},
+            "stripe": {"secret_key": "sk_live_real", "webhook_secret": "whsec_real"},
+            "paypal": {"client_secret": "a-real-paypal-secret"},
             "sandbox": {"enabled": False},
         }
 
@@ -285,6 +302,14 @@ class TestProduction:
             response = await client.request(method, path, json=body, headers=headers)
             assert_problem(response, 404, "not-found")
             assert "detail" not in response.json()
+
+    async def test_a_flow_via_the_dev_proxy_is_refused(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/api/v1/tesla/oauth/initiate", json={"via_dev_proxy": True})
+        assert_problem(response, 422, "validation-failed")
+        assert response.json()["errors"][0]["loc"] == ["body", "via_dev_proxy"]
+        ordinary = await client.post("/api/v1/tesla/oauth/initiate", json={"via_dev_proxy": False})
+        assert ordinary.status_code == 200, ordinary.text
+        assert ordinary.json()["code_challenge"] is None
 
     async def test_answers_like_a_path_that_does_not_exist(self, client: httpx.AsyncClient) -> None:
         absent = (await client.get("/api/v1/no-such-thing")).json()
@@ -316,6 +341,7 @@ class TestExpiry:
         assert await app.state.carpulse.ephemeral.delete(REGISTRATION_PREFIX + "alice")
         assert (await status(client, admin_token))["registrations"] == []
         assert_problem(await initiate(client, admin_token), 404, "dev-tunnel-not-found")
+        assert_problem(await initiate(client, admin_token, flow=local_flow()), 404, "dev-tunnel-not-found")
         response = await client.delete("/api/v1/dev-proxy/unregister?name=alice", headers=bearer(admin_token))
         assert_problem(response, 404, "dev-tunnel-not-found")
 
@@ -327,57 +353,146 @@ class TestExpiry:
         assert started.status_code == 200, started.text
         assert 0 < started.json()["expires_in"] <= 60
 
+    async def test_a_relay_never_outlives_its_registration(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token, ttl_seconds=60)
+        state, challenge = local_flow()
+        started = await initiate(client, admin_token, flow=(state, challenge))
+        assert started.status_code == 200, started.text
+        assert 0 < started.json()["expires_in"] <= 60
+        ttl = await app.state.carpulse.ephemeral.ttl(RELAY_PREFIX + state)
+        assert ttl is not None
+        assert 0 < ttl <= 60
+
     async def test_a_longer_registration_keeps_the_usual_state_ttl(
         self, client: httpx.AsyncClient, admin_token: str
     ) -> None:
         await register(client, admin_token)
         assert (await initiate(client, admin_token)).json()["expires_in"] == 600
+        assert (await initiate(client, admin_token, flow=local_flow())).json()["expires_in"] == 600
 
 
 class TestInitiateOAuth:
-    async def test_starts_a_flow_for_the_tunnel(self, client: httpx.AsyncClient, admin_token: str) -> None:
+    async def test_relays_the_callers_flow_to_the_tunnel(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
         await register(client, admin_token)
-        response = await client.post(
-            "/api/v1/dev-proxy/initiate-oauth", json={"name": "alice", "locale": "de"}, headers=bearer(admin_token)
-        )
+        state, challenge = local_flow()
+        response = await initiate(client, admin_token, flow=(state, challenge), locale="de")
         assert response.status_code == 200, response.text
         body = response.json()
         assert set(body) == {"authorization_url", "state", "expires_in", "relay_to"}
+        assert body["state"] == state
         assert body["relay_to"] == RELAY_TO
+        assert body["expires_in"] == 600
         url = urlsplit(body["authorization_url"])
         query = parse_qs(url.query)
         assert url.path == "/_sandbox/tesla/oauth2/v3/authorize"
-        assert query["state"] == [body["state"]]
+        assert query["state"] == [state]
+        assert query["code_challenge"] == [challenge]
         assert query["code_challenge_method"] == ["S256"]
+        assert query["locale"] == ["de"]
         # Tesla only knows the deployed callback; the relay happens there.
         assert query["redirect_uri"] == ["http://testserver/api/v1/tesla/oauth/callback"]
+        # Only a relay record is kept here: no verifier, and no OAuth state of this API.
+        store = app.state.carpulse.ephemeral
+        assert await store.get(STATE_PREFIX + state) is None
+        relay = await store.get(RELAY_PREFIX + state)
+        assert relay is not None
+        assert json.loads(relay) == {"relay_to": RELAY_TO, "tunnel": "alice"}
+
+    async def test_without_a_state_the_flow_is_this_apis_own(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        response = await initiate(client, admin_token, locale="de")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["relay_to"] is None
+        query = parse_qs(urlsplit(body["authorization_url"]).query)
+        assert query["state"] == [body["state"]]
+        assert len(query["code_challenge"][0]) == 43
+        assert await app.state.carpulse.ephemeral.get(STATE_PREFIX + body["state"]) is not None
+        assert await app.state.carpulse.ephemeral.get(RELAY_PREFIX + body["state"]) is None
 
     async def test_unknown_name_is_404(self, client: httpx.AsyncClient, admin_token: str) -> None:
         assert_problem(await initiate(client, admin_token, "nobody"), 404, "dev-tunnel-not-found")
 
+    async def test_the_same_state_is_relayed_once(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        flow = local_flow()
+        assert (await initiate(client, admin_token, flow=flow)).status_code == 200
+        assert_problem(await initiate(client, admin_token, flow=flow), 409, "dev-proxy-state-taken")
+        assert_problem(
+            await initiate(client, admin_token, flow=(flow[0], local_flow()[1])), 409, "dev-proxy-state-taken"
+        )
+
+    async def test_a_state_of_this_api_is_never_relayed(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        ordinary = (await client.post("/api/v1/tesla/oauth/initiate", json={})).json()
+        stored = await app.state.carpulse.ephemeral.get(STATE_PREFIX + ordinary["state"])
+        response = await initiate(client, admin_token, flow=(ordinary["state"], local_flow()[1]))
+        assert_problem(response, 409, "dev-proxy-state-taken")
+        assert await app.state.carpulse.ephemeral.get(STATE_PREFIX + ordinary["state"]) == stored
+        assert await app.state.carpulse.ephemeral.get(RELAY_PREFIX + ordinary["state"]) is None
+        # ... and its flow still completes here.
+        callback = await consent(client, ordinary["authorization_url"])
+        completed = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert completed.status_code == 200, completed.text
+
     @pytest.mark.parametrize(
-        "body", [{}, {"name": "alice", "locale": "xx"}, {"name": "alice", "relay_to": "https://evil.com"}]
+        "body",
+        [
+            {},
+            {"name": "alice", "locale": "xx"},
+            {"name": "alice", "relay_to": "https://evil.com"},
+            {"name": "alice", "state": "s" * 43},
+            {"name": "alice", "code_challenge": "c" * 43},
+            {"name": "alice", "state": None, "code_challenge": "c" * 43},
+            {"name": "alice", "state": "s" * 42, "code_challenge": "c" * 43},
+            {"name": "alice", "state": "s" * 129, "code_challenge": "c" * 43},
+            {"name": "alice", "state": "s" * 42 + "=", "code_challenge": "c" * 43},
+            {"name": "alice", "state": "s" * 42 + "/", "code_challenge": "c" * 43},
+            {"name": "alice", "state": "s" * 43, "code_challenge": "c" * 42},
+            {"name": "alice", "state": "s" * 43, "code_challenge": "c" * 44},
+            {"name": "alice", "state": "s" * 43, "code_challenge": "c" * 42 + "="},
+            {"name": "alice", "state": "s" * 43, "code_challenge": "c" * 42 + "+"},
+            {"name": "alice", "state": "s" * 43, "code_challenge": "c" * 43, "code_verifier": "v" * 43},
+        ],
     )
-    async def test_bad_bodies_are_422(self, client: httpx.AsyncClient, admin_token: str, body: dict[str, Any]) -> None:
+    async def test_bad_bodies_are_422(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str, body: dict[str, Any]
+    ) -> None:
         await register(client, admin_token)
         response = await client.post("/api/v1/dev-proxy/initiate-oauth", json=body, headers=bearer(admin_token))
         assert_problem(response, 422, "validation-failed")
+        assert await app.state.carpulse.ephemeral.get(RELAY_PREFIX + "s" * 43) is None
+
+    async def test_a_well_formed_pair_is_accepted(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        await register(client, admin_token)
+        flow = ("s" * 128, "c" * 43)
+        response = await initiate(client, admin_token, flow=flow)
+        assert response.status_code == 200, response.text
 
 
 class TestRelay:
     async def test_callback_is_relayed_to_the_tunnel_once(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await register(client, admin_token)
-        started = (await initiate(client, admin_token)).json()
+        state, challenge = local_flow()
+        started = (await initiate(client, admin_token, flow=(state, challenge))).json()
         callback = await consent(client, started["authorization_url"])
-        assert callback["state"] == started["state"]
+        assert callback["state"] == state
 
         relayed = await client.get(CALLBACK, params=callback, headers=BROWSER)
         assert relayed.status_code == 303, relayed.text
         location = relayed.headers["location"]
         parts = urlsplit(location)
         assert (parts.scheme, parts.netloc, parts.path) == ("https", "alice.ngrok-free.app", CALLBACK)
-        assert parse_qs(parts.query) == {"code": [callback["code"]], "state": [started["state"]]}
-        assert location == f"{RELAY_TO}?{httpx.QueryParams({'code': callback['code'], 'state': started['state']})}"
+        assert parse_qs(parts.query) == {"code": [callback["code"]], "state": [state]}
+        assert location == f"{RELAY_TO}?{httpx.QueryParams({'code': callback['code'], 'state': state})}"
 
         again = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
         assert_problem(again, 400, "oauth-state-invalid")
@@ -387,14 +502,16 @@ class TestRelay:
 
     async def test_relay_answers_303_even_to_json_clients(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await register(client, admin_token)
-        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        started = (await initiate(client, admin_token, flow=local_flow())).json()
+        callback = await consent(client, started["authorization_url"])
         relayed = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
         assert relayed.status_code == 303
         assert relayed.headers["location"].startswith(f"{RELAY_TO}?code=")
 
     async def test_a_declined_consent_is_relayed_too(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await register(client, admin_token)
-        started = (await initiate(client, admin_token)).json()
+        state, challenge = local_flow()
+        started = (await initiate(client, admin_token, flow=(state, challenge))).json()
         callback = await consent(client, started["authorization_url"], deny=True)
         relayed = await client.get(CALLBACK, params=callback, headers=BROWSER)
         assert relayed.status_code == 303
@@ -402,22 +519,43 @@ class TestRelay:
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == RELAY_TO
         query = parse_qs(parts.query)
         assert query["error"] == ["access_denied"]
-        assert query["state"] == [started["state"]]
+        assert query["state"] == [state]
 
     async def test_the_relay_target_ignores_request_input(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await register(client, admin_token)
-        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        started = (await initiate(client, admin_token, flow=local_flow())).json()
+        callback = await consent(client, started["authorization_url"])
         hostile = {**callback, "relay_to": "https://evil.com", "redirect_uri": "https://evil.com"}
         relayed = await client.get(CALLBACK, params=hostile, headers={**BROWSER, "Host": "evil.com"})
         assert relayed.status_code == 303
         assert urlsplit(relayed.headers["location"]).netloc == "alice.ngrok-free.app"
 
-    async def test_unregistering_stops_pending_relays(self, client: httpx.AsyncClient, admin_token: str) -> None:
+    async def test_a_state_without_a_relay_is_not_relayed(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await register(client, admin_token)
-        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        state, challenge = local_flow()
+        started = (await initiate(client, admin_token, flow=(state, challenge))).json()
+        callback = await consent(client, started["authorization_url"])
+        mismatched = {**callback, "state": local_flow()[0]}
+        for headers in (BROWSER, {"Accept": "application/json"}):
+            response = await client.get(CALLBACK, params=mismatched, headers=headers)
+            assert response.status_code == 400, response.text
+            assert "location" not in response.headers
+        # Nothing was consumed: the real callback is still relayed.
+        relayed = await client.get(CALLBACK, params=callback, headers=BROWSER)
+        assert relayed.status_code == 303
+
+    async def test_unregistering_stops_pending_relays(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        state, challenge = local_flow()
+        callback = await consent(
+            client, (await initiate(client, admin_token, flow=(state, challenge))).json()["authorization_url"]
+        )
         assert (
             await client.delete("/api/v1/dev-proxy/unregister?name=alice", headers=bearer(admin_token))
         ).status_code == 204
+        assert await app.state.carpulse.ephemeral.get(RELAY_PREFIX + state) is None
         response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
         assert_problem(response, 400, "oauth-state-invalid")
 
@@ -425,15 +563,32 @@ class TestRelay:
         self, client: httpx.AsyncClient, admin_token: str
     ) -> None:
         await register(client, admin_token)
-        callback = await consent(client, (await initiate(client, admin_token)).json()["authorization_url"])
+        callback = await consent(
+            client, (await initiate(client, admin_token, flow=local_flow())).json()["authorization_url"]
+        )
         await register(client, admin_token, tunnel_url="https://mallory.ngrok-free.app")
         response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
         assert_problem(response, 400, "oauth-state-invalid")
 
     async def test_an_ordinary_flow_is_still_completed_here(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await register(client, admin_token)
+        await initiate(client, admin_token, flow=local_flow())
         started = await client.post("/api/v1/tesla/oauth/initiate", json={"locale": "en"})
         callback = await consent(client, started.json()["authorization_url"])
         response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
         assert response.status_code == 200, response.text
         assert response.json()["vehicle_count"] == 1
+
+    async def test_a_flow_started_without_a_state_is_completed_here(
+        self, client: httpx.AsyncClient, admin_token: str
+    ) -> None:
+        await register(client, admin_token)
+        started = (await initiate(client, admin_token)).json()
+        callback = await consent(client, started["authorization_url"])
+        response = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert response.status_code == 200, response.text
+        assert response.json()["vehicle_count"] == 1
+        session = await client.get(f"/api/v1/tesla/session/{response.json()['session_id']}/vehicles")
+        assert session.status_code == 200
+        again = await client.get(CALLBACK, params=callback, headers={"Accept": "application/json"})
+        assert_problem(again, 400, "oauth-state-invalid")

@@ -16,6 +16,8 @@ class AccountRepository:
         return await self.session.get(Account, account_id)
 
     async def get_by_username(self, username: str) -> Account | None:
+        if "\x00" in username:
+            return None  # no stored name has a NUL (PostgreSQL cannot hold one)
         result = await self.session.execute(select(Account).where(Account.username == username.lower()))
         return result.scalar_one_or_none()
 

@@ -42,8 +42,14 @@ _TESLA_ERRORS = (TeslaUnavailable, TeslaTimeout, TeslaRateLimited, TeslaReauthor
     responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
     summary="Start connecting a Tesla account (OAuth with state and PKCE)",
 )
-async def initiate(body: InitiateRequest, context: ConnectContextDep) -> InitiateResponse:
-    return await connect.initiate(context, body.locale, body.return_url)
+async def initiate(request: Request, body: InitiateRequest, context: ConnectContextDep) -> InitiateResponse:
+    if body.via_dev_proxy and get_state(request).settings.is_production:
+        # The dev proxy does not exist in production, so neither does a flow through it.
+        reason = "via_dev_proxy is not available in production"
+        raise ValidationFailed(
+            reason, errors=[{"loc": ["body", "via_dev_proxy"], "message": reason, "type": "value_error"}]
+        )
+    return await connect.initiate(context, body.locale, body.return_url, via_dev_proxy=body.via_dev_proxy)
 
 
 def _wants_json(request: Request) -> bool:

@@ -14,6 +14,7 @@ from carpulse.kit.ephemeral import EphemeralStore
 SESSION_PREFIX = "connect:session:"
 STATE_PREFIX = "connect:oauth-state:"
 LOCK_PREFIX = "connect:lock:"
+RELAY_PREFIX = "connect:relay:"
 
 
 class ConnectSessionRepository:
@@ -37,7 +38,7 @@ class ConnectSessionRepository:
         await self.store.set(STATE_PREFIX + state, json.dumps(data), ttl_seconds)
 
     async def peek_state(self, state: str) -> dict[str, Any] | None:
-        """The state's data, left in place (the dev proxy relay looks before it takes)."""
+        """The state's data, left in place (the dev proxy refuses to relay a state of ours)."""
         raw = await self.store.get(STATE_PREFIX + state)
         if raw is None:
             return None
@@ -47,6 +48,18 @@ class ConnectSessionRepository:
     async def take_state(self, state: str) -> dict[str, Any] | None:
         """The state's data, removed at once: a state opens one callback only."""
         raw = await self.store.take(STATE_PREFIX + state)
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(raw)
+        return data
+
+    async def put_relay(self, state: str, data: dict[str, Any], ttl_seconds: float) -> bool:
+        """Relay the callback of a flow started elsewhere (dev proxy); False if this state already has one."""
+        return await self.store.set_if_absent(RELAY_PREFIX + state, json.dumps(data), ttl_seconds)
+
+    async def take_relay(self, state: str) -> dict[str, Any] | None:
+        """The relay record, removed at once: a callback is relayed once at most."""
+        raw = await self.store.take(RELAY_PREFIX + state)
         if raw is None:
             return None
         data: dict[str, Any] = json.loads(raw)

@@ -36,12 +36,18 @@ class InitiateRequest(BaseModel):
     return_url: str | None = Field(
         default=None, max_length=2000, description="where the browser returns; must be on an allowed origin"
     )
+    via_dev_proxy: bool = Field(
+        default=False,
+        description="development only: Tesla's callback reaches this instance through a deployed API's dev proxy; "
+        "the answer adds `code_challenge` for its `POST /api/v1/dev-proxy/initiate-oauth`",
+    )
 
 
 class InitiateResponse(BaseModel):
     authorization_url: str
     state: str
     expires_in: int
+    code_challenge: str | None = Field(default=None, description="with `via_dev_proxy` only: S256 of the PKCE verifier")
 
 
 class CallbackResult(BaseModel):
@@ -76,6 +82,9 @@ class ConnectSession(BaseModel):
     refresh_token: str | None = Field(default=None, repr=False)
     access_expires_at: datetime
     scopes: list[str] = Field(default_factory=list)
+    customer_key: str | None = Field(
+        default=None, description="a hash of the Tesla account id: vouchers' per-customer caps"
+    )
     vehicles: list[VehicleSummary] = Field(default_factory=list)
     step: Step = Step.connecting
     selection: Selection | None = None

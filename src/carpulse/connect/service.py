@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -95,27 +96,36 @@ def _apply_tokens(session: ConnectSession, tokens: TokenResponse, context: Conne
     if tokens.refresh_token:
         session.refresh_token = context.box.encrypt(tokens.refresh_token)
     session.access_expires_at = context.clock.now() + timedelta(seconds=tokens.expires_in)
-    scopes = unverified_claims(tokens.access_token).get("scp")
+    claims = unverified_claims(tokens.access_token)
+    scopes = claims.get("scp")
     if isinstance(scopes, list):
         session.scopes = [str(scope) for scope in scopes]
+    if claims.get("sub") and session.customer_key is None:
+        session.customer_key = hashlib.sha256(f"tesla:{claims['sub']}".encode()).hexdigest()[:32]
 
 
 class ConnectService:
     async def initiate(
-        self, context: ConnectContext, locale: Locale, return_url: str | None, *, relay_to: str | None = None
+        self, context: ConnectContext, locale: Locale, return_url: str | None, *, via_dev_proxy: bool = False
     ) -> InitiateResponse:
-        """`relay_to` (dev proxy only, built server-side): the callback URL this flow's callback is relayed to."""
+        """`via_dev_proxy`: a deployed API's dev proxy sends Tesla our state and challenge, and relays the callback."""
         if return_url is not None and origin_of(return_url) not in context.allowed_return_origins:
             raise SelectionInvalid("return_url must be on one of our allowed origins.", field="return_url")
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
         await context.repository.put_state(
             state,
-            {"verifier": verifier, "locale": locale.value, "return_url": return_url, "relay_to": relay_to},
+            {"verifier": verifier, "locale": locale.value, "return_url": return_url},
             context.state_ttl_seconds,
         )
-        url = context.tesla.auth.authorization_url(state, pkce_pair(verifier), locale.value)
-        return InitiateResponse(authorization_url=url, state=state, expires_in=context.state_ttl_seconds)
+        challenge = pkce_pair(verifier)
+        url = context.tesla.auth.authorization_url(state, challenge, locale.value)
+        return InitiateResponse(
+            authorization_url=url,
+            state=state,
+            expires_in=context.state_ttl_seconds,
+            code_challenge=challenge if via_dev_proxy else None,
+        )
 
     # --- dev proxy relay (carpulse.dev_proxy) ---
     async def relay(
@@ -127,11 +137,12 @@ class ConnectService:
         error: str | None,
         error_description: str | None,
     ) -> str | None:
-        """Where a dev-proxy flow's callback goes on, its state taken (single use); None: complete it here."""
-        pending = await context.repository.peek_state(state) if state else None
-        relay_to = pending.get("relay_to") if pending else None
-        # take_state decides a race between two hits: the loser completes here and is refused.
-        if not relay_to or not state or await context.repository.take_state(state) is None:
+        """Where a dev-proxy flow's callback goes on, its relay record taken (single use); None: complete it here."""
+        # Only relay records are looked at (an ordinary state is left to `complete`). The take decides
+        # a race between two hits: the loser completes here and is refused, as no state of ours matches.
+        relay = await context.repository.take_relay(state) if state else None
+        relay_to = relay.get("relay_to") if relay else None
+        if not relay_to or not state:
             return None
         query = {"code": code, "state": state, "error": error, "error_description": error_description}
         log.info("connect.callback_relayed", state=state[:8])

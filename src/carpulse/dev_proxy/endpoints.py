@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from carpulse.auth.dependencies import AdminAccount
 from carpulse.auth.errors import AdminRequired, InvalidToken
 from carpulse.dev_proxy.dependencies import DevProxyContextDep, require_dev_proxy
-from carpulse.dev_proxy.errors import DevTunnelNotFound, TunnelUrlRefused
+from carpulse.dev_proxy.errors import DevTunnelNotFound, RelayStateTaken, TunnelUrlRefused
 from carpulse.dev_proxy.schemas import (
     DevProxyStatus,
     DevTunnel,
@@ -60,13 +60,13 @@ async def unregister(
 @router.post(
     "/initiate-oauth",
     response_model=InitiateOAuthResponse,
-    responses=problem_responses(*_ACCESS_ERRORS, DevTunnelNotFound, ValidationFailed),
-    summary="Start a Tesla OAuth flow whose callback is relayed to a registered tunnel",
+    responses=problem_responses(*_ACCESS_ERRORS, DevTunnelNotFound, RelayStateTaken, ValidationFailed),
+    summary="Relay the Tesla OAuth callback of a local instance's flow to a tunnel (or start a flow completed here)",
 )
 async def initiate_oauth(
     body: InitiateOAuthRequest, _: AdminAccount, context: DevProxyContextDep
 ) -> InitiateOAuthResponse:
-    return await dev_proxy.initiate(context, body.name, body.locale)
+    return await dev_proxy.initiate(context, body)
 
 
 @router.get(

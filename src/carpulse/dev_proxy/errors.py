@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from carpulse.errors import NotFound, ValidationFailed
+from carpulse.errors import Conflict, NotFound, ValidationFailed
 
 
 class TunnelUrlRefused(ValidationFailed):
@@ -15,3 +15,10 @@ class DevTunnelNotFound(NotFound):
 
     slug = "dev-tunnel-not-found"
     title = "Dev tunnel not found"
+
+
+class RelayStateTaken(Conflict):
+    """This OAuth state already has a relay, or belongs to a flow of this API; start again on your instance."""
+
+    slug = "dev-proxy-state-taken"
+    title = "OAuth state already in use"

@@ -1,9 +1,12 @@
 """The dev proxy: a developer's tunnel receives the OAuth callbacks of flows started for it here.
 
 Tesla accepts only the registered redirect URI (the deployed API), so a developer registers their
-tunnel, starts a flow through `initiate`, and the deployed callback relays `code` and `state` to
-`<tunnel>/api/v1/tesla/oauth/callback`. The relay target is built from the stored registration
-only, and the server never calls the tunnel.
+tunnel, and their local instance, which owns the flow's state and PKCE verifier, starts it with
+`via_dev_proxy`. `initiate` here gets that state and code challenge (never the verifier), keeps a
+single-use relay record keyed by the state, and builds Tesla's authorize URL; the deployed callback
+relays `code` and `state` to `<tunnel>/api/v1/tesla/oauth/callback`, where the local instance
+completes the flow. The relay target is built from the stored registration only, and the server
+never calls the tunnel.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from carpulse.connect.schemas import Locale
 from carpulse.connect.service import ConnectContext, connect
-from carpulse.dev_proxy.errors import DevTunnelNotFound, TunnelUrlRefused
+from carpulse.dev_proxy.errors import DevTunnelNotFound, RelayStateTaken, TunnelUrlRefused
 from carpulse.dev_proxy.repository import DevTunnelRepository
 from carpulse.dev_proxy.schemas import (
     DevProxyStatus,
     DevTunnel,
     DevTunnelRecord,
+    InitiateOAuthRequest,
     InitiateOAuthResponse,
     RegisterRequest,
 )
@@ -32,7 +35,7 @@ from carpulse.kit.logs import get_logger
 log = get_logger("carpulse.dev_proxy")
 
 CALLBACK_PATH = "/api/v1/tesla/oauth/callback"
-# Flows started for one tunnel whose states are remembered (and revoked with the registration).
+# Relayed states remembered per tunnel (and revoked with the registration).
 MAX_PENDING_STATES = 20
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -137,32 +140,44 @@ class DevProxyService:
                 tunnels.append(self._public(record, ttl))
         return DevProxyStatus(registrations=tunnels, allowed_tunnel_suffixes=list(context.allowed_suffixes))
 
-    async def initiate(self, context: DevProxyContext, name: str, locale: Locale) -> InitiateOAuthResponse:
+    async def initiate(self, context: DevProxyContext, request: InitiateOAuthRequest) -> InitiateOAuthResponse:
+        """Relay the callback of the caller's flow (`state` + `code_challenge`) to the tunnel, or start our own."""
+        name = request.name
         async with context.repository.lock():
             record = await context.repository.get(name)
             ttl = await context.repository.ttl(name)
             if record is None or ttl is None or ttl < 1:
                 raise DevTunnelNotFound(f"No dev tunnel named {name!r} is registered.")
-            # The state never outlives the registration, so an expired tunnel receives nothing.
-            flow_context = replace(
-                context.connect, state_ttl_seconds=max(1, min(context.connect.state_ttl_seconds, int(ttl)))
-            )
+            # Never outlives the registration, so an expired tunnel receives nothing.
+            expires_in = max(1, min(context.connect.state_ttl_seconds, int(ttl)))
+            if request.state is None or request.code_challenge is None:
+                # This API's own flow: its verifier is here, so its callback is completed here.
+                flow_context = replace(context.connect, state_ttl_seconds=expires_in)
+                started = await connect.initiate(flow_context, request.locale, None)
+                log.info("dev_proxy.oauth_initiated", name=name, state=started.state[:8], relayed=False)
+                return InitiateOAuthResponse(
+                    authorization_url=started.authorization_url,
+                    state=started.state,
+                    expires_in=started.expires_in,
+                    relay_to=None,
+                )
+            state = request.state
             target = relay_target(record)
-            started = await connect.initiate(flow_context, locale, None, relay_to=target)
-            record.pending_states = [*record.pending_states, started.state][-MAX_PENDING_STATES:]
+            flows = context.connect.repository
+            # A state of ours is never relayed; put_relay refuses a state that already has a relay.
+            taken = await flows.peek_state(state) is not None
+            if taken or not await flows.put_relay(state, {"relay_to": target, "tunnel": name}, expires_in):
+                raise RelayStateTaken("This OAuth state is already in use; start again on your local instance.")
+            record.pending_states = [*record.pending_states, state][-MAX_PENDING_STATES:]
             await context.repository.save(record, ttl)
-        log.info("dev_proxy.oauth_initiated", name=name, state=started.state[:8])
-        return InitiateOAuthResponse(
-            authorization_url=started.authorization_url,
-            state=started.state,
-            expires_in=started.expires_in,
-            relay_to=target,
-        )
+        url = context.connect.tesla.auth.authorization_url(state, request.code_challenge, request.locale.value)
+        log.info("dev_proxy.oauth_initiated", name=name, state=state[:8], relayed=True)
+        return InitiateOAuthResponse(authorization_url=url, state=state, expires_in=expires_in, relay_to=target)
 
     async def _revoke(self, context: DevProxyContext, record: DevTunnelRecord) -> None:
-        """Forget the flows started for a registration, so their callbacks relay nowhere."""
+        """Drop the relays of a registration, so their callbacks go nowhere."""
         for state in record.pending_states:
-            await context.connect.repository.take_state(state)
+            await context.connect.repository.take_relay(state)
 
     @staticmethod
     def _public(record: DevTunnelRecord, ttl_seconds: float) -> DevTunnel:

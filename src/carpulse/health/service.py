@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 
+from carpulse.database import READ_ONLY
 from carpulse.health.schemas import DependencyCheck, HealthReport
 from carpulse.kit.logs import get_logger
 from carpulse.state import State
@@ -34,6 +35,7 @@ class HealthService:
     async def check(self, state: State) -> HealthReport:
         async def database() -> None:
             async with state.engine.connect() as connection:
+                await connection.execution_options(**READ_ONLY)
                 await connection.execute(text("SELECT 1"))
 
         names = ("database", "ephemeral_store", "storage")

@@ -2,5 +2,25 @@
 
 from carpulse.models.account import Account, AccountRole
 from carpulse.models.base import Base
+from carpulse.models.inbound_event import InboundEvent
+from carpulse.models.order import Order, OrderStatus, OrderTransition
+from carpulse.models.quote import Quote
+from carpulse.models.receipt import Receipt, ReceiptSequence
+from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
 
-__all__ = ["Account", "AccountRole", "Base"]
+__all__ = [
+    "Account",
+    "AccountRole",
+    "Base",
+    "InboundEvent",
+    "Order",
+    "OrderStatus",
+    "OrderTransition",
+    "Quote",
+    "Receipt",
+    "ReceiptSequence",
+    "RedemptionState",
+    "Voucher",
+    "VoucherKind",
+    "VoucherRedemption",
+]

@@ -1,0 +1,118 @@
+"""Documents: Jinja2 HTML in a locale, and PDF from that HTML with WeasyPrint, off the event loop.
+
+WeasyPrint is CPU-bound (a one-page receipt takes about 0.3 s, a long report seconds) and holds
+the GIL, so it runs in a small process pool; a thread would still stall the event loop. This
+module is the only one that imports WeasyPrint, and only inside the function that renders.
+Workers are spawned, not forked, so a script that renders must guard its entry point with
+`if __name__ == "__main__":` (the `carpulse` console script does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import jinja2
+
+from carpulse.kit.i18n import resolve_locale, translator
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+PDF_POOL_WORKERS = 2
+
+_T = TypeVar("_T")
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def document_environment(locale: str) -> jinja2.Environment:
+    """The Jinja2 environment for one locale: autoescaped, strict, `_()` / `{% trans %}` from our catalogues.
+
+    One environment per locale (unknown locales get English's), because `jinja2.ext.i18n` installs
+    its gettext on the environment.
+    """
+    return _environment(resolve_locale(locale))
+
+
+@cache
+def _environment(locale: str) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Added by the i18n extension at runtime, hence unknown to the type checker. New-style
+    # gettext formats `%(name)s` itself and escapes the values it inserts.
+    cast(Any, environment).install_gettext_translations(translator(locale), newstyle=True)
+    return environment
+
+
+def render_html(template: str, locale: str, **context: object) -> str:
+    """Render `template` (a file under `carpulse/templates`) in `locale`."""
+    return document_environment(locale).get_template(template).render(**context)
+
+
+def render_pdf(html: str) -> bytes:
+    """HTML → PDF bytes, in the calling thread. Blocks: call it only in a worker process."""
+    import weasyprint  # type: ignore[import-untyped]
+
+    # Documents are self-contained: no web fonts, no remote images, no file:// reads smuggled in
+    # through user text. Only inline `data:` resources load; anything else is skipped with a warning.
+    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
+    return cast(bytes, document.write_pdf())
+
+
+def _pdf_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # "spawn": forking a process that runs an event loop and threads is unsafe.
+            _pool = ProcessPoolExecutor(max_workers=PDF_POOL_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _discard_pool(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_in_document_pool(function: Callable[..., _T], *args: Any) -> _T:
+    """Run a picklable, module-level `function(*args)` in the document process pool.
+
+    A pool whose worker died (killed, out of memory) is replaced and the call retried once.
+    """
+    loop = asyncio.get_running_loop()
+    pool = _pdf_pool()
+    try:
+        return await loop.run_in_executor(pool, function, *args)
+    except BrokenProcessPool:
+        _discard_pool(pool)
+    return await loop.run_in_executor(_pdf_pool(), function, *args)
+
+
+async def render_pdf_off_loop(html: str) -> bytes:
+    """`render_pdf` in a worker process; the event loop keeps serving while it runs."""
+    return await run_in_document_pool(render_pdf, html)
+
+
+def shutdown_pdf_pool() -> None:
+    """Stop the worker processes (the app's lifespan calls this on shutdown); a later render starts new ones."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carpulse.models.base import Base, TimestampedMixin, UTCDateTime, new_id, utcnow
+
+
+class OrderStatus(StrEnum):
+    pending_payment = "pending_payment"
+    paid = "paid"
+    fulfilled = "fulfilled"
+    failed = "failed"
+    expired = "expired"
+    refunded = "refunded"
+
+
+class Order(TimestampedMixin, Base):
+    __tablename__ = "order"
+    __table_args__ = (UniqueConstraint("provider", "provider_payment_id"),)
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    quote_id: Mapped[str] = mapped_column(ForeignKey("quote.id", ondelete="RESTRICT"), nullable=False, unique=True)
+    status: Mapped[OrderStatus] = mapped_column(
+        Enum(OrderStatus, native_enum=False, length=24), nullable=False, default=OrderStatus.pending_payment, index=True
+    )
+    package: Mapped[str] = mapped_column(String(16), nullable=False)
+    vins: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    subtotal_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    discount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    net_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
+    vat_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    gross_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    voucher_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("voucher.id", ondelete="SET NULL"), nullable=True)
+    voucher_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8), nullable=False)
+    customer_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    redirect_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payment_method: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payment_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    flagged_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class OrderTransition(Base):
+    """Every change of an order's status: who, when, why."""
+
+    __tablename__ = "order_transition"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), nullable=False, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(24), nullable=False)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.models import Order, OrderStatus, OrderTransition, RedemptionState, VoucherRedemption
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, order_id: str) -> Order | None:
+        return await self.session.get(Order, order_id)
+
+    async def for_quote(self, quote_id: str) -> Order | None:
+        return (await self.session.execute(select(Order).where(Order.quote_id == quote_id))).scalar_one_or_none()
+
+    async def by_payment_id(self, provider: str, payment_id: str) -> Order | None:
+        result = await self.session.execute(
+            select(Order).where(Order.provider == provider, Order.provider_payment_id == payment_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def move(self, order_id: str, allowed_from: Iterable[OrderStatus], to: OrderStatus, **values: Any) -> bool:
+        """Change the status only from one of `allowed_from`: one conditional UPDATE, so one caller wins."""
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_(list(allowed_from)))
+            .values(status=to, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def record(
+        self, order_id: str, from_status: str | None, to_status: str, actor: str, reason: str | None, at: datetime
+    ) -> None:
+        self.session.add(
+            OrderTransition(
+                order_id=order_id,
+                from_status=from_status,
+                to_status=to_status,
+                actor=actor,
+                reason=reason,
+                created_at=at,
+            )
+        )
+
+    async def transitions(self, order_id: str) -> list[OrderTransition]:
+        result = await self.session.execute(
+            select(OrderTransition).where(OrderTransition.order_id == order_id).order_by(OrderTransition.created_at)
+        )
+        return list(result.scalars())
+
+    async def redemption(self, order_id: str) -> VoucherRedemption | None:
+        result = await self.session.execute(select(VoucherRedemption).where(VoucherRedemption.order_id == order_id))
+        return result.scalar_one_or_none()
+
+    async def set_redemption_state(
+        self, order_id: str, allowed_from: Iterable[RedemptionState], to: RedemptionState
+    ) -> bool:
+        result = await self.session.execute(
+            update(VoucherRedemption)
+            .where(VoucherRedemption.order_id == order_id, VoucherRedemption.state.in_(list(allowed_from)))
+            .values(state=to)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

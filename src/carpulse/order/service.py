@@ -1,0 +1,194 @@
+"""Orders: durable, with a state machine and every transition recorded.
+
+pending_payment → paid → fulfilled, plus failed, expired, refunded. A payment succeeds exactly once:
+the move to `paid` is one conditional UPDATE, so a webhook racing a `verify` call cannot pay twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.config import CompanySettings
+from carpulse.kit.logs import get_logger
+from carpulse.models import Order, OrderStatus, Quote, RedemptionState, VoucherRedemption
+from carpulse.order.errors import OrderNotFound
+from carpulse.order.repository import OrderRepository
+from carpulse.payment.gateway import PaymentOutcome, PaymentStatus
+from carpulse.pricing.errors import VoucherUsedUp
+from carpulse.pricing.repository import VoucherRepository
+from carpulse.receipt.service import receipt as receipt_service
+
+log = get_logger("carpulse.order")
+
+PAYABLE_FROM = (OrderStatus.pending_payment, OrderStatus.failed, OrderStatus.expired)
+
+
+class OrderService:
+    async def create(
+        self, db: AsyncSession, quote: Quote, provider: str, locale: str, now: datetime, ttl_seconds: int
+    ) -> Order:
+        order = Order(
+            id=secrets.token_urlsafe(32),
+            session_id=quote.session_id,
+            quote_id=quote.id,
+            status=OrderStatus.pending_payment,
+            package=quote.package,
+            vins=list(quote.vins),
+            lines=list(quote.lines),
+            currency=quote.currency,
+            subtotal_cents=quote.subtotal_cents,
+            discount_cents=quote.discount_cents,
+            net_cents=quote.net_cents,
+            vat_rate=quote.vat_rate,
+            vat_cents=quote.vat_cents,
+            gross_cents=quote.gross_cents,
+            voucher_id=quote.voucher_id,
+            voucher_code=quote.voucher_code,
+            locale=locale,
+            customer_key=quote.customer_key,
+            provider=provider,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+        db.add(order)
+        await db.flush()
+        repository = OrderRepository(db)
+        repository.record(order.id, None, OrderStatus.pending_payment, "customer", f"checkout with {provider}", now)
+        if quote.voucher_id is not None:
+            # Reserve the voucher now; confirmed when paid, released on decline or expiry.
+            if not await VoucherRepository(db).take_use(quote.voucher_id):
+                raise VoucherUsedUp("The voucher's last use was just taken; ask for a new quote without it.")
+            db.add(
+                VoucherRedemption(
+                    voucher_id=quote.voucher_id,
+                    order_id=order.id,
+                    customer_key=quote.customer_key,
+                    state=RedemptionState.reserved,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await db.flush()
+        return order
+
+    async def get(self, db: AsyncSession, order_id: str) -> Order:
+        order = await OrderRepository(db).get(order_id)
+        if order is None:
+            raise OrderNotFound("No such order.")
+        return order
+
+    async def apply(
+        self,
+        db: AsyncSession,
+        order: Order,
+        outcome: PaymentOutcome,
+        actor: str,
+        now: datetime,
+        company: CompanySettings,
+    ) -> str:
+        """Bring the order in line with what the provider says; returns what happened (for logs and the inbox)."""
+        if outcome.status is PaymentStatus.succeeded:
+            return await self._paid(db, order, outcome, actor, now, company)
+        if outcome.status is PaymentStatus.failed:
+            return await self._unpaid(db, order, OrderStatus.failed, actor, now, "payment declined")
+        if outcome.status is PaymentStatus.expired:
+            return await self._unpaid(db, order, OrderStatus.expired, actor, now, "checkout abandoned or expired")
+        if outcome.status is PaymentStatus.refunded:
+            if outcome.amount_cents is not None and outcome.amount_cents < order.gross_cents:
+                # A partial refund keeps the order paid; it is recorded for the books.
+                reason = f"partial refund of {outcome.amount_cents} {outcome.currency}"
+                OrderRepository(db).record(order.id, order.status, order.status, actor, reason, now)
+                await db.flush()
+                return "partially-refunded"
+            return await self._refunded(db, order, actor, now)
+        return "pending"
+
+    async def _paid(
+        self,
+        db: AsyncSession,
+        order: Order,
+        outcome: PaymentOutcome,
+        actor: str,
+        now: datetime,
+        company: CompanySettings,
+    ) -> str:
+        repository = OrderRepository(db)
+        if order.flagged_reason is not None:
+            return "flagged"  # a person looks at flagged orders; no automatic payment or fulfilment
+        if outcome.amount_cents != order.gross_cents or (outcome.currency or "").upper() != order.currency.upper():
+            reason = (
+                f"paid {outcome.amount_cents} {outcome.currency} but the order is {order.gross_cents} {order.currency}"
+            )
+            order.flagged_reason = reason
+            repository.record(order.id, order.status, order.status, actor, f"flagged: {reason}", now)
+            await db.flush()
+            log.warning("order.amount_mismatch", order=order.id[:8], reason=reason)
+            return "flagged"
+        previous = order.status
+        moved = await repository.move(
+            order.id,
+            PAYABLE_FROM,
+            OrderStatus.paid,
+            paid_at=now,
+            updated_at=now,
+            payment_method=outcome.payment_method,
+            payment_reference=outcome.reference,
+        )
+        if not moved:
+            return "already-paid"
+        await db.refresh(order)
+        repository.record(order.id, previous, OrderStatus.paid, actor, f"payment {outcome.provider_payment_id}", now)
+        await self._confirm_voucher(db, order)
+        await receipt_service.issue(db, order, company, now)
+        log.info("order.paid", order=order.id[:8], provider=order.provider, actor=actor)
+        return "paid"
+
+    async def _confirm_voucher(self, db: AsyncSession, order: Order) -> None:
+        if order.voucher_id is None:
+            return
+        repository = OrderRepository(db)
+        if await repository.set_redemption_state(order.id, [RedemptionState.reserved], RedemptionState.confirmed):
+            return
+        # Released by a decline or expiry before this success: take the use again if one is left.
+        if await repository.set_redemption_state(
+            order.id, [RedemptionState.released], RedemptionState.confirmed
+        ) and not await VoucherRepository(db).take_use(order.voucher_id):
+            log.warning("order.voucher_over_cap_after_late_payment", order=order.id[:8])
+
+    async def _unpaid(
+        self, db: AsyncSession, order: Order, to: OrderStatus, actor: str, now: datetime, reason: str
+    ) -> str:
+        repository = OrderRepository(db)
+        allowed = (
+            (OrderStatus.pending_payment,)
+            if to is OrderStatus.failed
+            else (OrderStatus.pending_payment, OrderStatus.failed)
+        )
+        previous = order.status
+        if not await repository.move(order.id, allowed, to, updated_at=now):
+            return "ignored"
+        repository.record(order.id, previous, to, actor, reason, now)
+        if order.voucher_id is not None and await repository.set_redemption_state(
+            order.id, [RedemptionState.reserved], RedemptionState.released
+        ):
+            await VoucherRepository(db).give_back_use(order.voucher_id)
+        await db.refresh(order)
+        return to.value
+
+    async def _refunded(self, db: AsyncSession, order: Order, actor: str, now: datetime) -> str:
+        repository = OrderRepository(db)
+        previous = order.status
+        if not await repository.move(
+            order.id, (OrderStatus.paid, OrderStatus.fulfilled), OrderStatus.refunded, updated_at=now
+        ):
+            return "ignored"
+        repository.record(order.id, previous, OrderStatus.refunded, actor, "refunded at the provider", now)
+        await db.refresh(order)
+        return "refunded"
+
+
+orders = OrderService()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from carpulse.connect.schemas import Locale
+
+SessionIdField = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+TokenIdField = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class CreateIntent(BaseModel):
+    # Amounts, plans and prices sent by a client are ignored: the quote decides.
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str = SessionIdField
+    quote_id: str = TokenIdField
+    provider: Literal["stripe", "paypal"]
+    locale: Locale | None = None
+
+
+class IntentCreated(BaseModel):
+    order_id: str
+    provider: str
+    provider_payment_id: str
+    redirect_url: str | None
+    client_secret: str | None = None
+    amount_cents: int
+    currency: str
+    expires_at: datetime
+
+
+class VerifyPayment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str = TokenIdField
+
+
+class OrderTransitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None
+    created_at: datetime
+
+
+class OrderRead(BaseModel):
+    order_id: str
+    session_id: str
+    status: str
+    package: str
+    vins: list[str]
+    currency: str
+    net_cents: int
+    vat_rate: Decimal
+    vat_cents: int
+    gross_cents: int
+    discount_cents: int
+    voucher_code: str | None
+    provider: str
+    provider_payment_id: str | None
+    payment_method: str | None
+    flagged: bool
+    paid_at: datetime | None
+    expires_at: datetime
+    receipt_id: str | None
+    transitions: list[OrderTransitionRead]
+
+
+class WebhookAccepted(BaseModel):
+    received: Literal[True] = True
+    duplicate: bool

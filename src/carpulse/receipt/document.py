@@ -1,0 +1,172 @@
+"""A receipt as a document: `Receipt` → view model (every value formatted for the locale) → HTML → PDF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from carpulse.kit.documents import render_html, render_pdf_off_loop
+from carpulse.kit.i18n import (
+    babel_locale,
+    format_date,
+    format_money,
+    format_number,
+    format_percent,
+    resolve_locale,
+    translate,
+)
+from carpulse.receipt.schemas import Receipt
+
+TEMPLATE = "receipt.html"
+# The seller is Finnish: the date of issue is the date in Finland, whatever the reader's zone.
+SELLER_TIME_ZONE = ZoneInfo("Europe/Helsinki")
+# A simplified invoice is enough up to 400 € VAT included (AVL; VAT Directive art. 226b).
+SIMPLIFIED_LIMIT_CENTS = 40_000
+SIMPLIFIED_CURRENCY = "EUR"
+
+# Payment methods whose name is a brand: shown as is in every language.
+PAYMENT_BRANDS = {
+    "apple_pay": "Apple Pay",
+    "google_pay": "Google Pay",
+    "mobilepay": "MobilePay",
+    "paypal": "PayPal",
+    "klarna": "Klarna",
+    "link": "Link",
+    "stripe": "Stripe",
+}
+# Payment methods with a generic name: translated through the catalogue.
+PAYMENT_METHOD_MESSAGES = {
+    "card": "payment_method.card",
+    "sepa_debit": "payment_method.sepa_debit",
+    "bank_transfer": "payment_method.bank_transfer",
+}
+RECEIPT_KIND_MESSAGES = {
+    "simplified": "receipt.kind.simplified",
+    "full": "receipt.kind.full",
+}
+
+ReceiptKind = Literal["simplified", "full"]
+
+
+@dataclass(frozen=True)
+class SellerView:
+    name: str
+    address: str
+    y_tunnus: str
+    vat_number: str
+    email: str
+    website: str
+
+
+@dataclass(frozen=True)
+class ReceiptLineView:
+    description: str
+    quantity: str
+    unit_price: str
+    net: str
+    vat: str
+    gross: str
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """What the template shows; strings only, already in the receipt's language."""
+
+    locale: str
+    lang: str
+    kind: ReceiptKind
+    kind_label: str
+    number: str
+    order_id: str
+    issued_on: str
+    seller: SellerView
+    lines: tuple[ReceiptLineView, ...]
+    discount: str | None
+    voucher_code: str | None
+    vat_rate: str
+    net: str
+    vat: str
+    gross: str
+    payment_method: str
+    payment_provider: str
+    payment_reference: str | None
+
+
+def receipt_kind(receipt: Receipt) -> ReceiptKind:
+    """Simplified up to 400 € VAT included; anything larger, or in another currency, is a full invoice."""
+    if receipt.currency.upper() == SIMPLIFIED_CURRENCY and receipt.gross_cents <= SIMPLIFIED_LIMIT_CENTS:
+        return "simplified"
+    return "full"
+
+
+def payment_method_label(method: str | None, provider: str, locale: str) -> str:
+    """`card` → `Maksukortti` (fi); brands stay brands; unknown methods are shown readable, not dropped."""
+    key = (method or provider).strip().lower()
+    if key in PAYMENT_METHOD_MESSAGES:
+        return translate(locale, PAYMENT_METHOD_MESSAGES[key])
+    if key in PAYMENT_BRANDS:
+        return PAYMENT_BRANDS[key]
+    return key.replace("_", " ").capitalize()
+
+
+def provider_label(provider: str) -> str:
+    return PAYMENT_BRANDS.get(provider.strip().lower(), provider)
+
+
+def receipt_view(receipt: Receipt) -> ReceiptView:
+    locale = resolve_locale(receipt.locale)
+    currency = receipt.currency.upper()
+
+    def money(cents: int) -> str:
+        return format_money(cents, currency, locale)
+
+    kind = receipt_kind(receipt)
+    seller = receipt.seller
+    return ReceiptView(
+        locale=locale,
+        lang=babel_locale(locale).language,
+        kind=kind,
+        kind_label=translate(locale, RECEIPT_KIND_MESSAGES[kind]),
+        number=receipt.number,
+        order_id=receipt.order_id,
+        issued_on=format_date(receipt.issued_at, locale, style="long", tz=SELLER_TIME_ZONE),
+        seller=SellerView(
+            name=seller.name,
+            address=seller.address,
+            y_tunnus=seller.y_tunnus,
+            vat_number=seller.vat_number,
+            email=seller.email,
+            website=seller.website,
+        ),
+        lines=tuple(
+            ReceiptLineView(
+                description=line.description,
+                quantity=format_number(line.quantity, locale),
+                unit_price=money(line.unit_gross_cents),
+                net=money(line.net_cents),
+                vat=money(line.vat_cents),
+                gross=money(line.gross_cents),
+            )
+            for line in receipt.lines
+        ),
+        discount=money(receipt.discount_cents) if receipt.discount_cents else None,
+        voucher_code=receipt.voucher_code,
+        vat_rate=format_percent(receipt.vat_rate, locale),
+        net=money(receipt.net_cents),
+        vat=money(receipt.vat_cents),
+        gross=money(receipt.gross_cents),
+        payment_method=payment_method_label(receipt.payment_method, receipt.payment_provider, locale),
+        payment_provider=provider_label(receipt.payment_provider),
+        payment_reference=receipt.payment_reference,
+    )
+
+
+def render_receipt_html(receipt: Receipt) -> str:
+    view = receipt_view(receipt)
+    return render_html(TEMPLATE, view.locale, receipt=view)
+
+
+async def render_receipt_pdf(receipt: Receipt) -> bytes:
+    """The receipt as PDF: HTML here (well under a millisecond), the PDF in the document process pool."""
+    return await render_pdf_off_loop(render_receipt_html(receipt))

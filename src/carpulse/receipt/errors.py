@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from carpulse.errors import NotFound
+
+
+class ReceiptNotFound(NotFound):
+    """No receipt with this id (receipts exist once an order is paid)."""
+
+    slug = "receipt-not-found"
+    title = "Receipt not found"

@@ -1,0 +1,46 @@
+"""Receipts as the API returns them, and the document a receipt PDF is rendered from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class Seller(BaseModel):
+    name: str
+    address: str
+    y_tunnus: str = Field(description="Finnish business ID")
+    vat_number: str
+    email: str
+    website: str
+
+
+class ReceiptLine(BaseModel):
+    description: str = Field(description="already in the receipt's language")
+    quantity: int
+    unit_gross_cents: int
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+
+
+class Receipt(BaseModel):
+    id: str
+    number: str = Field(description="gap-free per year: YYYY-NNNNNN")
+    order_id: str
+    issued_at: datetime
+    locale: str
+    seller: Seller
+    lines: list[ReceiptLine]
+    discount_cents: int = Field(description="VAT-inclusive discount already applied to the lines")
+    net_cents: int
+    vat_rate: Decimal = Field(description="percent, e.g. 25.5")
+    vat_cents: int
+    gross_cents: int
+    currency: str
+    payment_method: str | None
+    payment_provider: str
+    payment_reference: str | None
+    voucher_code: str | None = None
