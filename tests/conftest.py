@@ -88,6 +88,28 @@ def redis_prefix() -> str:
     return f"carpulse-test:{uuid.uuid4().hex}:"
 
 
+def production_overrides() -> dict[str, Any]:
+    """Every value production insists on, set to something that is not a development default."""
+    return {
+        "environment": "production",
+        "public_base_url": "https://api.carpulsetracker.com",
+        "auth": {"jwt_secret_key": "k" * 48},
+        "storage": {"signing_key": "s" * 48},
+        "sandbox": {"enabled": False},
+        "admin": {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"},
+        "security": {"token_keys": ["u5sJ8NaHq0s3Qm8Qe2n3l9b1vJ6rS0wXy4zT7cK2dA0="]},
+        "tesla": {"client_secret": "ta-secret.real", "client_id": "8f2c1b9e-real"},
+        "stripe": {"secret_key": "sk_live_real", "webhook_secret": "whsec_real"},
+        "paypal": {
+            "client_secret": "paypal-real-secret",
+            "mode": "live",
+            "client_id": "real-id",
+            "webhook_id": "WH-REAL",
+        },
+        "company": {"y_tunnus": "3141592-6", "vat_number": "FI31415926"},
+    }
+
+
 def make_settings(
     database_url: str, storage_root: Path, admin_password_hash: str, redis_prefix: str, **overrides: Any
 ) -> Settings:

@@ -7,19 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from carpulse.config import DEVELOPMENT_JWT_SECRET, Settings
+from tests.conftest import production_overrides
 
-PRODUCTION_READY: dict[str, Any] = {
-    "environment": "production",
-    "public_base_url": "https://api.carpulsetracker.com",
-    "auth": {"jwt_secret_key": "k" * 48},
-    "storage": {"signing_key": "s" * 48},
-    "sandbox": {"enabled": False},
-    "admin": {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"},
-    "security": {"token_keys": ["u5sJ8NaHq0s3Qm8Qe2n3l9b1vJ6rS0wXy4zT7cK2dA0="]},
-    "tesla": {"client_secret": "ta-secret.real"},
-    "stripe": {"secret_key": "sk_live_real", "webhook_secret": "whsec_real"},
-    "paypal": {"client_secret": "paypal-real-secret", "mode": "live"},
-}
+PRODUCTION_READY: dict[str, Any] = production_overrides()
 
 
 @pytest.fixture(autouse=True)

@@ -155,7 +155,7 @@ async def build_state(
         ),
         trusted_proxies=parse_networks(settings.http.trusted_proxies),
         clock=clock,
-        box=SecretBox(settings.security.token_keys),
+        box=SecretBox([key.get_secret_value() for key in settings.security.token_keys]),
         tesla=build_tesla(settings, vendor_http),
         payments=build_payments(settings, vendor_http),
         jobs=Jobs(create_broker(redis_url if settings.jobs.broker == "redis" else None, settings.jobs.queue_name)),
@@ -174,6 +174,22 @@ async def start_jobs(state: State) -> asyncio.Task[None] | None:
 
         return asyncio.create_task(run_receiver_task(broker, run_startup=False))
     return None
+
+
+RECONCILE_EVERY_SECONDS = 60.0
+
+
+async def reconcile_forever(state: State) -> None:
+    """Where this process runs jobs, re-queue stored webhooks whose job was lost (a crash, a
+    broker restart): the queue is a trigger, the inbox table is the truth."""
+    from carpulse.inbound_event.tasks import requeue_unhandled
+
+    while True:
+        try:
+            await requeue_unhandled(state, older_than_seconds=RECONCILE_EVERY_SECONDS)
+        except Exception:
+            log.exception("app.reconcile_failed")
+        await asyncio.sleep(RECONCILE_EVERY_SECONDS)
 
 
 async def close_state(state: State) -> None:
@@ -282,9 +298,12 @@ def create_app(
         state.sandbox = sandbox
         app.state.carpulse = state
         receiver: asyncio.Task[None] | None = None
+        reconciler: asyncio.Task[None] | None = None
         try:
             receiver = await start_jobs(state)
             await seed_admin(state)
+            if settings.jobs.broker == "memory" or settings.jobs.in_process_worker:
+                reconciler = asyncio.create_task(reconcile_forever(state))
             if settings.sandbox.enabled:
                 await ensure_sandbox_key(settings)
             log.info(
@@ -297,8 +316,9 @@ def create_app(
             )
             yield
         finally:
-            if receiver is not None:
-                receiver.cancel()
+            for task in (receiver, reconciler):
+                if task is not None:
+                    task.cancel()
             await close_state(state)
             log.info("app.stopped")
 

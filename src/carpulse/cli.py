@@ -99,9 +99,11 @@ def generate_keys(
 ) -> None:
     """Write an EC P-256 key pair to CARPULSE_TESLA__PRIVATE_KEY_PATH / PUBLIC_KEY_PATH."""
     from carpulse.config import get_settings
+    from carpulse.kit.logs import configure_logging
     from carpulse.partner_key.service import partner_key
 
     settings = get_settings()
+    configure_logging(settings.log.level, settings.log.json_lines, stream=sys.stderr)  # stdout is the key
     try:
         pem = partner_key.generate(
             Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path), overwrite=overwrite
@@ -114,3 +116,7 @@ def generate_keys(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

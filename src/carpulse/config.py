@@ -70,6 +70,8 @@ class DatabaseSettings(BaseModel):
     pool_size: int = Field(default=10, ge=1)
     pool_timeout_seconds: float = Field(default=5.0, gt=0)
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    pool_pre_ping: bool = Field(default=False, description="ping each pooled connection before use")
+    pool_recycle_seconds: int = Field(default=1800, ge=60, description="replace pooled connections this old")
     sqlite_begin: str = Field(
         default="immediate", pattern="^(immediate|deferred)$", description="SQLite only: how transactions take locks"
     )
@@ -153,21 +155,24 @@ class RateLimitSettings(BaseModel):
         return {**DEFAULT_RATE_LIMIT_POLICIES, **value}
 
 
+SecretList = Annotated[list[SecretStr], NoDecode, BeforeValidator(_split_list)]
+
+
 class SecuritySettings(BaseModel):
-    token_keys: CommaList = Field(
-        default_factory=lambda: [DEVELOPMENT_TOKEN_KEY],
+    token_keys: SecretList = Field(
+        default_factory=lambda: [SecretStr(DEVELOPMENT_TOKEN_KEY)],
         description="Fernet keys for vendor tokens at rest; the first encrypts, all decrypt (rotation)",
         min_length=1,
     )
 
     @field_validator("token_keys")
     @classmethod
-    def _fernet_keys(cls, keys: list[str]) -> list[str]:
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
         from cryptography.fernet import Fernet
 
         for position, key in enumerate(keys):
             try:
-                Fernet(key.encode())
+                Fernet(key.get_secret_value().encode())
             except ValueError as exc:
                 raise ValueError(f"token key #{position + 1} is not a Fernet key (32 url-safe base64 bytes)") from exc
         return keys
@@ -412,7 +417,7 @@ class Settings(BaseSettings):
         if self.debug:
             problems.append("CARPULSE_DEBUG must be false")
 
-        if DEVELOPMENT_TOKEN_KEY in self.security.token_keys:
+        if DEVELOPMENT_TOKEN_KEY in (key.get_secret_value() for key in self.security.token_keys):
             problems.append("CARPULSE_SECURITY__TOKEN_KEYS must not contain the development key")
         if self.tesla.client_secret.get_secret_value() == DEVELOPMENT_TESLA_CLIENT_SECRET:
             problems.append("CARPULSE_TESLA__CLIENT_SECRET (or TESLA_CLIENT_SECRET) must be set")
@@ -422,6 +427,21 @@ class Settings(BaseSettings):
             problems.append("CARPULSE_STRIPE__WEBHOOK_SECRET (or STRIPE_WEBHOOK_SECRET) must be set")
         if self.paypal.client_secret.get_secret_value() == DEVELOPMENT_PAYPAL_CLIENT_SECRET:
             problems.append("CARPULSE_PAYPAL__CLIENT_SECRET (or PAYPAL_CLIENT_SECRET) must be set")
+        for label, value, default in (
+            ("CARPULSE_TESLA__CLIENT_ID (or TESLA_CLIENT_ID)", self.tesla.client_id, TeslaSettings().client_id),
+            ("CARPULSE_PAYPAL__CLIENT_ID (or PAYPAL_CLIENT_ID)", self.paypal.client_id, PayPalSettings().client_id),
+            ("CARPULSE_PAYPAL__WEBHOOK_ID (or PAYPAL_WEBHOOK_ID)", self.paypal.webhook_id, PayPalSettings().webhook_id),
+            ("CARPULSE_COMPANY__Y_TUNNUS (or COMPANY_Y_TUNNUS)", self.company.y_tunnus, CompanySettings().y_tunnus),
+            (
+                "CARPULSE_COMPANY__VAT_NUMBER (or COMPANY_VAT_NUMBER)",
+                self.company.vat_number,
+                CompanySettings().vat_number,
+            ),
+        ):
+            if value == default:
+                problems.append(f"{label} must be set (the default is a placeholder)")
+        if self.paypal.mode != "live":
+            problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

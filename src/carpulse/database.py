@@ -66,7 +66,10 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=settings.echo,
-        pool_pre_ping=True,
+        # A disconnect invalidates the whole pool anyway; pinging every checkout cost 6 % of a
+        # webhook's CPU (bench/webhooks.py). Health checks retry once, so they see a restart at once.
+        pool_pre_ping=settings.pool_pre_ping,
+        pool_recycle=settings.pool_recycle_seconds,
         hide_parameters=True,  # bound values are user data: never in logs
         pool_size=settings.pool_size,
         pool_timeout=settings.pool_timeout_seconds,
@@ -91,6 +94,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         await session.commit()
         await dispatch_after_commit(session, state.jobs)
+
+
+async def release_read(session: AsyncSession) -> None:
+    """End a transaction that has only read, before a slow vendor call: the call must not hold
+    database locks (on SQLite, the write lock a webhook arriving meanwhile would wait for).
+    What the request writes afterwards starts a new transaction, committed at the edge as usual."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_read after writes would drop them")
+    await session.rollback()
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[str, Any]) -> Any:

@@ -42,9 +42,7 @@ def registered_jobs() -> dict[str, JobFunction]:
 
 def create_broker(redis_url: str | None, queue_name: str = "carpulse-jobs") -> AsyncBroker:
     if redis_url:
-        from taskiq_redis import RedisStreamBroker
-
-        return RedisStreamBroker(redis_url, queue_name=queue_name, consumer_group_name="carpulse")
+        return _stream_broker(redis_url, queue_name)
     # Exceptions stay inside the job runner (logged), as they would on a worker process.
     return InMemoryBroker(propagate_exceptions=False)
 
@@ -66,6 +64,36 @@ def _runner(name: str, fn: JobFunction) -> Callable[..., Awaitable[None]]:
 
     run.__name__ = name.replace(".", "_")
     return run
+
+
+def _stream_broker(redis_url: str, queue_name: str) -> AsyncBroker:
+    from redis.asyncio import Redis
+    from taskiq import BrokerMessage
+    from taskiq_redis import RedisStreamBroker
+
+    class StreamBroker(RedisStreamBroker):
+        """taskiq's stream broker, with one Redis client kept for sending: its own `kick` builds a
+        client per message, a third of the CPU a webhook costs the API."""
+
+        _sender: Redis | None = None
+
+        async def kick(self, message: BrokerMessage) -> None:
+            if self._sender is None:
+                self._sender = Redis(connection_pool=self.connection_pool)
+            await self._sender.xadd(
+                message.labels.get("queue_name") or self.queue_name,
+                {b"data": message.message},
+                maxlen=self.maxlen,
+                approximate=self.approximate,
+            )
+
+        async def shutdown(self) -> None:
+            if self._sender is not None:
+                await self._sender.aclose(close_connection_pool=False)
+                self._sender = None
+            await super().shutdown()
+
+    return StreamBroker(redis_url, queue_name=queue_name, consumer_group_name="carpulse")
 
 
 class Jobs:

@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from carpulse.connect.repository import RELAY_PREFIX, STATE_PREFIX
@@ -17,6 +16,7 @@ from carpulse.dev_proxy.repository import REGISTRATION_PREFIX
 from carpulse.kit.passwords import hash_password
 from carpulse.models import Account, AccountRole
 from carpulse.provider.tesla.client import pkce_pair
+from tests.conftest import production_overrides
 
 PROBLEM = "application/problem+json"
 TUNNEL = "https://alice.ngrok-free.app"
@@ -282,17 +282,9 @@ class TestAccess:
 class TestProduction:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:
-        return {
-            "environment": "production",
-            "public_base_url": "https://api.carpulse.example",
-            "auth": {"jwt_secret_key": "p" * 40},
-            "storage": {"signing_key": "s" * 40},
-            "security": {"token_keys": [Fernet.generate_key().decode()]},
-            "tesla": {"client_secret": "a-real-secret"},
-            "stripe": {"secret_key": "sk_live_real", "webhook_secret": "whsec_real"},
-            "paypal": {"client_secret": "a-real-paypal-secret"},
-            "sandbox": {"enabled": False},
-        }
+        overrides = production_overrides()
+        del overrides["admin"]  # the suite's admin logs in
+        return overrides
 
     @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
     async def test_every_endpoint_answers_as_if_absent(

@@ -284,3 +284,15 @@ class TestMaskMapping:
         masked = mask_mapping({"headers": {"X-API-Key": "cp_live_0123456789abcdef", "x-api-key": "cp_live_x"}})
 
         assert masked == {"headers": {"X-API-Key": REDACTED, "x-api-key": REDACTED}}
+
+
+class TestCapabilityIdsInPaths:
+    def test_long_ids_in_paths_keep_only_a_prefix(self) -> None:
+        session = "iTPgKttojd6vzx_iw3iGLVvG15ThQOigvyCB_-KxrLU"
+        masked = mask_text(f"/api/v1/tesla/session/{session}/state")
+        assert session not in masked
+        assert masked == "/api/v1/tesla/session/iTPgKt…/state"
+
+    def test_short_segments_and_request_ids_are_left_alone(self) -> None:
+        assert mask_text("/api/v1/auth/me") == "/api/v1/auth/me"
+        assert mask_text("0b7e7a6e4c2b4d6f9a1e2f3a4b5c6d7e") == "0b7e7a6e4c2b4d6f9a1e2f3a4b5c6d7e"

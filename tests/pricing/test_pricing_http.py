@@ -182,3 +182,12 @@ class TestVoucherAdmin:
         assert (
             await client.get("/api/v1/pricing/vouchers/00000000-0000-0000-0000-000000000000", headers=auth)
         ).status_code == 404
+
+
+class TestVoucherNumbers:
+    async def test_percent_reads_the_same_after_a_round_trip(self, client: httpx.AsyncClient, admin_token: str) -> None:
+        created = await create_voucher(client, admin_token, percent_off="10")
+        fetched = await client.get(
+            f"/api/v1/pricing/vouchers/{created['id']}", headers={"Authorization": f"Bearer {admin_token}"}
+        )
+        assert created["percent_off"] == fetched.json()["percent_off"] == "10"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from carpulse.database import READ_ONLY
 from carpulse.health.schemas import DependencyCheck, HealthReport
@@ -34,9 +35,17 @@ def _ms(started: float) -> float:
 class HealthService:
     async def check(self, state: State) -> HealthReport:
         async def database() -> None:
-            async with state.engine.connect() as connection:
-                await connection.execution_options(**READ_ONLY)
-                await connection.execute(text("SELECT 1"))
+            for attempt in (1, 2):
+                try:
+                    async with state.engine.connect() as connection:
+                        await connection.execution_options(**READ_ONLY)
+                        await connection.execute(text("SELECT 1"))
+                    return
+                except DBAPIError as exc:
+                    # A pooled connection from before a database restart fails once and takes the
+                    # stale pool with it; the second try tells whether the database is really down.
+                    if attempt == 2 or not exc.connection_invalidated:
+                        raise
 
         names = ("database", "ephemeral_store", "storage")
         results = await asyncio.gather(

@@ -22,6 +22,9 @@ _SECRET_QUERY = re.compile(
     r"(?i)(?<![\w-])((?:[\w-]*[_-])?(?:code|token|signature|sig|password|secret|key|apikey))=[^&\s]+"
 )
 
+# Unguessable ids in URL paths (sessions, orders, receipts) are capabilities: keep only a prefix.
+_CAPABILITY_IN_PATH = re.compile(r"(?<=/)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]{26,}")
+
 _SECRET_KEY_PARTS = (
     "token",
     "secret",
@@ -55,6 +58,7 @@ def mask_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = _CAPABILITY_IN_PATH.sub(lambda m: f"{m.group(1)}…", text)
     return _VIN.sub(lambda m: "***" + m.group(1), text)
 
 

@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.connect.schemas import ConnectSession, Locale
+from carpulse.connect.repository import ConnectSessionRepository
+from carpulse.connect.schemas import ConnectSession, Locale, Step
+from carpulse.database import release_read
 from carpulse.errors import CarPulseError
 from carpulse.inbound_event.repository import InboundEventRepository
 from carpulse.kit.logs import get_logger
@@ -62,7 +64,7 @@ class PaymentService:
                 order_id=order.id,
                 amount_cents=order.gross_cents,
                 currency=order.currency,
-                description=f"{package_name(PackageCode(order.package), locale)} × {len(order.vins)}",
+                description=f"{package_name(PackageCode(order.package), locale)} ({len(order.vins)})",
                 locale=locale,
                 success_url=f"{back}&payment=complete",
                 cancel_url=f"{back}&payment=cancelled",
@@ -73,6 +75,7 @@ class PaymentService:
         order.provider_payment_id = started.provider_payment_id
         order.redirect_url = started.redirect_url
         await db.flush()
+        await self._remember_order(state, session, order.id)
         log.info("payment.intent_created", order=order.id[:8], provider=body.provider, amount=order.gross_cents)
         return IntentCreated(
             order_id=order.id,
@@ -84,6 +87,15 @@ class PaymentService:
             currency=order.currency,
             expires_at=order.expires_at,
         )
+
+    async def _remember_order(self, state: State, session: ConnectSession, order_id: str) -> None:
+        """The connect session resumes at its order (the order itself outlives the session)."""
+        repository = ConnectSessionRepository(state.ephemeral)
+        ttl = await repository.ttl(session.id)
+        if ttl:
+            session.order_id = order_id
+            session.step = Step.ordered
+            await repository.save(session, ttl)
 
     async def _existing(self, order: Order, provider: str) -> IntentCreated:
         """A second create-intent for the same quote returns the first (double clicks, retries)."""
@@ -105,7 +117,10 @@ class PaymentService:
         order = await orders.get(db, order_id)
         if order.provider_payment_id is None:
             return order
-        outcome = await state.payments.get(order.provider).verify(order.provider_payment_id)
+        provider, payment_id = order.provider, order.provider_payment_id
+        await release_read(db)
+        outcome = await state.payments.get(provider).verify(payment_id)
+        await db.refresh(order)
         await self._apply(db, state, order, outcome, "verify")
         return order
 
@@ -115,7 +130,10 @@ class PaymentService:
             raise OrderNotPayable("Only a PayPal order waiting for capture can be captured.")
         if order.status is OrderStatus.paid or order.status is OrderStatus.fulfilled:
             return order
-        outcome = await state.payments.get("paypal").capture(order.provider_payment_id, f"order:{order.id}:capture")
+        payment_id, order_key = order.provider_payment_id, order.id
+        await release_read(db)
+        outcome = await state.payments.get("paypal").capture(payment_id, f"order:{order_key}:capture")
+        await db.refresh(order)
         await self._apply(db, state, order, outcome, "capture")
         return order
 

@@ -5,9 +5,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from carpulse.connect.schemas import Locale
+from carpulse.kit.money import plain_rate
 from carpulse.models import VoucherKind
 from carpulse.pricing.catalog import PackageCode
 
@@ -148,3 +149,8 @@ class VoucherRead(BaseModel):
     active: bool
     uses: int
     created_at: datetime
+
+    @field_validator("percent_off")
+    @classmethod
+    def _plain(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else plain_rate(value)  # "10", never "10.00" from the column
