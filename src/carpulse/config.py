@@ -439,7 +439,7 @@ class Settings(BaseSettings):
             ),
         ):
             if value == default:
-                problems.append(f"{label} must be set (the default is a placeholder)")
+                problems.append(f"{label} must be set (the built-in default is not a real one)")
         if self.paypal.mode != "live":
             problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
         if problems:

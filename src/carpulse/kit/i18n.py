@@ -3,7 +3,7 @@
 Messages live in gettext catalogues, `carpulse/locale/<locale>/LC_MESSAGES/messages.po`, keyed by
 stable dotted ids (`receipt.total_gross`); the English catalogue holds the English text. The
 `.po` files are read at runtime with Babel and compiled in memory, so there is no build step.
-Every message is a %-format string: a placeholder is `%(name)s` and a literal percent is `%%`.
+Every message is a %-format string: a named field is `%(name)s` and a literal percent is `%%`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _compile(source: Catalog) -> gettext.GNUTranslations:
 
 
 def translate(locale: str, message_id: str, **values: object) -> str:
-    """The message in `locale`, with `%(name)s` placeholders filled from `values`."""
+    """The message in `locale`, with its `%(name)s` fields filled from `values`."""
     return translator(locale).gettext(message_id) % values
 
 

@@ -77,7 +77,7 @@ class Warranty(BaseModel):
 class ChargingFee(BaseModel):
     fee_type: str
     pricing_type: str | None = None
-    currency: str
+    currency: str | None = Field(description="ISO 4217; None when Tesla sent none")
     usage: Decimal
     unit: str | None = None
     total_due: Decimal

@@ -7,7 +7,7 @@ and the sandbox), timeouts and lifetime would not be ours; this subclass only fo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, NoReturn, cast
 
 import httpx
@@ -78,7 +78,20 @@ class InjectedHTTPClient(stripe.HTTPClient):
     async def request_stream_async(
         self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
     ) -> tuple[AsyncIterable[bytes], int, Mapping[str, str]]:
-        raise NotImplementedError("streaming Stripe responses is not used")
+        request = self.http.build_request(method, url, headers=dict(headers), content=post_data, timeout=self.timeout)
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _connection_error(f"Stripe could not be reached ({type(exc).__name__}).", should_retry=True) from exc
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return body(), response.status_code, response.headers
 
     def close(self) -> None:
         """Nothing to close (see `close_async`)."""

@@ -212,7 +212,7 @@ def normalize_charging(sessions: list[dict[str, Any]], captured_at: datetime) ->
             ChargingFee(
                 fee_type=str(fee.get("feeType") or "UNKNOWN"),
                 pricing_type=fee.get("pricingType"),
-                currency=str(fee.get("currencyCode") or "XXX").upper(),
+                currency=str(fee["currencyCode"]).upper() if fee.get("currencyCode") else None,
                 usage=sum(
                     (
                         _decimal(fee.get(k))
