@@ -201,9 +201,6 @@ class TeslaSettings(BaseModel):
     retry_after_cap_seconds: float = Field(
         default=10.0, ge=0, description="a longer Retry-After is surfaced as 'try later', not slept"
     )
-    wake_budget_seconds: float = Field(default=45.0, ge=0)
-    wake_poll_seconds: float = Field(default=3.0, gt=0)
-    acquisition_concurrency: int = Field(default=4, ge=1, le=32)
     public_key_path: str = Field(default="var/keys/tesla-public-key.pem", description="EC P-256 public key (PEM)")
     private_key_path: str = Field(default="var/keys/tesla-private-key.pem", description="never served")
 
