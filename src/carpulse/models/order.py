@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carpulse.models.base import Base, TimestampedMixin, UTCDateTime, new_id, utcnow
+from carpulse.models.priced import PricedSelection
 
 
 class OrderStatus(StrEnum):
@@ -21,7 +20,7 @@ class OrderStatus(StrEnum):
     refunded = "refunded"
 
 
-class Order(TimestampedMixin, Base):
+class Order(PricedSelection, TimestampedMixin, Base):
     __tablename__ = "order"
     __table_args__ = (UniqueConstraint("provider", "provider_payment_id"),)
 
@@ -31,20 +30,7 @@ class Order(TimestampedMixin, Base):
     status: Mapped[OrderStatus] = mapped_column(
         Enum(OrderStatus, native_enum=False, length=24), nullable=False, default=OrderStatus.pending_payment, index=True
     )
-    package: Mapped[str] = mapped_column(String(16), nullable=False)
-    vins: Mapped[list[str]] = mapped_column(JSON, nullable=False)
-    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
-    currency: Mapped[str] = mapped_column(String(3), nullable=False)
-    subtotal_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    discount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    net_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
-    vat_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    gross_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    voucher_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("voucher.id", ondelete="SET NULL"), nullable=True)
-    voucher_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     locale: Mapped[str] = mapped_column(String(8), nullable=False)
-    customer_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     provider: Mapped[str] = mapped_column(String(16), nullable=False)
     provider_payment_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     redirect_url: Mapped[str | None] = mapped_column(Text, nullable=True)

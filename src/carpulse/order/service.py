@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carpulse.config import CompanySettings
 from carpulse.kit.logs import get_logger
 from carpulse.models import Order, OrderStatus, Quote, RedemptionState, VoucherRedemption
+from carpulse.models.priced import priced_values
 from carpulse.order.errors import OrderNotFound
 from carpulse.order.repository import OrderRepository
 from carpulse.payment.gateway import PaymentOutcome, PaymentStatus
@@ -35,24 +36,12 @@ class OrderService:
             session_id=quote.session_id,
             quote_id=quote.id,
             status=OrderStatus.pending_payment,
-            package=quote.package,
-            vins=list(quote.vins),
-            lines=list(quote.lines),
-            currency=quote.currency,
-            subtotal_cents=quote.subtotal_cents,
-            discount_cents=quote.discount_cents,
-            net_cents=quote.net_cents,
-            vat_rate=quote.vat_rate,
-            vat_cents=quote.vat_cents,
-            gross_cents=quote.gross_cents,
-            voucher_id=quote.voucher_id,
-            voucher_code=quote.voucher_code,
             locale=locale,
-            customer_key=quote.customer_key,
             provider=provider,
             created_at=now,
             updated_at=now,
             expires_at=now + timedelta(seconds=ttl_seconds),
+            **priced_values(quote),
         )
         db.add(order)
         await db.flush()
