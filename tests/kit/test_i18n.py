@@ -21,6 +21,7 @@ from carpulse.kit.i18n import (
     babel_locale,
     catalogue,
     catalogue_path,
+    catalogue_paths,
     format_date,
     format_datetime,
     format_money,
@@ -110,6 +111,24 @@ class TestCatalogues:
         assert path.is_file()
         assert path.is_relative_to(i18n.LOCALE_DIR)
         assert i18n.LOCALE_DIR.parent.name == "carpulse"
+
+    @pytest.mark.parametrize("locale", LOCALES)
+    def test_same_catalogue_files_as_english(self, locale: str) -> None:
+        assert [path.name for path in catalogue_paths(locale)] == [path.name for path in catalogue_paths("en")]
+
+    def test_a_message_defined_twice_across_files_is_refused(self, tmp_path, monkeypatch) -> None:
+        folder = tmp_path / "en" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        entry = 'msgid ""\nmsgstr "Language: en\\n"\n\nmsgid "a.b"\nmsgstr "A"\n'
+        (folder / "messages.po").write_text(entry, encoding="utf-8")
+        (folder / "other.po").write_text(entry, encoding="utf-8")
+        monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+        i18n._catalogue.cache_clear()
+        try:
+            with pytest.raises(i18n.DuplicateMessage, match="a.b"):
+                catalogue("en")
+        finally:
+            i18n._catalogue.cache_clear()
 
     @pytest.mark.parametrize("locale", LOCALES)
     def test_same_message_ids_as_english(self, locale: str) -> None:

@@ -1,6 +1,7 @@
 """Translations and locale-aware formatting for documents (reports, receipts) and API texts.
 
-Messages live in gettext catalogues, `carpulse/locale/<locale>/LC_MESSAGES/messages.po`, keyed by
+Messages live in gettext catalogues, `carpulse/locale/<locale>/LC_MESSAGES/*.po` (one file per
+subject: `messages.po`, `report.po`, `fields.po`, ...; together one catalogue per locale), keyed by
 stable dotted ids (`receipt.total_gross`); the English catalogue holds the English text. The
 `.po` files are read at runtime with Babel and compiled in memory, so there is no build step.
 Every message is a %-format string: a named field is `%(name)s` and a literal percent is `%%`.
@@ -73,18 +74,42 @@ def _babel_locale(code: str) -> Locale:
 
 
 def catalogue_path(locale: str) -> Path:
+    """The main catalogue file of a locale (its header names the language)."""
     return LOCALE_DIR / supported_locale(locale) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def catalogue_paths(locale: str) -> list[Path]:
+    """Every `.po` file of a locale, in a stable order."""
+    return sorted(catalogue_path(locale).parent.glob("*.po"))
+
+
 def catalogue(locale: str) -> Catalog:
-    """The parsed `.po` catalogue of a locale (cached for the life of the process)."""
+    """The locale's `.po` files merged into one catalogue (cached for the life of the process)."""
     return _catalogue(supported_locale(locale))
+
+
+class DuplicateMessage(ValueError):
+    """The same message id in two `.po` files of one locale."""
 
 
 @cache
 def _catalogue(code: str) -> Catalog:
-    with catalogue_path(code).open("rb") as po:
-        return read_po(po, locale=_babel_locale(code), domain=DOMAIN)
+    merged: Catalog | None = None
+    for path in catalogue_paths(code):
+        with path.open("rb") as po:
+            part = read_po(po, locale=_babel_locale(code), domain=DOMAIN)
+        if merged is None:
+            merged = part
+            continue
+        for message in part:
+            if not message.id:
+                continue
+            if message.id in merged:
+                raise DuplicateMessage(f"{path.name}: {message.id!r} is already defined for {code}")
+            merged[message.id] = message
+    if merged is None:
+        raise FileNotFoundError(catalogue_path(code))
+    return merged
 
 
 def translator(locale: str) -> gettext.NullTranslations:

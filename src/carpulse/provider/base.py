@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -119,6 +119,11 @@ class VehicleSnapshot(BaseModel):
     warranties: Reading[list[Warranty]] | None = None
     charging_history: Reading[list[ChargingSession]] | None = None
     gaps: dict[str, str] = Field(default_factory=dict, description="what could not be read, and why")
+    raw: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the provider's own payloads by part (Tesla: vehicle_data, service_data, recent_alerts, "
+        "warranty), for the field map; the normalized readings above are what the rest of the code uses",
+    )
     billable_calls: int = 0
 
 
@@ -129,4 +134,6 @@ class VehicleDataProvider(Protocol):
 
     async def list_vehicles(self) -> list[VehicleSummary]: ...
 
-    async def acquire(self, vin: str, *, wake: bool = True, include_location: bool = False) -> VehicleSnapshot: ...
+    async def acquire(
+        self, vin: str, *, wake: bool = True, include_location: bool = False, include_history: bool = True
+    ) -> VehicleSnapshot: ...

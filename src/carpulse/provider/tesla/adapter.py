@@ -303,8 +303,14 @@ class TeslaProvider:
         await self._wake(vin)
         return await self.fleet.vehicle_data(vin, endpoints)
 
-    async def acquire(self, vin: str, *, wake: bool = True, include_location: bool = False) -> VehicleSnapshot:
-        """Everything we can read about one vehicle, fetched concurrently; gaps say what failed and why."""
+    async def acquire(
+        self, vin: str, *, wake: bool = True, include_location: bool = False, include_history: bool = True
+    ) -> VehicleSnapshot:
+        """Everything we can read about one vehicle, fetched concurrently; gaps say what failed and why.
+
+        Charging history pages at 50 sessions, so a heavy charger costs many billable calls: skip it
+        (`include_history=False`) when the document does not show it.
+        """
         now = self.clock.now()
         before = sum(self.fleet.billable_calls.values())
         snapshot = VehicleSnapshot(
@@ -322,14 +328,21 @@ class TeslaProvider:
                     snapshot.gaps[name] = exc.detail or exc.title
                     return None
 
+        async def nothing() -> None:
+            return None
+
         start = now - timedelta(days=30 * self.history_months)
         live, service, alerts, warranty, history = await asyncio.gather(
             guarded("vehicle_data", self._live_data(vin, include_location, wake)),
             guarded("service_data", self.fleet.service_data(vin)),
             guarded("recent_alerts", self.fleet.recent_alerts(vin)),
             guarded("warranty", self.fleet.warranty(vin)),
-            guarded("charging_history", self.fleet.charging_history(vin, start, now)),
+            guarded("charging_history", self.fleet.charging_history(vin, start, now))
+            if include_history
+            else nothing(),
         )
+        parts = {"vehicle_data": live, "service_data": service, "recent_alerts": alerts, "warranty": warranty}
+        snapshot.raw = {name: part for name, part in parts.items() if part is not None}
         if live is not None:
             snapshot.online_state = "online"
             normalize_vehicle_data(snapshot, live)
