@@ -30,6 +30,7 @@ def connect_context(state: State) -> ConnectContext:
         allowed_return_origins=_return_origins(
             settings.tesla.frontend_url, settings.http.cors_origins, settings.base_url
         ),
+        sessionmaker=state.sessionmaker,
     )
 
 

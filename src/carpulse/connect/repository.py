@@ -8,8 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from carpulse.connect.schemas import ConnectSession
 from carpulse.kit.ephemeral import EphemeralStore
+from carpulse.models import VehicleConnection
 
 SESSION_PREFIX = "connect:session:"
 STATE_PREFIX = "connect:oauth-state:"
@@ -79,3 +83,17 @@ class ConnectSessionRepository:
             yield
         finally:
             await self.store.delete(key)
+
+
+class VehicleConnectionRepository:
+    """Durable connections (SQL): the tokens and inventory an order keeps past its session."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, connection_id: str) -> VehicleConnection | None:
+        return await self.db.get(VehicleConnection, connection_id)
+
+    async def get_for_update(self, connection_id: str) -> VehicleConnection | None:
+        statement = select(VehicleConnection).where(VehicleConnection.id == connection_id).with_for_update()
+        return (await self.db.execute(statement)).scalar_one_or_none()

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from carpulse.connect.errors import ConnectSessionNotFound, ConsentDeclined, OAuthStateInvalid, SelectionInvalid
-from carpulse.connect.repository import ConnectSessionRepository
+from carpulse.connect.repository import ConnectSessionRepository, VehicleConnectionRepository
 from carpulse.connect.schemas import (
     ConnectSession,
     InitiateResponse,
@@ -22,6 +24,7 @@ from carpulse.connect.schemas import (
 from carpulse.kit.clock import Clock
 from carpulse.kit.logs import get_logger
 from carpulse.kit.secrets_box import SecretBox
+from carpulse.models import VehicleConnection
 from carpulse.pricing.catalog import selection_problem
 from carpulse.provider.tesla.adapter import to_summary
 from carpulse.provider.tesla.client import TeslaApi, TeslaFleetClient, pkce_pair, unverified_claims
@@ -45,6 +48,7 @@ class ConnectContext:
     session_ttl_seconds: int
     state_ttl_seconds: int
     allowed_return_origins: frozenset[str]
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
 def origin_of(url: str) -> str | None:
@@ -55,40 +59,77 @@ def origin_of(url: str) -> str | None:
 
 
 class SessionTokens:
-    """Access tokens of one connect session; refreshes store the rotated pair before use."""
+    """Access tokens of one connection: its durable row once an order exists, else the connect session.
+
+    Refreshes run under a lock shared by every replica and store the rotated pair (in the row first,
+    then in the session) before anyone uses the new access token: Tesla's refresh tokens are single-use.
+    """
 
     def __init__(self, context: ConnectContext, session_id: str) -> None:
         self.context = context
         self.session_id = session_id
+        self._cached: tuple[str, datetime] | None = None
 
-    async def _load(self) -> ConnectSession:
-        session = await self.context.repository.get(self.session_id)
-        if session is None:
+    async def _durable(self) -> VehicleConnection | None:
+        if self.context.sessionmaker is None:
+            return None
+        async with self.context.sessionmaker() as db:
+            return await VehicleConnectionRepository(db).get(self.session_id)
+
+    async def _load(self) -> VehicleConnection | ConnectSession:
+        found: VehicleConnection | ConnectSession | None = await self._durable()
+        if found is None:
+            found = await self.context.repository.get(self.session_id)
+        if found is None:
             raise ConnectSessionNotFound("The connect session has expired; connect your Tesla account again.")
-        return session
+        return found
+
+    def _remember(self, token: str, expires_at: datetime) -> str:
+        self._cached = (token, expires_at)
+        return token
 
     async def access_token(self) -> str:
-        session = await self._load()
-        if session.access_expires_at - REFRESH_MARGIN <= self.context.clock.now() and session.refresh_token:
-            return await self.refreshed_access_token(self.context.box.decrypt(session.access_token))
-        return self.context.box.decrypt(session.access_token)
+        now = self.context.clock.now()
+        if self._cached is not None and self._cached[1] - REFRESH_MARGIN > now:
+            return self._cached[0]
+        found = await self._load()
+        token = self.context.box.decrypt(found.access_token)
+        if found.access_expires_at - REFRESH_MARGIN <= now and found.refresh_token:
+            return await self.refreshed_access_token(token)
+        return self._remember(token, found.access_expires_at)
 
     async def refreshed_access_token(self, rejected: str) -> str:
         context = self.context
         async with context.repository.lock(self.session_id):
-            session = await self._load()
-            current = context.box.decrypt(session.access_token)
+            found = await self._load()
+            current = context.box.decrypt(found.access_token)
             if current != rejected:
-                return current  # another request refreshed while we waited
-            if not session.refresh_token:
+                return self._remember(current, found.access_expires_at)  # refreshed while we waited
+            if not found.refresh_token:
                 raise TeslaReauthorizationRequired("Tesla asks you to sign in again.")
-            tokens = await context.tesla.auth.refresh(context.box.decrypt(session.refresh_token))
-            _apply_tokens(session, tokens, context)
-            # Persist the rotated pair before anyone uses the new access token.
-            ttl = await context.repository.ttl(self.session_id)
-            await context.repository.save(session, ttl or context.session_ttl_seconds)
+            tokens = await context.tesla.auth.refresh(context.box.decrypt(found.refresh_token))
+            expires_at = context.clock.now() + timedelta(seconds=tokens.expires_in)
+            await self._store_durable(tokens, expires_at)
+            session = await context.repository.get(self.session_id)
+            if session is not None:
+                _apply_tokens(session, tokens, context)
+                ttl = await context.repository.ttl(self.session_id)
+                await context.repository.save(session, ttl or context.session_ttl_seconds)
             log.info("connect.tokens_refreshed", session=self.session_id[:8])
-            return tokens.access_token
+            return self._remember(tokens.access_token, expires_at)
+
+    async def _store_durable(self, tokens: TokenResponse, expires_at: datetime) -> None:
+        if self.context.sessionmaker is None:
+            return
+        async with self.context.sessionmaker() as db:
+            row = await VehicleConnectionRepository(db).get_for_update(self.session_id)
+            if row is None:
+                return
+            row.access_token = self.context.box.encrypt(tokens.access_token)
+            if tokens.refresh_token:
+                row.refresh_token = self.context.box.encrypt(tokens.refresh_token)
+            row.access_expires_at = expires_at
+            await db.commit()
 
 
 def _apply_tokens(session: ConnectSession, tokens: TokenResponse, context: ConnectContext) -> None:
@@ -203,16 +244,48 @@ class ConnectService:
         log.info("connect.session_created", session=session.id[:8], region=session.region, vehicles=len(vehicles))
         return session
 
-    def fleet_client(self, context: ConnectContext, session: ConnectSession) -> TeslaFleetClient:
+    def fleet_client(self, context: ConnectContext, session: ConnectSession | VehicleConnection) -> TeslaFleetClient:
+        """A Fleet client on the connection's tokens; a region move (421) is remembered where it lives."""
+        connection_id = session.id
+
         async def remember_base_url(base_url: str) -> None:
-            current = await context.repository.get(session.id)
+            region = context.tesla.endpoints.region_of(base_url)
+            current = await context.repository.get(connection_id)
             if current is not None:
                 current.fleet_base_url = base_url
-                current.region = context.tesla.endpoints.region_of(base_url) or current.region
-                ttl = await context.repository.ttl(session.id)
+                current.region = region or current.region
+                ttl = await context.repository.ttl(connection_id)
                 await context.repository.save(current, ttl or context.session_ttl_seconds)
+            if context.sessionmaker is not None:
+                async with context.sessionmaker() as db:
+                    row = await VehicleConnectionRepository(db).get_for_update(connection_id)
+                    if row is not None:
+                        row.fleet_base_url = base_url
+                        row.region = region or row.region
+                        await db.commit()
 
-        return context.tesla.fleet(session.fleet_base_url, SessionTokens(context, session.id), remember_base_url)
+        return context.tesla.fleet(session.fleet_base_url, SessionTokens(context, connection_id), remember_base_url)
+
+    async def keep(self, db: AsyncSession, session: ConnectSession) -> VehicleConnection:
+        """Copy the connect session into a durable connection (at checkout); the row then holds the tokens."""
+        row = await VehicleConnectionRepository(db).get(session.id)
+        if row is not None:
+            return row  # its tokens may be newer than the session's (a job refreshed them)
+        row = VehicleConnection(
+            id=session.id,
+            provider=session.provider,
+            region=session.region,
+            fleet_base_url=session.fleet_base_url,
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            access_expires_at=session.access_expires_at,
+            scopes=list(session.scopes),
+            locale=session.locale.value,
+            vehicles=[vehicle.model_dump(mode="json") for vehicle in session.vehicles],
+        )
+        db.add(row)
+        await db.flush()
+        return row
 
     async def _require(self, context: ConnectContext, session_id: str) -> ConnectSession:
         session = await context.repository.get(session_id)

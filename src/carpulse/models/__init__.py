@@ -6,6 +6,7 @@ from carpulse.models.inbound_event import InboundEvent
 from carpulse.models.order import Order, OrderStatus, OrderTransition
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import Receipt, ReceiptSequence
+from carpulse.models.vehicle_connection import VehicleConnection
 from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Receipt",
     "ReceiptSequence",
     "RedemptionState",
+    "VehicleConnection",
     "Voucher",
     "VoucherKind",
     "VoucherRedemption",

@@ -17,6 +17,11 @@ class OrderRepository:
     async def get(self, order_id: str) -> Order | None:
         return await self.session.get(Order, order_id)
 
+    async def for_session(self, session_id: str) -> list[Order]:
+        """The session's orders, newest first."""
+        statement = select(Order).where(Order.session_id == session_id).order_by(Order.created_at.desc())
+        return list((await self.session.execute(statement)).scalars())
+
     async def for_quote(self, quote_id: str) -> Order | None:
         return (await self.session.execute(select(Order).where(Order.quote_id == quote_id))).scalar_one_or_none()
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.connect.repository import ConnectSessionRepository
 from carpulse.connect.schemas import ConnectSession, Locale, Step
+from carpulse.connect.service import connect
 from carpulse.database import release_read
 from carpulse.errors import CarPulseError
 from carpulse.inbound_event.repository import InboundEventRepository
@@ -56,6 +57,7 @@ class PaymentService:
             raise QuoteExpired("The quote has expired; ask for a new one.")
         locale = (body.locale or Locale(quote.locale)).value
         order = await orders.create(db, quote, body.provider, locale, now, state.settings.pricing.order_ttl_seconds)
+        await connect.keep(db, session)
         frontend = state.settings.tesla.frontend_url or f"{state.settings.base_url}/"
         separator = "&" if "?" in frontend else "?"
         back = f"{frontend}{separator}{urlencode({'session_id': session.id, 'order_id': order.id})}"
