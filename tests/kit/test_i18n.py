@@ -35,7 +35,8 @@ from carpulse.kit.i18n import (
 
 # Messages that may read the same as in English in a given locale (brand names, international
 # abbreviations). Each entry is a (locale, message id) pair with a reason; keep it short.
-SAME_AS_ENGLISH: frozenset[tuple[str, str]] = frozenset()
+# "No" is the Spanish and Italian word too.
+SAME_AS_ENGLISH: frozenset[tuple[str, str]] = frozenset({("es", "report.no"), ("it", "report.no")})
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -12,7 +14,17 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from carpulse.kit.clock import FrozenClock
-from carpulse.kit.storage import FILES_PATH, InvalidKey, LocalStorage, UrlSigner, normalize_key, open_storage
+from carpulse.kit.storage import (
+    FILES_PATH,
+    InvalidKey,
+    LocalStorage,
+    ObjectStorage,
+    Storage,
+    StoredObject,
+    UrlSigner,
+    normalize_key,
+    open_storage,
+)
 
 SIGNING_KEY = b"test-signing-key-0123456789abcdef"
 BASE_URL = "https://api.example.test"
@@ -200,6 +212,91 @@ class TestLocalStorageRoundtrip:
         assert await storage.delete("r1.pdf/inner") is False
 
 
+async def listed(storage: Storage, prefix: str = "") -> list[StoredObject]:
+    return [stored async for stored in storage.list(prefix)]
+
+
+class TestLocalStorageList:
+    async def test_a_missing_root_lists_nothing(self, storage: LocalStorage) -> None:
+        assert await listed(storage) == []
+
+    async def test_lists_every_file_in_key_order_with_its_size(self, storage: LocalStorage) -> None:
+        await storage.put("reports/2026/r1.pdf", b"12345")
+        await storage.put("photos/p1.jpg", b"123")
+        await storage.put("a.txt", b"")
+
+        assert [(stored.key, stored.size) for stored in await listed(storage)] == [
+            ("a.txt", 0),
+            ("photos/p1.jpg", 3),
+            ("reports/2026/r1.pdf", 5),
+        ]
+
+    async def test_last_modified_is_the_files_mtime_in_utc(self, storage: LocalStorage) -> None:
+        await storage.put("old.pdf", b"x")
+        stamp = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
+        os.utime(storage.path_for("old.pdf"), (stamp.timestamp(), stamp.timestamp()))
+
+        [stored] = await listed(storage)
+
+        assert stored.last_modified == stamp
+        assert stored.last_modified.utcoffset() == timedelta(0)
+
+    async def test_prefix_matches_whole_segments(self, storage: LocalStorage) -> None:
+        for key in ("reports/2026/r1.pdf", "reports/r2.pdf", "reports-old/r0.pdf", "reportsx.pdf"):
+            await storage.put(key, b"x")
+
+        keys = [stored.key for stored in await listed(storage, "reports")]
+
+        assert keys == ["reports/2026/r1.pdf", "reports/r2.pdf"]
+        assert [stored.key for stored in await listed(storage, "reports/")] == keys
+        assert [stored.key for stored in await listed(storage, "reports/2026")] == ["reports/2026/r1.pdf"]
+
+    async def test_a_prefix_naming_a_file_or_nothing_lists_nothing(self, storage: LocalStorage) -> None:
+        await storage.put("reports/r1.pdf", b"x")
+
+        assert await listed(storage, "reports/r1.pdf") == []
+        assert await listed(storage, "invoices") == []
+
+    @pytest.mark.parametrize("prefix", ["..", "../outside", "/etc", "a//b", "a\\b"])
+    async def test_invalid_prefix_is_refused(self, storage: LocalStorage, prefix: str) -> None:
+        with pytest.raises(InvalidKey):
+            await listed(storage, prefix)
+
+    async def test_directories_and_half_written_files_are_not_listed(self, storage: LocalStorage) -> None:
+        await storage.put("reports/r1.pdf", b"x")
+        (storage.root / "empty-dir").mkdir()
+        (storage.root / "reports" / ".tmp-abc123").write_bytes(b"half")
+
+        assert [stored.key for stored in await listed(storage)] == ["reports/r1.pdf"]
+
+    async def test_files_no_key_can_name_are_skipped(self, storage: LocalStorage) -> None:
+        await storage.put("good.txt", b"x")
+        (storage.root / "bad\\name.txt").write_bytes(b"x")
+        (storage.root / "line\nbreak.txt").write_bytes(b"x")
+
+        assert [stored.key for stored in await listed(storage)] == ["good.txt"]
+
+    async def test_every_listed_key_reads_back(self, storage: LocalStorage) -> None:
+        for key in ("a.txt", "photos/März 2026/a b.jpg", ".hidden"):
+            await storage.put(key, key.encode())
+
+        for stored in await listed(storage):
+            assert await storage.get(stored.key) == stored.key.encode()
+
+    async def test_a_retention_sweep_deletes_only_what_is_past_the_cutoff(self, storage: LocalStorage) -> None:
+        await storage.put("reports/old.pdf", b"x")
+        await storage.put("reports/new.pdf", b"x")
+        month_ago = (datetime.now(UTC) - timedelta(days=30)).timestamp()
+        os.utime(storage.path_for("reports/old.pdf"), (month_ago, month_ago))
+        cutoff = datetime.now(UTC) - timedelta(days=7)
+
+        for stored in await listed(storage, "reports"):
+            if stored.last_modified < cutoff:
+                assert await storage.delete(stored.key) is True
+
+        assert [stored.key for stored in await listed(storage)] == ["reports/new.pdf"]
+
+
 class TestAtomicPut:
     async def test_no_temporary_files_are_left_behind(self, storage: LocalStorage) -> None:
         for i in range(5):
@@ -357,11 +454,18 @@ class TestOpenStorage:
         # RFC 8089: file://localhost/path is the same file as file:///path.
         assert open_storage("file://localhost/srv/carpulse", signer).root == Path("/srv/carpulse")
 
-    @pytest.mark.parametrize("url", ["s3://bucket/prefix", "gs://bucket", "https://storage.example/x"])
+    @pytest.mark.parametrize("url", ["https://storage.example/x", "ftp://files.example/x", "azure://container"])
     def test_unsupported_scheme_is_refused(self, url: str, signer: UrlSigner) -> None:
         scheme = url.split(":", 1)[0]
-        with pytest.raises(ValueError, match=f"'{scheme}'"):
+        with pytest.raises(ValueError, match=f"'{scheme}' is not supported; use a local path, file://, s3://"):
             open_storage(url, signer)
+
+    @pytest.mark.parametrize(("url", "name"), [("s3://bucket/prefix", "s3"), ("gs://bucket", "gcs")])
+    def test_bucket_schemes_open_object_storage(self, url: str, name: str, signer: UrlSigner) -> None:
+        storage = open_storage(url, signer)
+
+        assert isinstance(storage, ObjectStorage)
+        assert storage.name == name
 
     async def test_opened_storage_works(self, tmp_path: Path, signer: UrlSigner) -> None:
         storage = open_storage(f"file://{tmp_path}/files", signer)

@@ -10,10 +10,12 @@ from fastapi.responses import FileResponse
 
 from carpulse.errors import NotFound, problem_responses
 from carpulse.file.errors import LinkInvalid
-from carpulse.kit.storage import FILES_PATH, InvalidKey
+from carpulse.kit.storage import FILES_PATH, InvalidKey, LocalStorage
 from carpulse.state import get_state
 
 router = APIRouter(prefix=FILES_PATH, tags=["files"])
+
+FILE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 @router.get(
@@ -46,6 +48,8 @@ async def download(
     filename: Annotated[str | None, Query(max_length=200)] = None,
 ) -> FileResponse:
     storage = get_state(request).storage
+    if not isinstance(storage, LocalStorage):
+        raise NotFound("No such file.")  # bucket storage signs its own links, straight to the provider
     reason = storage.signer.verify(key, expires, signature, filename)
     if reason is not None:
         raise LinkInvalid(f"This download link is not valid: {reason}.")
@@ -56,6 +60,7 @@ async def download(
     if not path.is_file():
         raise NotFound("No such file.")
     media_type = mimetypes.guess_type(filename or path.name)[0] or "application/octet-stream"
-    return FileResponse(
-        path, media_type=media_type, filename=filename or path.name, headers={"Cache-Control": "private, no-store"}
-    )
+    # Stored documents are self-contained (inline styles and images): an HTML report opened from
+    # this origin may load and run nothing else.
+    headers = {"Cache-Control": "private, no-store", "Content-Security-Policy": FILE_CSP}
+    return FileResponse(path, media_type=media_type, filename=filename or path.name, headers=headers)

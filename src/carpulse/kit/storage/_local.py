@@ -1,8 +1,4 @@
-"""Object storage behind one small interface, with links signed by the app.
-
-The embedded default is a local directory; a signed link points at `/files/{key}` on this
-API, which checks the HMAC and the expiry before serving the file.
-"""
+"""A local directory whose links are signed by the app and served by `/files/{key}` on this API."""
 
 from __future__ import annotations
 
@@ -11,46 +7,17 @@ import hashlib
 import hmac
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote
 
 from carpulse.kit.clock import Clock, system_clock
+from carpulse.kit.storage._interface import InvalidKey, StoredObject, normalize_key, normalize_prefix
 
 FILES_PATH = "/files"
-
-
-class InvalidKey(ValueError):
-    """A storage key that could escape the storage root or is empty."""
-
-
-class Storage(Protocol):
-    name: str
-
-    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None: ...
-
-    async def get(self, key: str) -> bytes | None: ...
-
-    async def delete(self, key: str) -> bool: ...
-
-    async def exists(self, key: str) -> bool: ...
-
-    def signed_url(self, key: str, ttl_seconds: int | None = None, filename: str | None = None) -> str: ...
-
-    async def ping(self) -> None:
-        """Raise when the storage cannot be written."""
-        ...
-
-
-def normalize_key(key: str) -> str:
-    """`reports/a.pdf` stays; `../x`, `/abs`, `a//b`, backslashes and control characters are refused."""
-    if not key or len(key) > 512 or "\\" in key or any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        raise InvalidKey(key)
-    # Check the raw segments: a path parser would silently drop "." and empty ones.
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise InvalidKey(key)
-    return key
+_TEMPORARY_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -93,12 +60,15 @@ class LocalStorage:
         self.root = root
         self.signer = signer
 
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
     def path_for(self, key: str) -> Path:
         return self.root / normalize_key(key)
 
     def _write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -128,6 +98,29 @@ class LocalStorage:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_for(key).is_file)
 
+    def _scan(self, prefix: str) -> tuple[StoredObject, ...]:
+        found: list[StoredObject] = []
+        for directory, _, names in os.walk(self.root / prefix if prefix else self.root):
+            for name in names:
+                # A half-written file of a `put` still in flight is not an object yet.
+                if name.startswith(_TEMPORARY_PREFIX):
+                    continue
+                path = Path(directory, name)
+                try:
+                    key = normalize_key(path.relative_to(self.root).as_posix())
+                    stat = path.stat()
+                except (InvalidKey, FileNotFoundError):
+                    # Not addressable through this API, or deleted while we walked.
+                    continue
+                modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+                found.append(StoredObject(key=key, size=stat.st_size, last_modified=modified))
+        return tuple(sorted(found, key=lambda stored: stored.key))
+
+    async def list(self, prefix: str = "") -> AsyncIterator[StoredObject]:
+        """Objects below `prefix` in key order; `last_modified` is the file's mtime."""
+        for stored in await asyncio.to_thread(self._scan, normalize_prefix(prefix)):
+            yield stored
+
     def signed_url(self, key: str, ttl_seconds: int | None = None, filename: str | None = None) -> str:
         return self.signer.sign(normalize_key(key), ttl_seconds, filename)
 
@@ -138,15 +131,3 @@ class LocalStorage:
                 raise PermissionError(f"storage root {self.root} is not writable")
 
         await asyncio.to_thread(probe)
-
-
-def open_storage(url: str, signer: UrlSigner) -> LocalStorage:
-    """A local path or `file://` URL; other schemes are refused with a clear message."""
-    parsed = urlparse(url)
-    if parsed.scheme == "":
-        return LocalStorage(Path(url).expanduser(), signer)
-    if parsed.scheme == "file":
-        if parsed.netloc not in ("", "localhost"):
-            raise ValueError(f"file:// storage must be on this host, not {parsed.netloc!r}")
-        return LocalStorage(Path(unquote(parsed.path)), signer)
-    raise ValueError(f"storage scheme {parsed.scheme!r} is not supported by this build; use a local path")
