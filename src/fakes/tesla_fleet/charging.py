@@ -158,10 +158,21 @@ def build_history(account: Account) -> ChargingHistory:
     serial = rng.randrange(40_000_000, 60_000_000)
     sessions: list[ChargingSession] = []
     for vehicle in account.vehicles:
+        drawn = []
         for start in _session_starts(rng, vehicle, account):
             serial += rng.randint(1, 40)
-            sessions.append(_session(rng, serial, vehicle, start, account))
+            drawn.append(_session(rng, serial, vehicle, start, account))
+        sessions += _thinned(rng, drawn, vehicle.charging_invoices)
     return ChargingHistory(sessions)
+
+
+def _thinned(rng: random.Random, sessions: list[ChargingSession], invoices: int | None) -> list[ChargingSession]:
+    """Drop invoiced sessions picked at random (the time span stays) until exactly `invoices` remain."""
+    invoiced = [session for session in sessions if session.invoices]
+    if invoices is None or len(invoiced) <= invoices:
+        return sessions
+    dropped = {session.session_id for session in rng.sample(invoiced, len(invoiced) - invoices)}
+    return [session for session in sessions if session.session_id not in dropped]
 
 
 def _session_starts(rng: random.Random, vehicle: Vehicle, account: Account) -> list[datetime]:

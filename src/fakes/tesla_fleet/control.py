@@ -23,6 +23,7 @@ class FaultChange(BaseModel):
     latency_seconds: float | None = Field(default=None, ge=0, le=60)
     expire_tokens: bool | None = None
     wrap_dx: bool | None = None
+    failing_invoices: list[str] | None = Field(default=None, max_length=10_000)
 
 
 def router(fake: TeslaFleetFake) -> APIRouter:

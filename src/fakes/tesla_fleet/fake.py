@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi import FastAPI
@@ -114,11 +114,14 @@ class TeslaFleetFake:
         latency_seconds: float | None = None,
         expire_tokens: bool | None = None,
         wrap_dx: bool | None = None,
+        failing_invoices: Iterable[str] | None = None,
     ) -> None:
-        """Switch faults for one account (or all); None leaves a switch as it is, 0/False turns it off.
+        """Switch faults for one account (or all); None leaves a switch as it is, 0/False/empty turns it off.
 
         `asleep=True` puts the vehicles to sleep (alternately `asleep` and `offline`) until woken;
-        `expire_tokens=True` expires every access token issued so far, so a refreshed one works again.
+        `expire_tokens=True` expires every access token issued so far, so a refreshed one works again;
+        `latency_seconds` delays every Fleet answer; `failing_invoices` names invoice content ids whose
+        download answers 500 every time.
         """
         if account is not None and account not in self.accounts:
             raise KeyError(f"no sandbox account named {account!r}")
@@ -136,6 +139,7 @@ class TeslaFleetFake:
             error_rate=error_rate,
             latency_seconds=latency_seconds,
             wrap_dx=wrap_dx,
+            failing_invoices=frozenset(failing_invoices) if failing_invoices is not None else None,
         )
 
     def _put_to_sleep(self, account: str | None, asleep: bool) -> None:

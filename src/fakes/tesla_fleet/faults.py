@@ -58,6 +58,8 @@ class FaultSettings:
     error_rate: float | None = None
     latency_seconds: float | None = None
     wrap_dx: bool | None = None
+    # Invoice content ids whose download always answers 500, however often it is retried.
+    failing_invoices: frozenset[str] | None = None
 
     def merged_over(self, base: FaultSettings) -> FaultSettings:
         """These settings where set, `base` elsewhere."""
@@ -67,7 +69,10 @@ class FaultSettings:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {name: value for name, value in asdict(self).items() if value is not None}
+        values = {name: value for name, value in asdict(self).items() if value is not None}
+        if "failing_invoices" in values:
+            values["failing_invoices"] = sorted(values["failing_invoices"])
+        return values
 
 
 class Faults:

@@ -56,6 +56,7 @@ class Vehicle:
     available_update: str | None  # a newer release downloaded and waiting to be installed
     charging_months: int
     charging_sessions_per_month: float
+    charging_invoices: int | None = None  # exactly this many invoiced sessions (the heavy user's 500)
     access_type: Literal["OWNER", "DRIVER"] = "OWNER"
     hide_private: bool = False
     no_connectivity: bool = False
@@ -242,8 +243,10 @@ def _build_vehicle(
     # Capacity drops a few percent over the first tens of thousands of miles, then slowly with age.
     degradation = 3.5 * (1 - math.exp(-odometer / 25_000)) + 0.8 * years + rng.uniform(-0.8, 1.2)
     months_old = age_days // 30
+    invoices: int | None = None
     if plan.usage == "heavy":
-        months, per_month = 24, 26.0
+        # Drawn generously (about 650 sessions), then thinned to exactly 500 invoices across the two years.
+        months, per_month, invoices = 24, 28.0, 500
     elif plan.usage == "none":
         months, per_month = 0, 0.0
     else:
@@ -274,6 +277,7 @@ def _build_vehicle(
         available_update=update,
         charging_months=months,
         charging_sessions_per_month=per_month,
+        charging_invoices=invoices,
         access_type="DRIVER" if plan.driver else "OWNER",
         hide_private=plan.driver,
         no_connectivity=index in plan.no_connectivity,

@@ -257,8 +257,11 @@ async def charging_history(call: FleetCall) -> Response:
     sort_order = (call.query("sortOrder") or "DESC").upper()
     if sort_by not in SORT_KEYS or sort_order not in ("ASC", "DESC"):
         raise FleetError(400, "invalid_field")
+    vin = call.query("vin") or None
+    if vin is not None:
+        call.vehicle(vin)  # another account's VIN is as unknown as a made-up one: 404
     sessions = call.account.charging.query(
-        vin=call.query("vin") or None,
+        vin=vin,
         start=_moment(call, "startTime"),
         end=_moment(call, "endTime"),
         sort_by=sort_by,
@@ -275,6 +278,9 @@ async def charging_invoice(call: FleetCall) -> Response:
     found = call.account.charging.invoices.get(content_id)
     if found is None:
         raise FleetError(404, f"{content_id} not_found")
+    failing = call.fake.faults.settings(call.token.account).failing_invoices
+    if failing and content_id in failing:
+        raise FleetError(500, "upstream internal error")
     session, invoice = found
     vehicle = call.vehicle(session.vin)
     pdf = invoice_pdf.render(session, invoice, customer=call.account.full_name, vehicle_name=vehicle.display_name)

@@ -1,8 +1,13 @@
-"""A small, valid one-page PDF per charging invoice, rendered on request and byte-identical every time."""
+"""A valid one-page PDF per charging invoice, rendered on request and byte-identical every time.
+
+Tesla's real invoices carry a logo and embedded fonts and weigh tens of kilobytes; this one carries a
+"logo" of seeded noise (incompressible, like their compressed streams) so it weighs about as much.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import random
 from decimal import Decimal
 
 from fakes.tesla_fleet.charging import ChargingSession, Invoice
@@ -39,7 +44,11 @@ def render(session: ChargingSession, invoice: Invoice, *, customer: str, vehicle
         lines.append(("F1", f"Credit applied: -{credit} {session.currency}"))
     lines += [("F1", ""), ("F2", f"Total: {session.net_due} {session.currency}")]
     lines.append(("F1", f"Of which VAT: {_vat(session.net_due, session.site.country)} {session.currency}"))
-    return _document(_content(lines), title=f"Invoice {invoice.number}", moment=f"{session.start:%Y%m%d%H%M%S}")
+    logo = random.Random(invoice.number).randbytes(LOGO_SIDE * LOGO_SIDE * 3)  # noqa: S311 - not a secret
+    return _document(_content(lines), logo, title=f"Invoice {invoice.number}", moment=f"{session.start:%Y%m%d%H%M%S}")
+
+
+LOGO_SIDE = 120  # pixels (RGB): about 43 KB
 
 
 _VAT_RATES = {"DE": 19, "NL": 21, "SE": 25, "NO": 25, "DK": 25, "CH": 8.1, "GB": 20, "FR": 20, "AT": 20, "CN": 13}
@@ -56,7 +65,7 @@ def _escape(text: str) -> bytes:
 
 
 def _content(lines: list[tuple[str, str]]) -> bytes:
-    parts = [b"BT", b"50 790 Td", b"16 TL"]
+    parts = [b"q 48 0 0 48 497 770 cm /Logo Do Q", b"BT", b"50 790 Td", b"16 TL"]
     for font, text in lines:
         size = b"14" if font == "F2" else b"10"
         parts.append(b"/" + font.encode() + b" " + size + b" Tf (" + _escape(text) + b") Tj T*")
@@ -64,18 +73,20 @@ def _content(lines: list[tuple[str, str]]) -> bytes:
     return b"\n".join(parts)
 
 
-def _document(content: bytes, *, title: str, moment: str) -> bytes:
+def _document(content: bytes, logo: bytes, *, title: str, moment: str) -> bytes:
     font = b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>",
+        b"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> /XObject << /Logo 8 0 R >> >> /Contents 6 0 R >>",
         font % b"Helvetica",
         font % b"Helvetica-Bold",
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
         b"<< /Title (%s) /Producer (Car Pulse Tesla Fleet fake) /CreationDate (D:%sZ) >>"
         % (_escape(title), moment.encode()),
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+        b"/Length %d >>\nstream\n%s\nendstream" % (LOGO_SIDE, LOGO_SIDE, len(logo), logo),
     ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, time, timedelta
+from time import perf_counter
 from typing import Any
 
 import httpx
@@ -84,6 +86,14 @@ class TestChargingHistoryPaging:
         assert len(sessions) == len(expected) > 0
         assert {session["vin"] for session in sessions} == {vehicle.vin}
 
+    async def test_another_accounts_vin_is_404(self, http: httpx.AsyncClient, fake: TeslaFleetFake) -> None:
+        foreign = fake.accounts["charger"].vehicles[0].vin
+
+        response = await http.get(HISTORY, headers=bearer(await login(http, "solo")), params={"vin": foreign})
+
+        assert response.status_code == 404
+        assert response.json()["error"] == f"{foreign} not_found"
+
     async def test_bad_time_is_400(self, http: httpx.AsyncClient) -> None:
         response = await http.get(
             HISTORY, headers=bearer(await login(http, "charger")), params={"startTime": "yesterday"}
@@ -93,14 +103,19 @@ class TestChargingHistoryPaging:
 
 
 class TestChargerAccount:
-    def test_two_years_and_over_500_invoices(self, fake: TeslaFleetFake) -> None:
+    def test_two_years_and_exactly_500_invoices(self, fake: TeslaFleetFake) -> None:
         history = fake.accounts["charger"].charging
         span = history.sessions[-1].start - history.sessions[0].start
 
         assert len(fake.accounts["charger"].vehicles) == 1
-        assert len(history.invoices) >= 500
+        assert len(history.invoices) == 500
+        assert len(history.sessions) > 500  # free, too recent or never invoiced: a few have none
         assert span > timedelta(days=700)
         assert len({session.currency for session in history.sessions}) >= 3
+
+    @pytest.mark.parametrize("seed", [1, 2, 3, 42, 2026])
+    def test_500_whatever_the_seed(self, seed: int) -> None:
+        assert len(TeslaFleetFake(seed=seed).accounts["charger"].charging.invoices) == 500
 
 
 class TestFees:
@@ -166,7 +181,7 @@ class TestInvoices:
         assert response.headers["content-type"] == "application/pdf"
         assert pdf.startswith(b"%PDF-")
         assert pdf.endswith(b"%%EOF")
-        assert len(pdf) < 4096
+        assert 40_000 < len(pdf) < 50_000  # about as heavy as Tesla's own (logo, fonts)
         assert xref_offsets_point_at_objects(pdf)
         assert invoice.number.encode() in pdf
         assert session.site.name.encode("cp1252").replace(b"(", b"\\(").replace(b")", b"\\)") in pdf
@@ -210,3 +225,49 @@ class TestInvoices:
             assert response.headers["content-type"] == "application/json"
             assert response.json()["response"] is None
             assert response.json()["error"].endswith("not_found")
+
+
+class TestFailingInvoices:
+    async def test_named_invoices_answer_500_every_time_the_others_200(
+        self, http: httpx.AsyncClient, fake: TeslaFleetFake
+    ) -> None:
+        broken, fine = list(fake.accounts["charger"].charging.invoices)[:2]
+        headers = bearer(await login(http, "charger"))
+        fake.set_fault("charger", failing_invoices=[broken])
+
+        answers = [await http.get(f"/eu/api/1/dx/charging/invoice/{broken}", headers=headers) for _ in range(3)]
+        other = await http.get(f"/eu/api/1/dx/charging/invoice/{fine}", headers=headers)
+
+        assert [answer.status_code for answer in answers] == [500, 500, 500]
+        assert answers[0].json()["error"] == "upstream internal error"
+        assert other.status_code == 200
+        assert fake.billing.count("charger") == 1  # answers of 500 and above are never billed
+
+    async def test_switched_over_http_and_cleared(self, http: httpx.AsyncClient, fake: TeslaFleetFake) -> None:
+        broken = next(iter(fake.accounts["solo"].charging.invoices))
+        headers = bearer(await login(http, "solo"))
+
+        switched = await http.post("/_control/faults", json={"account": "solo", "failing_invoices": [broken]})
+        failing = await http.get(f"/eu/api/1/dx/charging/invoice/{broken}", headers=headers)
+        fake.set_fault("solo", failing_invoices=[])
+        working = await http.get(f"/eu/api/1/dx/charging/invoice/{broken}", headers=headers)
+
+        assert switched.json()["accounts"]["solo"] == {"failing_invoices": [broken]}
+        assert failing.status_code == 500
+        assert working.status_code == 200
+
+
+class TestLatency:
+    async def test_every_fleet_answer_waits(self, http: httpx.AsyncClient, fake: TeslaFleetFake) -> None:
+        content_id = next(iter(fake.accounts["charger"].charging.invoices))
+        headers = bearer(await login(http, "charger"))
+        fake.set_fault("charger", latency_seconds=0.05)
+
+        started = perf_counter()
+        responses = await asyncio.gather(
+            *(http.get(f"/eu/api/1/dx/charging/invoice/{content_id}", headers=headers) for _ in range(10))
+        )
+        elapsed = perf_counter() - started
+
+        assert {response.status_code for response in responses} == {200}
+        assert 0.05 <= elapsed < 0.45  # concurrent calls wait side by side, not one after the other

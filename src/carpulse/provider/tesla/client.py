@@ -12,7 +12,8 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -372,32 +373,87 @@ class TeslaFleetClient:
         body = await self._json("GET", "/api/1/dx/warranty/details", params={"vin": vin})
         return body if isinstance(body, dict) else {}
 
-    async def charging_history(self, vin: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        sessions: dict[str, dict[str, Any]] = {}
-        page = 1
+    async def charging_history(
+        self, vin: str, start: datetime, end: datetime, *, concurrency: int = 1
+    ) -> list[dict[str, Any]]:
+        """Every session of a vehicle that started within [start, end], newest first."""
+        sessions: list[dict[str, Any]] = []
+        async with aclosing(self.charging_history_pages(vin, start, end, concurrency=concurrency)) as pages:
+            async for page in pages:
+                sessions += page
+        return sessions
+
+    async def charging_history_pages(
+        self, vin: str, start: datetime, end: datetime, *, concurrency: int = 1
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The history page by page, each session once (`sessionId` de-duplicates pages).
+
+        With `concurrency` above 1, the pages after the first are fetched that many at a time once the
+        first page's `totalResults` says how many there are, and yielded as they arrive. Close the
+        iterator (`contextlib.aclosing`) to stop early: pages still in flight are cancelled.
+        """
+        seen: set[str] = set()
+
+        def unseen(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            fresh = [item for item in items if str(item.get("sessionId")) not in seen]
+            seen.update(str(item.get("sessionId")) for item in fresh)
+            return fresh
+
+        items, total = await self._history_page(vin, start, end, 1)
+        yield unseen(items)
+        page = 2
+        if len(items) == PAGE_SIZE_CHARGING and concurrency > 1 and isinstance(total, int):
+            last = -(-total // PAGE_SIZE_CHARGING)
+            gate = asyncio.Semaphore(concurrency)
+
+            async def fetch(number: int) -> tuple[int, list[dict[str, Any]]]:
+                async with gate:
+                    return number, (await self._history_page(vin, start, end, number))[0]
+
+            tasks = [asyncio.create_task(fetch(number)) for number in range(2, last + 1)]
+            full_last_page = last <= 1  # `totalResults` undercounts: there may be more than one page
+            try:
+                for arrived in asyncio.as_completed(tasks):
+                    number, items = await arrived
+                    full_last_page = full_last_page or (number == last and len(items) == PAGE_SIZE_CHARGING)
+                    yield unseen(items)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            if not full_last_page:
+                return
+            page = last + 1  # more sessions than `totalResults` said: page on one at a time
+        elif len(items) < PAGE_SIZE_CHARGING or (isinstance(total, int) and len(seen) >= total):
+            return
         while True:
-            body = await self._json(
-                "GET",
-                "/api/1/dx/charging/history",
-                params={
-                    "vin": vin,
-                    "startTime": start.isoformat(),
-                    "endTime": end.isoformat(),
-                    "pageNo": page,
-                    "pageSize": PAGE_SIZE_CHARGING,
-                    "sortBy": "chargeStartDateTime",
-                    "sortOrder": "DESC",
-                },
-            )
-            items = [
-                item for item in (body.get("data") if isinstance(body, dict) else None) or [] if isinstance(item, dict)
-            ]
-            for item in items:
-                sessions.setdefault(str(item.get("sessionId")), item)  # sessionId de-duplicates pages
-            total = body.get("totalResults") if isinstance(body, dict) else None
-            if len(items) < PAGE_SIZE_CHARGING or (isinstance(total, int) and len(sessions) >= total):
-                return list(sessions.values())
+            items, total = await self._history_page(vin, start, end, page)
+            yield unseen(items)
+            if len(items) < PAGE_SIZE_CHARGING or (isinstance(total, int) and len(seen) >= total):
+                return
             page += 1
+
+    async def _history_page(
+        self, vin: str, start: datetime, end: datetime, page: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        body = await self._json(
+            "GET",
+            "/api/1/dx/charging/history",
+            params={
+                "vin": vin,
+                "startTime": start.isoformat(),
+                "endTime": end.isoformat(),
+                "pageNo": page,
+                "pageSize": PAGE_SIZE_CHARGING,
+                "sortBy": "chargeStartDateTime",
+                "sortOrder": "DESC",
+            },
+        )
+        items = [
+            item for item in (body.get("data") if isinstance(body, dict) else None) or [] if isinstance(item, dict)
+        ]
+        total = body.get("totalResults") if isinstance(body, dict) else None
+        return items, total if isinstance(total, int) and not isinstance(total, bool) else None
 
     async def invoice(self, content_id: str) -> bytes:
         response = await self.request("GET", f"/api/1/dx/charging/invoice/{content_id}")

@@ -1,0 +1,1 @@
+"""Charging: Supercharger history and invoices of connected vehicles, as JSON, CSV, PDF and streamed ZIP."""

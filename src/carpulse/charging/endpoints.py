@@ -1,0 +1,163 @@
+"""Charging invoices and history under `/api/v1/tesla/session/{session_id}/…` and `/api/v1/tesla/orders/{order_id}/…`.
+
+The same five endpoints are mounted for a connect session and for a paid order (which outlives the
+session and reads only the vehicles paid for). No `from __future__ import annotations` here: the
+endpoints are defined per access kind, and FastAPI must see their `Annotated` parameters as objects.
+"""
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import StreamingResponse
+
+from carpulse.charging.errors import InvoiceNotFound
+from carpulse.charging.names import content_disposition
+from carpulse.charging.schemas import ChargingInvoices, Months
+from carpulse.charging.service import Download, charging
+from carpulse.connect.errors import ConnectSessionNotFound
+from carpulse.database import SessionDep
+from carpulse.errors import CarPulseError, DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
+from carpulse.provider.tesla.errors import (
+    TeslaError,
+    TeslaMissingScopes,
+    TeslaNotRegistered,
+    TeslaRateLimited,
+    TeslaReauthorizationRequired,
+    TeslaTimeout,
+    TeslaUnavailable,
+    TeslaVehicleNotFound,
+)
+from carpulse.rate_limit import limit_by_ip
+from carpulse.state import get_state
+from carpulse.vehicle.dependencies import get_order_access, get_session_access
+from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
+from carpulse.vehicle.service import VehicleAccess
+
+router = APIRouter(prefix="/tesla", tags=["charging"])
+
+Vin = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$")]
+InvoiceId = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description="Tesla's invoice content id")
+]
+_UPSTREAM_ERRORS: tuple[type[CarPulseError], ...] = (
+    TeslaVehicleNotFound,
+    TeslaReauthorizationRequired,
+    TeslaMissingScopes,
+    TeslaError,
+    TeslaNotRegistered,
+    TeslaUnavailable,
+    TeslaRateLimited,
+    TeslaTimeout,
+    DependencyUnavailable,
+)
+_DISPOSITION = {
+    "Content-Disposition": {"description": "attachment, with a safe file name", "schema": {"type": "string"}}
+}
+
+
+def _binary(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": description,
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": _DISPOSITION,
+        }
+    }
+
+
+def _download(download: Download, response: Response) -> Response:
+    """The file with its name; the rate limit's headers, which FastAPI keeps only for models, are carried over."""
+    headers = {"Content-Disposition": content_disposition(download.file_name), "Cache-Control": "private, no-store"}
+    headers |= {name: value for name, value in response.headers.items() if name.lower().startswith("ratelimit-")}
+    if isinstance(download.content, bytes):
+        return Response(download.content, media_type=download.media_type, headers=headers)
+    # Proxies that buffer (nginx) would hold the ZIP back until the end.
+    headers["X-Accel-Buffering"] = "no"
+    return StreamingResponse(download.content, media_type=download.media_type, headers=headers)
+
+
+def _mount(path: str, access_of: Callable[..., Coroutine[Any, Any, VehicleAccess]], owner: str) -> None:
+    """The five endpoints under `path` (`/session/{session_id}` or `/orders/{order_id}`)."""
+    Access = Annotated[VehicleAccess, Depends(access_of)]  # noqa: N806 - a type alias, named like one
+    not_found = ConnectSessionNotFound if owner == "session" else PaidOrderNotFound
+    access_errors = (not_found, VehicleNotFound, ValidationFailed, *_UPSTREAM_ERRORS)
+    downloads = [Depends(limit_by_ip("pdf"))]
+
+    def now(request: Request) -> datetime:
+        return get_state(request).clock.now()
+
+    @router.get(
+        f"{path}/vehicles/{{vin}}/charging-invoices",
+        response_model=ChargingInvoices,
+        responses=problem_responses(*access_errors),
+        summary=f"A vehicle's charging sessions, invoices and totals ({owner})",
+        description="Sessions with site, times, kWh, fees by type and invoice ids; totals per month and per "
+        "currency (amounts in different currencies are never added up); the lookback window used.",
+    )
+    async def charging_invoices(
+        request: Request, access: Access, vin: Vin, db: SessionDep, months: Months = 24
+    ) -> ChargingInvoices:
+        return await charging.invoices(db, access, vin, months, now(request), download_base=request.url.path)
+
+    @router.get(
+        f"{path}/vehicles/{{vin}}/charging-invoices.zip",
+        response_class=Response,
+        dependencies=downloads,
+        responses={
+            **_binary("application/zip", "streamed: the invoice PDFs, `ledger.csv`, and `errors.txt` if any failed"),
+            **problem_responses(*access_errors, RateLimited),
+        },
+        summary=f"A vehicle's charging invoices as one ZIP with a ledger ({owner})",
+    )
+    async def vehicle_invoices_zip(
+        request: Request, response: Response, access: Access, vin: Vin, db: SessionDep, months: Months = 24
+    ) -> Response:
+        return _download(await charging.vehicle_archive(db, access, vin, months, now(request)), response)
+
+    @router.get(
+        f"{path}/charging-invoices.zip",
+        response_class=Response,
+        dependencies=downloads,
+        responses={
+            **_binary("application/zip", "streamed: a folder `{vehicle-name}-{vin-suffix}/` per vehicle, `ledger.csv`"),
+            **problem_responses(not_found, ValidationFailed, RateLimited, *_UPSTREAM_ERRORS),
+        },
+        summary=f"Every vehicle's charging invoices as one ZIP with a ledger ({owner})",
+    )
+    async def all_invoices_zip(
+        request: Request, response: Response, access: Access, db: SessionDep, months: Months = 24
+    ) -> Response:
+        return _download(await charging.session_archive(db, access, months, now(request)), response)
+
+    @router.get(
+        f"{path}/vehicles/{{vin}}/charging-invoices/{{invoice_id}}",
+        response_class=Response,
+        dependencies=downloads,
+        responses={
+            **_binary("application/pdf", "the invoice as Tesla issued it"),
+            **problem_responses(*access_errors, InvoiceNotFound, RateLimited),
+        },
+        summary=f"One charging invoice PDF of the vehicle's last 24 months ({owner})",
+    )
+    async def invoice_pdf(
+        request: Request, response: Response, access: Access, vin: Vin, invoice_id: InvoiceId, db: SessionDep
+    ) -> Response:
+        return _download(await charging.invoice_pdf(db, access, vin, invoice_id, now(request)), response)
+
+    @router.get(
+        f"{path}/vehicles/{{vin}}/charging-history.csv",
+        response_class=Response,
+        responses={
+            **_binary("text/csv", "every charging session of the window, oldest first (columns: see README)"),
+            **problem_responses(*access_errors),
+        },
+        summary=f"A vehicle's charging history as CSV ({owner})",
+    )
+    async def history_csv(request: Request, access: Access, vin: Vin, db: SessionDep, months: Months = 24) -> Response:
+        return _download(await charging.history_csv(db, access, vin, months, now(request)), Response())
+
+
+_mount("/session/{session_id}", get_session_access, "session")
+_mount("/orders/{order_id}", get_order_access, "order")

@@ -1,0 +1,263 @@
+"""Charging invoices and history of the vehicles a connect session (or a paid order) may read.
+
+Everything is read from Tesla when asked (`/dx/charging/history`, `/dx/charging/invoice/{id}`); we
+store none of it. A download's preparation (access, VIN, the history) happens before its response
+starts, so those failures are problem documents; the ZIP itself is then streamed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.charging.archive import (
+    ACCOUNT_WIDE,
+    ERRORS_NAME,
+    LEDGER_NAME,
+    ArchivedInvoice,
+    reason_for,
+    stream_invoices,
+)
+from carpulse.charging.errors import InvoiceNotFound
+from carpulse.charging.ledger import LedgerEntry, VehicleLabel, history_csv, ledger_csv
+from carpulse.charging.names import FolderNames, safe_name
+from carpulse.charging.schemas import MAX_MONTHS, ChargingInvoices, ChargingLine, LookbackWindow
+from carpulse.charging.statement import charging_lines, currency_totals, lookback, monthly_totals
+from carpulse.database import release_read
+from carpulse.errors import CarPulseError
+from carpulse.kit.logs import get_logger
+from carpulse.kit.privacy import mask_vin
+from carpulse.provider.base import VehicleSummary
+from carpulse.provider.tesla.adapter import normalize_charging
+from carpulse.provider.tesla.errors import TeslaVehicleNotFound
+from carpulse.vehicle.service import VehicleAccess
+
+log = get_logger("carpulse.charging")
+
+# Invoices fetched from Tesla at a time for one archive, history pages at a time for one vehicle, and
+# vehicles whose history is read at a time for a session archive. Tesla publishes no per-minute limit
+# for /dx/charging (reference §8.2); these keep one download polite and still ~10× faster than one by one.
+INVOICE_CONCURRENCY = 10
+HISTORY_PAGE_CONCURRENCY = 10
+VEHICLE_CONCURRENCY = 2
+
+
+@dataclass(frozen=True)
+class Download:
+    file_name: str
+    media_type: str
+    content: bytes | AsyncIterator[bytes]
+
+
+def _label(vehicle: VehicleSummary) -> VehicleLabel:
+    return VehicleLabel(display_name=vehicle.display_name or vehicle.model or "", vin=vehicle.vin)
+
+
+def _folder(vehicle: VehicleSummary) -> str:
+    """`{vehicle-name}-{vin-suffix}`: the name is the owner's free text, so it is made safe first."""
+    name = safe_name(vehicle.display_name, fallback=safe_name(vehicle.model, fallback="vehicle"), max_bytes=60)
+    return f"{name}-{safe_name(vehicle.vin[-6:], fallback='vin')}"
+
+
+def _dates(window: LookbackWindow) -> str:
+    return f"{window.start:%Y-%m-%d}-{window.end:%Y-%m-%d}"
+
+
+def _describe(line: ChargingLine) -> str:
+    site = safe_name(line.site, fallback="unknown site").replace("-", " ")
+    return f"session {line.session_id}, {line.started_at_site:%Y-%m-%d %H:%M} at {site}"
+
+
+class ChargingService:
+    async def _lines(
+        self, access: VehicleAccess, vehicle: VehicleSummary, window: LookbackWindow, download_base: str | None = None
+    ) -> list[ChargingLine]:
+        raw = await access.fleet.charging_history(
+            vehicle.vin, window.start, window.end, concurrency=HISTORY_PAGE_CONCURRENCY
+        )
+        return charging_lines(normalize_charging(raw, window.end).value, vehicle.vin, download_base=download_base)
+
+    async def invoices(
+        self,
+        db: AsyncSession,
+        access: VehicleAccess,
+        vin: str,
+        months: int,
+        now: datetime,
+        *,
+        download_base: str | None = None,
+    ) -> ChargingInvoices:
+        """The vehicle's sessions in the window with their fees and invoices, and totals per month and currency."""
+        vehicle = access.vehicle(vin)
+        await release_read(db)
+        window = lookback(months, now)
+        lines = await self._lines(access, vehicle, window, download_base)
+        return ChargingInvoices(
+            vin=vehicle.vin,
+            display_name=vehicle.display_name,
+            window=window,
+            session_count=len({line.session_id for line in lines}),
+            invoice_count=len({invoice.invoice_id for line in lines for invoice in line.invoices}),
+            sessions=lines,
+            monthly=monthly_totals(lines, window),
+            totals=currency_totals(lines),
+        )
+
+    async def history_csv(
+        self, db: AsyncSession, access: VehicleAccess, vin: str, months: int, now: datetime
+    ) -> Download:
+        vehicle = access.vehicle(vin)
+        await release_read(db)
+        window = lookback(months, now)
+        lines = await self._lines(access, vehicle, window)
+        lines.reverse()  # oldest first, as a ledger reads
+        content = history_csv(_label(vehicle), lines)
+        log.info("charging.history_exported", vin=mask_vin(vehicle.vin), sessions=len(lines), months=months)
+        return Download(f"charging-history-{_folder(vehicle)}-{_dates(window)}.csv", "text/csv; charset=utf-8", content)
+
+    async def invoice_pdf(
+        self, db: AsyncSession, access: VehicleAccess, vin: str, invoice_id: str, now: datetime
+    ) -> Download:
+        """One invoice, only if it is in this vehicle's history of the last 24 months (else 404)."""
+        vehicle = access.vehicle(vin)
+        await release_read(db)
+        window = lookback(MAX_MONTHS, now)
+        found = await self._find_invoice(access, vehicle, window, invoice_id)
+        if found is None:
+            raise InvoiceNotFound("This vehicle has no charging invoice with this id in the last 24 months.")
+        try:
+            pdf = await access.fleet.invoice(invoice_id)
+        except TeslaVehicleNotFound:
+            raise InvoiceNotFound("Tesla no longer serves this invoice.") from None
+        log.info("charging.invoice_downloaded", vin=mask_vin(vehicle.vin), invoice_id=invoice_id)
+        return Download(found, "application/pdf", pdf)
+
+    async def _find_invoice(
+        self, access: VehicleAccess, vehicle: VehicleSummary, window: LookbackWindow, invoice_id: str
+    ) -> str | None:
+        """The invoice's file name; pages come newest first and reading stops once it is found."""
+        pages = access.fleet.charging_history_pages(
+            vehicle.vin, window.start, window.end, concurrency=HISTORY_PAGE_CONCURRENCY
+        )
+        async with aclosing(pages):
+            async for page in pages:
+                for line in charging_lines(normalize_charging(page, window.end).value, vehicle.vin):
+                    for invoice in line.invoices:
+                        if invoice.invoice_id == invoice_id:
+                            return invoice.file_name
+        return None
+
+    async def vehicle_archive(
+        self, db: AsyncSession, access: VehicleAccess, vin: str, months: int, now: datetime
+    ) -> Download:
+        """A ZIP of the vehicle's invoices and `ledger.csv`, streamed; the history is read before it starts."""
+        vehicle = access.vehicle(vin)
+        await release_read(db)
+        window = lookback(months, now)
+        lines = await self._lines(access, vehicle, window)
+        return self._archive(
+            access,
+            [(vehicle, lines)],
+            window,
+            f"charging-invoices-{_folder(vehicle)}-{_dates(window)}.zip",
+            folders=False,
+        )
+
+    async def session_archive(self, db: AsyncSession, access: VehicleAccess, months: int, now: datetime) -> Download:
+        """A ZIP of every readable vehicle's invoices, one folder `{vehicle-name}-{vin-suffix}/` each."""
+        vehicles = list(access.vehicles)
+        await release_read(db)
+        window = lookback(months, now)
+        # One token lookup (or refresh) before the concurrent reads, rather than one each racing.
+        await access.fleet.tokens.access_token()
+        gate = asyncio.Semaphore(VEHICLE_CONCURRENCY)
+
+        async def read(vehicle: VehicleSummary) -> list[ChargingLine]:
+            async with gate:
+                return await self._lines(access, vehicle, window)
+
+        results = await asyncio.gather(*(read(vehicle) for vehicle in vehicles), return_exceptions=True)
+        failed = [result for result in results if isinstance(result, BaseException)]
+        for error in failed:
+            if not isinstance(error, CarPulseError) or isinstance(error, ACCOUNT_WIDE) or len(failed) == len(results):
+                raise error
+        # One car Tesla no longer lists (sold, say) must not cost the others their invoices.
+        unread = {
+            vehicle.vin: reason_for(result)
+            for vehicle, result in zip(vehicles, results, strict=True)
+            if isinstance(result, CarPulseError)
+        }
+        histories = [
+            (vehicle, [] if isinstance(result, BaseException) else result)
+            for vehicle, result in zip(vehicles, results, strict=True)
+        ]
+        return self._archive(
+            access, histories, window, f"charging-invoices-{_dates(window)}.zip", folders=True, unread=unread
+        )
+
+    def _archive(
+        self,
+        access: VehicleAccess,
+        histories: list[tuple[VehicleSummary, list[ChargingLine]]],
+        window: LookbackWindow,
+        file_name: str,
+        *,
+        folders: bool,
+        unread: Mapping[str, str] | None = None,
+    ) -> Download:
+        root = FolderNames()
+        root.claim(LEDGER_NAME)
+        root.claim(ERRORS_NAME)
+        entries: list[LedgerEntry] = []
+        invoices: list[ArchivedInvoice] = []
+        directories: list[str] = []
+        notes: list[str] = []
+        for vehicle, lines in histories:
+            names, prefix = root, ""
+            if folders:
+                names, prefix = FolderNames(), f"{root.claim(_folder(vehicle))}/"
+                directories.append(prefix)
+            if unread and vehicle.vin in unread:
+                notes.append(f"{prefix} is empty: its charging history could not be read ({unread[vehicle.vin]}).")
+            paths: dict[str, str] = {}
+            for line in reversed(lines):  # oldest first, so that the numbering of clashing names follows time
+                for position, invoice in enumerate(line.invoices):
+                    if invoice.invoice_id not in paths:
+                        paths[invoice.invoice_id] = prefix + names.claim(invoice.file_name)
+                        invoices.append(ArchivedInvoice(invoice.invoice_id, paths[invoice.invoice_id], _describe(line)))
+                    entries.append(
+                        LedgerEntry(
+                            _label(vehicle),
+                            line,
+                            invoice.invoice_id,
+                            invoice.invoice_type,
+                            paths[invoice.invoice_id],
+                            amounts=position == 0,
+                        )
+                    )
+        context: dict[str, object] = {"vehicles": len(histories), "months": window.months}
+        if len(histories) == 1:
+            context["vin"] = mask_vin(histories[0][0].vin)
+        log.info("charging.archive_started", invoices=len(invoices), **context)
+
+        def ledger(missing: Mapping[str, str]) -> bytes:
+            return ledger_csv(entries, missing)
+
+        chunks = stream_invoices(
+            invoices,
+            access.fleet.invoice,
+            ledger,
+            folders=directories,
+            notes=notes,
+            concurrency=INVOICE_CONCURRENCY,
+            log_context=context,
+        )
+        return Download(file_name, "application/zip", chunks)
+
+
+charging = ChargingService()
