@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import platform, tesla_acquisition, webhooks
+from bench import charging, platform, tesla_acquisition, webhooks
 from carpulse.kit.logs import configure_logging
 
 
@@ -11,6 +11,7 @@ def main() -> None:
     platform.run()
     tesla_acquisition.run()
     webhooks.run()
+    charging.run()
 
 
 if __name__ == "__main__":

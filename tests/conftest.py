@@ -122,6 +122,10 @@ def make_settings(
         "admin": {"username": ADMIN_USERNAME, "password_hash": admin_password_hash},
         "public_base_url": "http://testserver",
         "sandbox": {"wake_delay_seconds": 0},
+        # Paying renders reports; tests of other things keep their orders paid and fast (tests/report turn it on).
+        "report": {"start_on_payment": False},
+        # Tests run the reconcilers themselves; a background sweep would race their single connection.
+        "jobs": {"reconcile_every_seconds": 3600},
         "tesla": {
             "public_key_path": str(storage_root.parent / "keys" / "public.pem"),
             "private_key_path": str(storage_root.parent / "keys" / "private.pem"),
@@ -176,6 +180,10 @@ async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> Asy
 
 # Tables that payment tests fill with committed rows, children first.
 _COMMITTED_TABLES = (
+    "report",
+    "vehicle_snapshot",
+    "report_photo",
+    "vehicle_connection",
     "voucher_redemption",
     "receipt",
     "order_transition",

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from carpulse.about.endpoints import router as about_router
 from carpulse.auth.endpoints import router as auth_router
+from carpulse.charging.endpoints import router as charging_router
 from carpulse.connect.endpoints import router as connect_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
@@ -14,6 +15,7 @@ from carpulse.partner_key.endpoints import router as partner_key_router
 from carpulse.payment.endpoints import orders_router
 from carpulse.payment.endpoints import router as payment_router
 from carpulse.pricing.endpoints import router as pricing_router
+from carpulse.report.endpoints import router as report_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -27,8 +29,10 @@ def mount_routers(app: FastAPI) -> None:
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
     v1.include_router(connect_router)
+    v1.include_router(charging_router)
     v1.include_router(pricing_router)
     v1.include_router(payment_router)
+    v1.include_router(report_router)
     v1.include_router(orders_router)
     v1.include_router(dev_proxy_router)
     app.include_router(v1)

@@ -146,7 +146,7 @@ async def build_state(
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         ephemeral=open_ephemeral_store(redis_url, settings.redis.key_prefix, settings.redis.socket_timeout_seconds),
-        storage=open_storage(settings.storage.url, signer),
+        storage=open_storage(settings.storage.url, signer, settings.storage),
         rate_limiter=RateLimiter(
             settings.rate_limit.policies,
             redis_url=redis_url,
@@ -162,14 +162,16 @@ async def build_state(
     )
 
 
-async def start_jobs(state: State) -> asyncio.Task[None] | None:
-    """Start the broker; with Redis and an in-process worker, consume jobs here too."""
-    import carpulse.inbound_event.tasks  # noqa: F401 - registers the jobs
+async def start_jobs(state: State, *, consume: bool | None = None) -> asyncio.Task[None] | None:
+    """Start the broker; with Redis and an in-process worker (or `consume`), consume jobs here too."""
+    import carpulse.inbound_event.tasks
+    import carpulse.report.tasks  # noqa: F401 - registers the jobs
 
     broker = state.jobs.broker
     bind_jobs(broker)
     await start_broker(broker, state)
-    if state.settings.jobs.broker == "redis" and state.settings.jobs.in_process_worker:
+    consume = state.settings.jobs.in_process_worker if consume is None else consume
+    if state.settings.jobs.broker == "redis" and consume:
         from taskiq.api import run_receiver_task
 
         return asyncio.create_task(run_receiver_task(broker, run_startup=False))
@@ -177,19 +179,62 @@ async def start_jobs(state: State) -> asyncio.Task[None] | None:
 
 
 RECONCILE_EVERY_SECONDS = 60.0
+RETENTION_EVERY_ROUNDS = 60
 
 
-async def reconcile_forever(state: State) -> None:
-    """Where this process runs jobs, re-queue stored webhooks whose job was lost (a crash, a
-    broker restart): the queue is a trigger, the inbox table is the truth."""
+async def reconcile_once(state: State) -> None:
+    """Re-queue what a lost job left behind: stored webhooks never handled, paid orders without
+    reports, renders whose worker died. The queue is a trigger; the tables are the truth."""
     from carpulse.inbound_event.tasks import requeue_unhandled
+    from carpulse.report.tasks import requeue_lost
 
+    await requeue_unhandled(state, older_than_seconds=RECONCILE_EVERY_SECONDS)
+    await requeue_lost(state)
+
+
+async def reconcile_forever(state: State, every_seconds: float = RECONCILE_EVERY_SECONDS) -> None:
+    """Where this process runs jobs: reconcile every minute, and apply the retention period hourly."""
+    from carpulse.report.tasks import delete_expired
+
+    rounds = 0
     while True:
+        # Sleep first: a process starting up serves before it sweeps (lost work waits minutes anyway).
+        await asyncio.sleep(every_seconds)
         try:
-            await requeue_unhandled(state, older_than_seconds=RECONCILE_EVERY_SECONDS)
+            await reconcile_once(state)
+            if rounds % RETENTION_EVERY_ROUNDS == 0:
+                await delete_expired(state)
         except Exception:
             log.exception("app.reconcile_failed")
-        await asyncio.sleep(RECONCILE_EVERY_SECONDS)
+        rounds += 1
+
+
+async def run_worker(settings: Settings) -> None:
+    """`carpulse worker`: consume jobs from the Redis stream and reconcile lost work, until cancelled.
+
+    Messages are acknowledged after their job ran, so a worker killed mid-job leaves its message
+    pending; the report's expired lease lets the reconciler of any worker hand it on.
+    """
+    from taskiq.api import run_receiver_task
+
+    if settings.jobs.broker != "redis":
+        raise RuntimeError(
+            "`carpulse worker` consumes the Redis broker (CARPULSE_JOBS__BROKER=redis); "
+            "with the in-memory broker, jobs run inside `carpulse serve`"
+        )
+    configure_logging(settings.log.level, settings.log.json_lines)
+    state = await build_state(settings, resolve_version(settings.app_version))
+    await start_jobs(state, consume=False)
+    receiver = asyncio.create_task(run_receiver_task(state.jobs.broker, run_startup=False))
+    reconciler = asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds))
+    log.info("worker.started", queue=settings.jobs.queue_name, database=state.engine.dialect.name)
+    try:
+        await asyncio.gather(receiver, reconciler)
+    finally:
+        receiver.cancel()
+        reconciler.cancel()
+        await close_state(state)
+        log.info("worker.stopped")
 
 
 async def close_state(state: State) -> None:
@@ -303,7 +348,7 @@ def create_app(
             receiver = await start_jobs(state)
             await seed_admin(state)
             if settings.jobs.broker == "memory" or settings.jobs.in_process_worker:
-                reconciler = asyncio.create_task(reconcile_forever(state))
+                reconciler = asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds))
             if settings.sandbox.enabled:
                 await ensure_sandbox_key(settings)
             log.info(
@@ -337,7 +382,12 @@ def create_app(
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.http.max_body_bytes,
+        max_upload_bytes=settings.http.max_upload_bytes,
+        upload_suffixes=("/photos",),
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.http.cors_origins,

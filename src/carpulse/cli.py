@@ -1,7 +1,8 @@
-"""`carpulse serve | migrate | admin hash-password`."""
+"""`carpulse serve | worker | migrate | demo | admin hash-password | keys generate`."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
 from pathlib import Path
@@ -69,6 +70,71 @@ def serve(
         log_config=None,
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run jobs (report renders, webhook handling) from the Redis broker, and reconcile lost work."""
+    import asyncio
+
+    from carpulse.app import run_worker
+    from carpulse.config import get_settings
+
+    settings = get_settings()
+    if settings.jobs.broker != "redis":
+        typer.echo(
+            "`carpulse worker` consumes the Redis broker: set CARPULSE_JOBS__BROKER=redis and CARPULSE_REDIS__URL. "
+            "With the in-memory broker, jobs run inside `carpulse serve`.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings))
+
+
+@app.command()
+def demo(
+    locale: Annotated[str, typer.Option(help="en fi sv no da de fr es it")] = "en",
+    package: Annotated[str, typer.Option(help="basic, pro or bulk")] = "pro",
+    out: Annotated[Path, typer.Option(help="folder for the report PDF, report HTML and receipt PDF")] = Path(
+        "var/demo"
+    ),
+    base_url: Annotated[
+        str | None, typer.Option(help="a running server, e.g. http://localhost:8100 (default: in-process)")
+    ] = None,
+) -> None:
+    """Walk the sandbox flow (connect → select → quote → pay → report → receipt) and save the documents."""
+    import asyncio
+
+    from alembic import command
+
+    from carpulse.config import get_settings
+    from carpulse.demo import DemoFailed, run_demo
+    from carpulse.kit.i18n import LOCALES
+
+    if locale not in LOCALES or package not in ("basic", "pro", "bulk"):
+        typer.echo(f"--locale is one of {' '.join(LOCALES)}; --package is basic, pro or bulk", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    if base_url is None:
+        if not settings.sandbox.enabled:
+            typer.echo("The in-process demo needs the sandbox (not available in production).", err=True)
+            raise typer.Exit(2)
+        command.upgrade(alembic_config(), "head")
+    try:
+        result = asyncio.run(
+            run_demo(base_url=base_url, settings=settings, locale=locale, package=package, out=out, echo=typer.echo)
+        )
+    except DemoFailed as exc:
+        typer.echo(f"demo failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"VIN {result.vin} · order {result.order_id[:8]}…")
+    for label, path in (
+        ("report PDF", result.report_pdf),
+        ("report HTML", result.report_html),
+        ("receipt PDF", result.receipt_pdf),
+    ):
+        typer.echo(f"{label:12} {path}")
 
 
 @admin_app.command("hash-password")

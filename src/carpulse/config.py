@@ -89,10 +89,44 @@ class RedisSettings(BaseModel):
 class StorageSettings(BaseModel):
     url: str = Field(
         default="var/storage",
-        description="local directory (path or file:// URL) for PDFs, photos and invoices",
+        description=(
+            "where PDFs, photos and invoices live: a local directory (path or file:// URL), "
+            "s3://bucket/optional/prefix?endpoint=…&region=… or gs://bucket/optional/prefix?endpoint=…"
+        ),
     )
-    signing_key: SecretStr = SecretStr(DEVELOPMENT_SIGNING_KEY)
-    signed_url_ttl_seconds: int = Field(default=3600, ge=1)
+    signing_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SIGNING_KEY),
+        description="HMAC key of the app-signed /files links (local storage only)",
+    )
+    signed_url_ttl_seconds: int = Field(default=3600, ge=1, description="lifetime of a signed download link")
+    endpoint: str | None = Field(
+        default=None,
+        description="S3-compatible endpoint (MinIO, a test fake) or GCS base URL; the URL's ?endpoint= wins",
+    )
+    region: str | None = Field(default=None, description="S3 region; the URL's ?region= wins")
+    access_key_id: str | None = Field(
+        default=None, description="S3 access key id; unset uses the ambient AWS chain (env, instance role)"
+    )
+    secret_access_key: SecretStr | None = Field(default=None, description="S3 secret access key, with access_key_id")
+    service_account_path: Path | None = Field(
+        default=None,
+        description="GCS service-account JSON key file; unset uses application default credentials",
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300, description="per request to S3 or GCS")
+
+    @field_validator(
+        "endpoint",
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "service_account_path",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `CARPULSE_STORAGE__REGION=` in an env file means "not configured".
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
 
 
 class AuthSettings(BaseModel):
@@ -124,6 +158,9 @@ class HttpSettings(BaseModel):
         description="addresses or CIDR networks whose X-Forwarded-For is believed",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="request body limit of photo uploads (several photos at once)"
+    )
 
 
 DEFAULT_RATE_LIMIT_POLICIES = {
@@ -269,6 +306,9 @@ class JobSettings(BaseModel):
         default=True, description="with the redis broker, also consume jobs inside the API process"
     )
     queue_name: str = "carpulse-jobs"
+    reconcile_every_seconds: float = Field(
+        default=60.0, gt=0, description="how often a process running jobs looks for work whose job was lost"
+    )
 
 
 class SandboxSettings(BaseModel):
@@ -338,6 +378,26 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         return out
 
 
+class ReportSettings(BaseModel):
+    start_on_payment: bool = Field(
+        default=True, description="render the paid-for reports as soon as an order is paid (and reconcile them)"
+    )
+    snapshot_max_age_seconds: int = Field(
+        default=900, ge=0, description="reuse a vehicle's acquired data this long (9 languages = 1 acquisition)"
+    )
+    lease_seconds: int = Field(
+        default=300, ge=5, description="a render not finished in this long is taken over by another worker"
+    )
+    max_attempts: int = Field(default=3, ge=1, le=10, description="renders tried before a report is failed")
+    reconcile_after_seconds: int = Field(
+        default=120, ge=1, description="a paid order without its reports this long is re-queued"
+    )
+    retention_days: int = Field(default=30, ge=1, description="reports and photos are deleted after this many days")
+    wake_budget_seconds: float = Field(default=45.0, ge=0, description="how long to wait for a car to wake")
+    wake_poll_seconds: float = Field(default=5.0, gt=0)
+    history_months: int = Field(default=24, ge=1, le=24, description="charging history shown in Pro reports")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -372,6 +432,7 @@ class Settings(BaseSettings):
     company: CompanySettings = CompanySettings()
     dev_proxy: DevProxySettings = DevProxySettings()
     jobs: JobSettings = JobSettings()
+    report: ReportSettings = ReportSettings()
     sandbox: SandboxSettings = SandboxSettings()
     log: LogSettings = LogSettings()
 

@@ -103,25 +103,38 @@ class RequestBodyTooLarge(HTTPException):
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over `max_bytes`: early by Content-Length, else while they stream in."""
+    """Refuse bodies over `max_bytes`: early by Content-Length, else while they stream in.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths ending in one of `upload_suffixes` (photo uploads) may carry up to `max_upload_bytes`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_upload_bytes: int | None = None,
+        upload_suffixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes or max_bytes
+        self.upload_suffixes = upload_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        uploading = bool(self.upload_suffixes) and str(scope.get("path", "")).endswith(self.upload_suffixes)
+        max_bytes = self.max_upload_bytes if uploading else self.default_max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
+                if declared > max_bytes:
                     response = problem_response(
-                        None, PayloadTooLarge, f"The request body exceeds the limit of {self.max_bytes} bytes."
+                        None, PayloadTooLarge, f"The request body exceeds the limit of {max_bytes} bytes."
                     )
                     await response(scope, receive, send)
                     return
@@ -132,8 +145,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise RequestBodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise RequestBodyTooLarge(max_bytes)
             return message
 
         await self.app(scope, limited_receive, send)

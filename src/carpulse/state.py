@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -10,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from carpulse.config import Settings
 from carpulse.kit.client_ip import Network
 from carpulse.kit.clock import Clock
+from carpulse.kit.documents import PDF_POOL_WORKERS
 from carpulse.kit.ephemeral import EphemeralStore
 from carpulse.kit.secrets_box import SecretBox
-from carpulse.kit.storage import LocalStorage
+from carpulse.kit.storage import Storage
 from carpulse.payment.factory import PaymentGateways
 from carpulse.provider.tesla.client import TeslaApi
 from carpulse.rate_limit import RateLimiter
@@ -26,7 +28,7 @@ class State:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     ephemeral: EphemeralStore
-    storage: LocalStorage
+    storage: Storage
     rate_limiter: RateLimiter
     trusted_proxies: tuple[Network, ...]
     clock: Clock
@@ -35,6 +37,9 @@ class State:
     payments: PaymentGateways
     jobs: Jobs
     sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted
+    # Renders this process runs at once (the document pool's size): more would only queue in the
+    # pool while holding database rows and the event loop's time.
+    render_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PDF_POOL_WORKERS))
 
 
 def get_state(request: Request) -> State:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from carpulse.inbound_event.repository import InboundEventRepository
 from carpulse.kit.logs import get_logger
-from carpulse.worker import job
+from carpulse.worker import job, job_transaction
 
 if TYPE_CHECKING:
     from carpulse.state import State
@@ -19,9 +19,8 @@ log = get_logger("carpulse.inbound_event")
 async def handle(state: State, event_pk: str) -> None:
     from carpulse.payment.service import payments
 
-    async with state.sessionmaker() as db:
+    async with job_transaction(state) as db:
         await payments.handle_event(db, state, event_pk)
-        await db.commit()
 
 
 async def requeue_unhandled(state: State, older_than_seconds: float = 60.0) -> int:

@@ -10,7 +10,9 @@ Workers are spawned, not forked, so a script that renders must guard its entry p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +27,8 @@ from carpulse.kit.i18n import resolve_locale, translator
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 PDF_POOL_WORKERS = 2
+# Added to the render processes' niceness (0 = the API's): they yield the CPU to request handling.
+RENDER_NICENESS = 10
 
 _T = TypeVar("_T")
 
@@ -78,8 +82,18 @@ def _pdf_pool() -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             # "spawn": forking a process that runs an event loop and threads is unsafe.
-            _pool = ProcessPoolExecutor(max_workers=PDF_POOL_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                max_workers=PDF_POOL_WORKERS,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
+            )
         return _pool
+
+
+def _lower_priority() -> None:
+    """Renders are background work: on a busy machine the API's event loop gets the CPU first."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(RENDER_NICENESS)
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:

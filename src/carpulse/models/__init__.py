@@ -6,6 +6,7 @@ from carpulse.models.inbound_event import InboundEvent
 from carpulse.models.order import Order, OrderStatus, OrderTransition
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import Receipt, ReceiptSequence
+from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
 from carpulse.models.vehicle_connection import VehicleConnection
 from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
 
@@ -21,7 +22,11 @@ __all__ = [
     "Receipt",
     "ReceiptSequence",
     "RedemptionState",
+    "Report",
+    "ReportPhoto",
+    "ReportStatus",
     "VehicleConnection",
+    "VehicleSnapshotRecord",
     "Voucher",
     "VoucherKind",
     "VoucherRedemption",

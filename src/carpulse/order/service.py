@@ -21,6 +21,7 @@ from carpulse.payment.gateway import PaymentOutcome, PaymentStatus
 from carpulse.pricing.errors import VoucherUsedUp
 from carpulse.pricing.repository import VoucherRepository
 from carpulse.receipt.service import receipt as receipt_service
+from carpulse.worker import enqueue_after_commit
 
 log = get_logger("carpulse.order")
 
@@ -133,8 +134,19 @@ class OrderService:
         repository.record(order.id, previous, OrderStatus.paid, actor, f"payment {outcome.provider_payment_id}", now)
         await self._confirm_voucher(db, order)
         await receipt_service.issue(db, order, company, now)
+        # Fulfilment starts once this commits; the reconciler finds paid orders whose job was lost.
+        enqueue_after_commit(db, "report.order_paid", order_id=order.id)
         log.info("order.paid", order=order.id[:8], provider=order.provider, actor=actor)
         return "paid"
+
+    async def fulfil(self, db: AsyncSession, order_id: str, now: datetime) -> bool:
+        """Paid → fulfilled once every report it paid for is delivered; True for the one caller that moved it."""
+        repository = OrderRepository(db)
+        if not await repository.move(order_id, (OrderStatus.paid,), OrderStatus.fulfilled, updated_at=now):
+            return False
+        repository.record(order_id, OrderStatus.paid, OrderStatus.fulfilled, "worker", "reports delivered", now)
+        log.info("order.fulfilled", order=order_id[:8])
+        return True
 
     async def _confirm_voucher(self, db: AsyncSession, order: Order) -> None:
         if order.voucher_id is None:

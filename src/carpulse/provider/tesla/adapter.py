@@ -337,9 +337,7 @@ class TeslaProvider:
             guarded("service_data", self.fleet.service_data(vin)),
             guarded("recent_alerts", self.fleet.recent_alerts(vin)),
             guarded("warranty", self.fleet.warranty(vin)),
-            guarded("charging_history", self.fleet.charging_history(vin, start, now))
-            if include_history
-            else nothing(),
+            guarded("charging_history", self.fleet.charging_history(vin, start, now)) if include_history else nothing(),
         )
         parts = {"vehicle_data": live, "service_data": service, "recent_alerts": alerts, "warranty": warranty}
         snapshot.raw = {name: part for name, part in parts.items() if part is not None}

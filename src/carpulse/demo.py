@@ -1,0 +1,171 @@
+"""`carpulse demo`: the whole sandbox flow through the HTTP API, as a customer's browser would walk it.
+
+connect (fake Tesla) → select → quote → pay (fake Stripe) → report → receipt; the report PDF, the
+report HTML and the receipt PDF are written to a folder. Runs against a server (`--base-url`) or an
+in-process app on the embedded defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from carpulse.config import Settings
+
+JSON = {"Accept": "application/json"}
+Echo = Callable[[str], None]
+
+
+class DemoFailed(RuntimeError):
+    """A step of the demo did not answer as the sandbox should."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    vin: str
+    order_id: str
+    report_pdf: Path
+    report_html: Path
+    receipt_pdf: Path
+
+
+def _query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def _ok(response: httpx.Response, step: str, *expected: int) -> Any:
+    if response.status_code not in (expected or (200,)):
+        raise DemoFailed(f"{step}: HTTP {response.status_code}: {response.text[:300]}")
+    return response.json() if "json" in response.headers.get("content-type", "") else response
+
+
+@asynccontextmanager
+async def in_process_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An app on these settings, its vendor calls routed to its own sandbox, driven without a socket."""
+    from carpulse.app import create_app
+
+    app = create_app(settings, vendor_transport=lambda app: httpx.ASGITransport(app=app))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.base_url, timeout=120) as client,
+    ):
+        yield client
+
+
+async def walk(
+    client: httpx.AsyncClient,
+    *,
+    locale: str,
+    package: str,
+    out: Path,
+    account: str = "solo",
+    echo: Echo = print,
+    patience_seconds: float = 180.0,
+) -> DemoResult:
+    echo(f"1/7 connect: signing in to the sandbox Tesla account '{account}'")
+    initiated = _ok(await client.post("/api/v1/tesla/oauth/initiate", json={"locale": locale}), "initiate")
+    authorize = urlsplit(initiated["authorization_url"])
+    consent = await client.get(
+        authorize.path, params=_query(initiated["authorization_url"]) | {"sandbox_account": account}
+    )
+    if consent.status_code not in (302, 303):
+        raise DemoFailed(f"consent: HTTP {consent.status_code}")
+    callback = urlsplit(consent.headers["location"])
+    session = _ok(await client.get(callback.path, params=_query(consent.headers["location"]), headers=JSON), "callback")
+    session_id = session["session_id"]
+
+    vehicles = _ok(await client.get(f"/api/v1/tesla/session/{session_id}/vehicles"), "vehicles")["vehicles"]
+    count = 2 if package == "bulk" else 1
+    if len(vehicles) < count:
+        raise DemoFailed(f"the account '{account}' has {len(vehicles)} vehicle(s); {package} needs {count}")
+    vins = [vehicle["vin"] for vehicle in vehicles[:count]]
+    echo(f"2/7 select: {', '.join(vins)} · {package}")
+    _ok(
+        await client.post(f"/api/v1/tesla/session/{session_id}/select", json={"vins": vins, "package": package}),
+        "select",
+    )
+
+    quote = _ok(await client.post("/api/v1/pricing/quote", json={"session_id": session_id}), "quote")
+    echo(f"3/7 quote: {quote.get('gross_cents', '?')} {quote.get('currency', '')} (VAT included)")
+
+    intent = _ok(
+        await client.post(
+            "/api/v1/payment/create-intent",
+            json={"session_id": session_id, "quote_id": quote["quote_id"], "provider": "stripe", "locale": locale},
+        ),
+        "create-intent",
+    )
+    order_id = intent["order_id"]
+    echo("4/7 pay: the sandbox Stripe checkout, paid with a test card")
+    hosted = urlsplit(intent["redirect_url"])
+    paid = await client.get(hosted.path, params=_query(intent["redirect_url"]) | {"sandbox_outcome": "pay"})
+    if paid.status_code >= 400:
+        raise DemoFailed(f"hosted checkout: HTTP {paid.status_code}")
+    _ok(await client.post("/api/v1/payment/verify", json={"order_id": order_id}), "verify")
+
+    echo("5/7 report: waiting for the report to render")
+    reports = await _wait_for_reports(client, order_id, echo, patience_seconds)
+    task = reports["vehicles"][0]["reports"][0]
+    vin = task["vin"]
+
+    echo("6/7 download: report PDF and HTML")
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    stem = f"carpulse-report-{vin}-{locale}-{task['package']}"
+    report_pdf, report_html = out / f"{stem}.pdf", out / f"{stem}.html"
+    await _save(report_pdf, _ok(await client.get(_local(task["download_url"])), "report pdf").content)
+    await _save(report_html, _ok(await client.get(_local(task["html_url"])), "report html").content)
+
+    echo("7/7 receipt: the VAT receipt PDF")
+    receipt = _ok(await client.get(f"/api/v1/payment/receipt/{order_id}"), "receipt")
+    receipt_pdf = out / f"carpulse-receipt-{receipt['number']}.pdf"
+    await _save(receipt_pdf, _ok(await client.get(f"/api/v1/payment/receipt/{order_id}/pdf"), "receipt pdf").content)
+    return DemoResult(
+        vin=vin, order_id=order_id, report_pdf=report_pdf, report_html=report_html, receipt_pdf=receipt_pdf
+    )
+
+
+async def _save(path: Path, data: bytes) -> None:
+    await asyncio.to_thread(path.write_bytes, data)
+
+
+def _local(url: str) -> str:
+    """A signed link made for the public base URL, fetched through this client."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+async def _wait_for_reports(client: httpx.AsyncClient, order_id: str, echo: Echo, patience: float) -> dict[str, Any]:
+    deadline = time.monotonic() + patience
+    last = None
+    while True:
+        listing = _ok(await client.get(f"/api/v1/tesla/report/{order_id}"), "reports")
+        progress = [(r["status"], r["progress"]) for v in listing["vehicles"] for r in v["reports"]]
+        if progress != last:
+            echo("     " + ", ".join(f"{status} {value}%" for status, value in progress) if progress else "     queued")
+            last = progress
+        if listing["status"] == "complete":
+            return dict(listing)
+        if listing["status"] == "failed":
+            reasons = [r.get("failure_reason") for v in listing["vehicles"] for r in v["reports"]]
+            raise DemoFailed(f"the report failed: {reasons}")
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"no report after {patience:.0f} s")
+        await asyncio.sleep(0.5)
+
+
+async def run_demo(
+    *, base_url: str | None, settings: Settings, locale: str, package: str, out: Path, echo: Echo = print
+) -> DemoResult:
+    if base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+            return await walk(client, locale=locale, package=package, out=out, echo=echo)
+    async with in_process_client(settings) as client:
+        return await walk(client, locale=locale, package=package, out=out, echo=echo)

@@ -1,0 +1,239 @@
+"""The render pipeline: acquire (or reuse) the vehicle's data, build the document off the loop, store it.
+
+Steps report progress in the report row (queued 0 → processing 10 → uploading 70 → complete 100).
+A render is claimed with a lease; a worker that dies mid-render leaves an expired lease, and the
+reconciler hands the report to another worker. Every step is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.connect.dependencies import connect_context
+from carpulse.database import release_read
+from carpulse.errors import CarPulseError
+from carpulse.kit.documents import run_in_document_pool
+from carpulse.kit.logs import get_logger
+from carpulse.kit.privacy import mask_vin
+from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
+from carpulse.order.service import orders
+from carpulse.provider.tesla.adapter import TeslaProvider
+from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep
+from carpulse.report.battery import samples_from_snapshot
+from carpulse.report.document import DocumentInputs, PhotoImage, render_document
+from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository, sample_to_json
+from carpulse.vehicle.service import VehicleAccess, vehicle_access
+
+if TYPE_CHECKING:
+    from carpulse.state import State
+
+log = get_logger("carpulse.report")
+
+RENDER_JOB = "report.render"
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    html: str
+    pdf: bytes
+
+
+def content_package(package: str) -> str:
+    """What a package shows: Bulk buys a Pro report for each vehicle."""
+    return "basic" if package == "basic" else "pro"
+
+
+async def obtain_snapshot(
+    db: AsyncSession, state: State, access: VehicleAccess, vin: str, package: str
+) -> VehicleSnapshotRecord:
+    """The vehicle's data: reused while fresh (so 9 languages cost one acquisition), else acquired now."""
+    settings = state.settings.report
+    now = state.clock.now()
+    with_history = package == "pro"
+    repository = SnapshotRepository(db)
+    since = now - timedelta(seconds=settings.snapshot_max_age_seconds)
+    fresh = await repository.fresh(access.connection_id, vin, since, with_history=with_history)
+    if fresh is not None:
+        return fresh
+    # Tesla can take a minute (a car waking up): hold no database transaction meanwhile.
+    await release_read(db)
+    provider = TeslaProvider(
+        access.fleet,
+        clock=state.clock,
+        scopes=access.scopes,
+        wake_budget_seconds=settings.wake_budget_seconds,
+        wake_poll_seconds=settings.wake_poll_seconds,
+        history_months=settings.history_months,
+    )
+    snapshot = await provider.acquire(vin, include_history=with_history)
+    if snapshot.odometer is None and snapshot.battery_level is None and not snapshot.raw:
+        # Nothing at all came back: a report of gaps helps no one; try again later.
+        raise VehicleAsleep(
+            "Tesla returned no data for this vehicle: " + "; ".join(sorted(set(snapshot.gaps.values())))
+        )
+    record = VehicleSnapshotRecord(
+        connection_id=access.connection_id,
+        vin=vin,
+        captured_at=snapshot.captured_at,
+        with_history=with_history,
+        billable_calls=snapshot.billable_calls,
+        data=snapshot.model_dump(mode="json"),
+        battery_samples=[sample_to_json(sample) for sample in samples_from_snapshot(snapshot)],
+    )
+    db.add(record)
+    await db.flush()
+    log.info("report.vehicle_acquired", vin=mask_vin(vin), billable_calls=snapshot.billable_calls)
+    return record
+
+
+async def document_inputs(
+    db: AsyncSession, state: State, access: VehicleAccess, vin: str, package: str, locale: str, reference: str
+) -> tuple[DocumentInputs, VehicleSnapshotRecord]:
+    record = await obtain_snapshot(db, state, access, vin, package)
+    history = await SnapshotRepository(db).battery_history(vin, exclude=record.id)
+    photos: list[PhotoImage] = []
+    for photo in await PhotoRepository(db).for_connection(access.connection_id):
+        data = await state.storage.get(photo.storage_key)
+        if data is not None:
+            photos.append(PhotoImage(content_type=photo.content_type, data=data))
+    vehicle = access.vehicle(vin)
+    inputs = DocumentInputs(
+        snapshot_data=record.data,
+        history_samples=history,
+        display_name=vehicle.display_name,
+        package=package,
+        locale=locale,
+        generated_at=state.clock.now(),
+        reference=reference,
+        photos=photos,
+    )
+    return inputs, record
+
+
+async def render_off_loop(inputs: DocumentInputs) -> RenderedReport:
+    html, pdf = await run_in_document_pool(render_document, inputs)
+    return RenderedReport(html=html, pdf=pdf)
+
+
+def storage_key(report: Report, extension: str) -> str:
+    # The seed's layout (`reports/{vin}-{lang}-{timestamp}.pdf`), plus the task id: two renders in one
+    # second must not overwrite each other, and the key must not be guessable.
+    stamp = report.created_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"reports/{report.vin}-{report.locale}-{stamp}-{report.id[:12]}.{extension}"
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, CarPulseError):
+        return exc.detail or exc.title
+    return "The report could not be rendered; we have been notified."
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, TeslaError):
+        return exc.status >= 500 or isinstance(exc, VehicleAsleep)
+    return not isinstance(exc, CarPulseError)
+
+
+async def run_render(state: State, report_id: str) -> None:
+    """The `report.render` job: claim, build, store, complete. A second delivery finds nothing to claim.
+
+    It waits for one of the process's render slots before claiming, so a burst of requests stays
+    `queued` rather than crowding the event loop and the database while the pool works through them.
+    """
+    async with state.render_slots:
+        await _render(state, report_id)
+
+
+async def _render(state: State, report_id: str) -> None:
+    settings = state.settings.report
+    now = state.clock.now()
+    async with state.sessionmaker() as db:
+        claimed = await ReportRepository(db).claim(report_id, now, now + timedelta(seconds=settings.lease_seconds))
+        await db.commit()
+    if not claimed:
+        log.info("report.render_skipped", report=report_id[:8])
+        return
+    heartbeat = asyncio.create_task(_keep_lease(state, report_id))
+    try:
+        async with state.sessionmaker() as db:
+            report = await ReportRepository(db).get(report_id)
+            if report is None:
+                return
+            access = await vehicle_access.for_order(db, connect_context(state), report.order_id)
+            inputs, record = await document_inputs(
+                db, state, access, report.vin, report.package, report.locale, report.id[:12]
+            )
+            report.snapshot_id = record.id
+            await db.commit()
+        rendered = await render_off_loop(inputs)
+        async with state.sessionmaker() as db:
+            repository = ReportRepository(db)
+            await repository.advance(report_id, state.clock.now(), status=ReportStatus.uploading, progress=70)
+            await db.commit()
+            pdf_key, html_key = storage_key(report, "pdf"), storage_key(report, "html")
+            await state.storage.put(pdf_key, rendered.pdf, "application/pdf")
+            await state.storage.put(html_key, rendered.html.encode(), "text/html; charset=utf-8")
+            done = state.clock.now()
+            await repository.advance(
+                report_id,
+                done,
+                status=ReportStatus.complete,
+                progress=100,
+                pdf_key=pdf_key,
+                html_key=html_key,
+                completed_at=done,
+                lease_until=None,
+                failure_reason=None,
+            )
+            if report.origin == "order" and await repository.order_done(report.order_id):
+                await orders.fulfil(db, report.order_id, done)
+            await db.commit()
+        log.info("report.completed", report=report_id[:8], vin=mask_vin(report.vin), locale=report.locale)
+    except Exception as exc:
+        await _record_failure(state, report_id, exc)
+    finally:
+        heartbeat.cancel()
+
+
+async def _keep_lease(state: State, report_id: str) -> None:
+    """Renew the lease while this worker is alive: a slow render (a car waking up) is not taken over,
+    and a worker that dies stops renewing, so its report is taken over one lease later."""
+    lease = state.settings.report.lease_seconds
+    while True:
+        await asyncio.sleep(lease / 3)
+        try:
+            async with state.sessionmaker() as db:
+                now = state.clock.now()
+                await ReportRepository(db).renew_lease(report_id, now, now + timedelta(seconds=lease))
+                await db.commit()
+        except Exception:
+            log.warning("report.lease_renewal_failed", report=report_id[:8])
+
+
+async def _record_failure(state: State, report_id: str, exc: BaseException) -> None:
+    retry = _retryable(exc)
+    async with state.sessionmaker() as db:
+        repository = ReportRepository(db)
+        report = await repository.get(report_id)
+        if report is None:
+            return
+        now = state.clock.now()
+        if retry and report.attempts < state.settings.report.max_attempts:
+            # Back to the queue; the reconciler picks it up after a pause (no hot retry loop on a dead vendor).
+            await repository.advance(report_id, now, status=ReportStatus.queued, progress=0, lease_until=None)
+            log.warning("report.render_retry", report=report_id[:8], attempt=report.attempts, error=repr(exc)[:200])
+        else:
+            await repository.advance(
+                report_id,
+                now,
+                status=ReportStatus.failed,
+                lease_until=None,
+                failure_reason=_failure_reason(exc),
+            )
+            log.error("report.render_failed", report=report_id[:8], error=repr(exc)[:200])
+        await db.commit()

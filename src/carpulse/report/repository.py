@@ -1,0 +1,204 @@
+"""Report tasks, acquired snapshots and photos: every query, scoped to the caller's order or connection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.database import insert_ignoring_conflicts
+from carpulse.models import Order, OrderStatus, Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
+from carpulse.report.battery import BatterySample
+
+OPEN_STATES = (ReportStatus.queued, ReportStatus.processing, ReportStatus.uploading)
+
+
+class ReportRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, report_id: str) -> Report | None:
+        return await self.db.get(Report, report_id)
+
+    async def for_order(self, order_id: str) -> list[Report]:
+        statement = select(Report).where(Report.order_id == order_id).order_by(Report.created_at, Report.vin)
+        return list((await self.db.execute(statement)).scalars())
+
+    async def add_for_order(self, values: dict[str, Any]) -> None:
+        """Insert the paid-for report unless it exists (dedupe key): payment events arrive more than once."""
+        await self.db.execute(insert_ignoring_conflicts(self.db, Report.__table__, values))
+
+    async def claim(self, report_id: str, now: datetime, lease_until: datetime) -> bool:
+        """Take the render: queued, or abandoned by a worker whose lease ran out. One UPDATE, one winner."""
+        statement = (
+            update(Report)
+            .where(
+                Report.id == report_id,
+                or_(
+                    Report.status == ReportStatus.queued,
+                    (Report.status.in_((ReportStatus.processing, ReportStatus.uploading))) & (Report.lease_until < now),
+                ),
+            )
+            .values(
+                status=ReportStatus.processing,
+                progress=10,
+                lease_until=lease_until,
+                attempts=Report.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.db.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def renew_lease(self, report_id: str, now: datetime, lease_until: datetime) -> None:
+        statement = (
+            update(Report)
+            .where(Report.id == report_id, Report.status.in_((ReportStatus.processing, ReportStatus.uploading)))
+            .values(lease_until=lease_until, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.db.execute(statement)
+
+    async def advance(self, report_id: str, now: datetime, **values: Any) -> None:
+        statement = (
+            update(Report)
+            .where(Report.id == report_id)
+            .values(updated_at=now, **values)
+            .execution_options(synchronize_session=False)
+        )
+        await self.db.execute(statement)
+
+    async def stale(self, now: datetime, queued_before: datetime) -> list[str]:
+        """Open reports whose job was lost: queued for long, or leased by a worker that died."""
+        statement = select(Report.id).where(
+            or_(
+                (Report.status == ReportStatus.queued) & (Report.updated_at < queued_before),
+                Report.status.in_((ReportStatus.processing, ReportStatus.uploading)) & (Report.lease_until < now),
+            )
+        )
+        return list((await self.db.execute(statement)).scalars())
+
+    async def paid_orders_without_reports(self, paid_before: datetime) -> list[str]:
+        has_reports = select(Report.id).where(Report.order_id == Order.id, Report.origin == "order").exists()
+        statement = select(Order.id).where(Order.status == OrderStatus.paid, Order.paid_at < paid_before, ~has_reports)
+        return list((await self.db.execute(statement)).scalars())
+
+    async def order_done(self, order_id: str) -> bool:
+        """Every report the order paid for is complete."""
+        statement = select(func.count()).where(
+            Report.order_id == order_id, Report.origin == "order", Report.status != ReportStatus.complete
+        )
+        remaining = (await self.db.execute(statement)).scalar_one()
+        return remaining == 0
+
+    async def expired(self, before: datetime) -> list[Report]:
+        statement = select(Report).where(Report.created_at < before)
+        return list((await self.db.execute(statement)).scalars())
+
+    async def delete(self, ids: Iterable[str]) -> None:
+        await self.db.execute(delete(Report).where(Report.id.in_(list(ids))))
+
+
+class SnapshotRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, snapshot_id: uuid.UUID) -> VehicleSnapshotRecord | None:
+        return await self.db.get(VehicleSnapshotRecord, snapshot_id)
+
+    async def fresh(
+        self, connection_id: str, vin: str, since: datetime, *, with_history: bool
+    ) -> VehicleSnapshotRecord | None:
+        statement = select(VehicleSnapshotRecord).where(
+            VehicleSnapshotRecord.connection_id == connection_id,
+            VehicleSnapshotRecord.vin == vin,
+            VehicleSnapshotRecord.captured_at >= since,
+        )
+        if with_history:
+            statement = statement.where(VehicleSnapshotRecord.with_history.is_(True))
+        statement = statement.order_by(VehicleSnapshotRecord.captured_at.desc()).limit(1)
+        return (await self.db.execute(statement)).scalar_one_or_none()
+
+    async def battery_history(self, vin: str, *, exclude: uuid.UUID, limit: int = 50) -> list[BatterySample]:
+        """Battery samples of earlier acquisitions of the same vehicle (any account): the estimate's history."""
+        statement = (
+            select(VehicleSnapshotRecord.battery_samples)
+            .where(VehicleSnapshotRecord.vin == vin, VehicleSnapshotRecord.id != exclude)
+            .order_by(VehicleSnapshotRecord.captured_at.desc())
+            .limit(limit)
+        )
+        rows = (await self.db.execute(statement)).scalars()
+        return [sample_from_json(item) for samples in rows for item in samples or []]
+
+    async def delete_before(self, before: datetime) -> None:
+        statement = delete(VehicleSnapshotRecord).where(VehicleSnapshotRecord.captured_at < before)
+        await self.db.execute(statement.execution_options(synchronize_session=False))
+
+
+def sample_to_json(sample: BatterySample) -> dict[str, Any]:
+    return {
+        "captured_at": sample.captured_at.isoformat(),
+        "battery_level_percent": str(sample.battery_level_percent),
+        "rated_range_km": str(sample.rated_range_km),
+        "usable_level_percent": _text(sample.usable_level_percent),
+        "odometer_km": _text(sample.odometer_km),
+        "software_version": sample.software_version,
+    }
+
+
+def sample_from_json(data: dict[str, Any]) -> BatterySample:
+    return BatterySample(
+        captured_at=datetime.fromisoformat(data["captured_at"]),
+        battery_level_percent=Decimal(data["battery_level_percent"]),
+        rated_range_km=Decimal(data["rated_range_km"]),
+        usable_level_percent=_decimal(data.get("usable_level_percent")),
+        odometer_km=_decimal(data.get("odometer_km")),
+        software_version=data.get("software_version"),
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+class PhotoRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def for_connection(self, connection_id: str) -> list[ReportPhoto]:
+        statement = (
+            select(ReportPhoto)
+            .where(ReportPhoto.connection_id == connection_id)
+            .order_by(ReportPhoto.created_at, ReportPhoto.id)
+        )
+        return list((await self.db.execute(statement)).scalars())
+
+    async def count(self, connection_id: str) -> int:
+        statement = select(func.count()).where(ReportPhoto.connection_id == connection_id)
+        return int((await self.db.execute(statement)).scalar_one())
+
+    async def add(self, values: dict[str, Any]) -> None:
+        """Insert a photo unless the connection already has this picture (same SHA-256)."""
+        await self.db.execute(insert_ignoring_conflicts(self.db, ReportPhoto.__table__, values))
+
+    async def by_hash(self, connection_id: str, sha256: str) -> ReportPhoto | None:
+        statement = select(ReportPhoto).where(ReportPhoto.connection_id == connection_id, ReportPhoto.sha256 == sha256)
+        return (await self.db.execute(statement)).scalar_one_or_none()
+
+    async def get(self, connection_id: str, photo_id: str) -> ReportPhoto | None:
+        photo = await self.db.get(ReportPhoto, photo_id)
+        return photo if photo is not None and photo.connection_id == connection_id else None
+
+    async def expired(self, before: datetime) -> list[ReportPhoto]:
+        statement = select(ReportPhoto).where(ReportPhoto.created_at < before)
+        return list((await self.db.execute(statement)).scalars())

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from carpulse.connect.schemas import Locale
+from carpulse.models import ReportStatus
+
+ContentPackage = Literal["basic", "pro"]
+
+
+class ReportTarget(BaseModel):
+    """Whose reports: the paying connect session, or the order (which outlives the session)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str | None = Field(default=None, min_length=1, max_length=128)
+    order_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReportTarget:
+        if (self.session_id is None) == (self.order_id is None):
+            raise ValueError("give exactly one of session_id and order_id")
+        return self
+
+
+class GenerateReports(ReportTarget):
+    pass
+
+
+class ReportRequest(ReportTarget):
+    vin: str = Field(min_length=11, max_length=17, pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]+$")
+    locale: Locale = Locale.en
+    package: ContentPackage | None = Field(
+        default=None, description="defaults to what the order paid for; Basic may be asked of a Pro order"
+    )
+
+
+class TaskQueued(BaseModel):
+    task_id: str
+    status: Literal["queued"] = "queued"
+    status_url: str
+
+
+class ReportTask(BaseModel):
+    task_id: str
+    status: ReportStatus
+    progress: int = Field(ge=0, le=100)
+    vin: str
+    locale: str
+    package: ContentPackage
+    failure_reason: str | None = None
+    created_at: datetime
+    completed_at: datetime | None = None
+    download_url: str | None = Field(default=None, description="signed, valid for one hour")
+    html_url: str | None = Field(default=None, description="signed HTML view, valid for one hour")
+    expires_at: datetime | None = Field(default=None, description="when the signed links stop working")
+
+
+class VehicleReports(BaseModel):
+    vin: str
+    display_name: str | None
+    model: str | None
+    status: ReportStatus
+    reports: list[ReportTask]
+
+
+class SessionReports(BaseModel):
+    order_id: str
+    order_status: str
+    package: str
+    status: Literal["pending", "processing", "complete", "failed"]
+    vehicles: list[VehicleReports]
+    receipt_url: str
+
+
+class Photo(BaseModel):
+    id: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    created_at: datetime
+    url: str = Field(description="signed, valid for one hour")
+
+
+class Photos(BaseModel):
+    photos: list[Photo]
+    limit: int

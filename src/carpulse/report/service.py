@@ -1,0 +1,283 @@
+"""Reports: created when an order is paid, or asked for in another language; polled; downloaded by signed link."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.connect.repository import VehicleConnectionRepository
+from carpulse.connect.service import ConnectContext
+from carpulse.database import release_read
+from carpulse.kit.logs import get_logger
+from carpulse.kit.privacy import mask_vin
+from carpulse.models import Order, Report, ReportPhoto, ReportStatus
+from carpulse.order.repository import OrderRepository
+from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound
+from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo
+from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
+from carpulse.report.repository import PhotoRepository, ReportRepository
+from carpulse.report.schemas import (
+    Photo,
+    Photos,
+    ReportRequest,
+    ReportTarget,
+    ReportTask,
+    SessionReports,
+    VehicleReports,
+)
+from carpulse.state import State
+from carpulse.vehicle.errors import PaidOrderNotFound
+from carpulse.vehicle.service import READABLE_ORDER_STATES, VehicleAccess, vehicle_access
+from carpulse.worker import enqueue_after_commit
+
+log = get_logger("carpulse.report")
+
+PHOTO_LIMITS = PhotoLimits()
+
+
+class ReportService:
+    async def paid_order(self, db: AsyncSession, target: ReportTarget) -> Order:
+        """The paid order behind a session or order id; anything else is 404 (no existence oracle)."""
+        repository = OrderRepository(db)
+        if target.order_id is not None:
+            order = await repository.get(target.order_id)
+        else:
+            assert target.session_id is not None
+            order = await self._paid_order_of_session(repository, target.session_id)
+        if order is None or order.status not in READABLE_ORDER_STATES:
+            raise PaidOrderNotFound("No paid order for this session or order id.")
+        return order
+
+    async def _paid_order_of_session(self, repository: OrderRepository, session_id: str) -> Order | None:
+        candidates = await repository.for_session(session_id)
+        return next((order for order in candidates if order.status in READABLE_ORDER_STATES), None)
+
+    async def listing_by_id(self, db: AsyncSession, state: State, target_id: str) -> SessionReports:
+        """`/report/{id}` takes an order id or a session id."""
+        repository = OrderRepository(db)
+        order = await repository.get(target_id)
+        if order is None or order.status not in READABLE_ORDER_STATES:
+            order = await self._paid_order_of_session(repository, target_id)
+        if order is None:
+            raise PaidOrderNotFound("No paid order for this session or order id.")
+        return await self._listing(db, state, order)
+
+    async def create_for_order(self, db: AsyncSession, state: State, order_id: str) -> list[str]:
+        """One report per vehicle paid for, in the order's language; returns those still to render."""
+        order = await OrderRepository(db).get(order_id)
+        if order is None or order.status not in READABLE_ORDER_STATES:
+            return []
+        now = state.clock.now()
+        repository = ReportRepository(db)
+        for vin in order.vins:
+            await repository.add_for_order(
+                {
+                    "id": secrets.token_urlsafe(32),
+                    "order_id": order.id,
+                    "connection_id": order.session_id,
+                    "vin": vin,
+                    "locale": order.locale,
+                    "package": content_package(order.package),
+                    "origin": "order",
+                    "dedupe_key": f"{order.id}:{vin}",
+                    "status": ReportStatus.queued,
+                    "progress": 0,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        return [report.id for report in await repository.for_order(order.id) if report.status is ReportStatus.queued]
+
+    async def generate(self, db: AsyncSession, state: State, target: ReportTarget) -> SessionReports:
+        """Start the paid-for reports now (idempotent: a second call starts nothing new)."""
+        order = await self.paid_order(db, target)
+        for report_id in await self.create_for_order(db, state, order.id):
+            enqueue_after_commit(db, RENDER_JOB, report_id=report_id)
+        await db.flush()
+        return await self._listing(db, state, order)
+
+    async def _listing(self, db: AsyncSession, state: State, order: Order) -> SessionReports:
+        reports = await ReportRepository(db).for_order(order.id)
+        connection = await VehicleConnectionRepository(db).get(order.session_id)
+        names = {v.get("vin"): v for v in (connection.vehicles if connection else [])}
+        vehicles = []
+        for vin in order.vins:
+            rows = [report for report in reports if report.vin == vin]
+            paid_for = next((report for report in rows if report.origin == "order"), None)
+            info = names.get(vin, {})
+            vehicles.append(
+                VehicleReports(
+                    vin=vin,
+                    display_name=info.get("display_name"),
+                    model=info.get("model"),
+                    status=paid_for.status if paid_for else ReportStatus.queued,
+                    reports=[self.task(state, report) for report in rows],
+                )
+            )
+        statuses = {vehicle.status for vehicle in vehicles}
+        overall = (
+            "failed"
+            if ReportStatus.failed in statuses
+            else "complete"
+            if statuses == {ReportStatus.complete}
+            else "processing"
+            if any(r.status is not ReportStatus.queued for r in reports)
+            else "pending"
+        )
+        return SessionReports(
+            order_id=order.id,
+            order_status=order.status.value,
+            package=order.package,
+            status=overall,
+            vehicles=vehicles,
+            receipt_url=f"{state.settings.base_url}/api/v1/payment/receipt/{order.id}",
+        )
+
+    def task(self, state: State, report: Report) -> ReportTask:
+        ttl = state.settings.storage.signed_url_ttl_seconds
+        complete = report.status is ReportStatus.complete and report.pdf_key is not None
+        name = f"carpulse-{report.vin}-{report.locale}-{report.package}"
+        return ReportTask(
+            task_id=report.id,
+            status=report.status,
+            progress=report.progress,
+            vin=report.vin,
+            locale=report.locale,
+            package="basic" if report.package == "basic" else "pro",
+            failure_reason=report.failure_reason,
+            created_at=report.created_at,
+            completed_at=report.completed_at,
+            download_url=state.storage.signed_url(report.pdf_key, ttl, f"{name}.pdf")
+            if complete and report.pdf_key
+            else None,
+            html_url=state.storage.signed_url(report.html_key, ttl) if complete and report.html_key else None,
+            expires_at=state.clock.now() + timedelta(seconds=ttl) if complete else None,
+        )
+
+    async def _access(
+        self, db: AsyncSession, context: ConnectContext, body: ReportRequest
+    ) -> tuple[Order, VehicleAccess, str]:
+        order = await self.paid_order(db, body)
+        access = await vehicle_access.for_order(db, context, order.id)
+        access.vehicle(body.vin)  # 404 for a VIN the order did not pay for
+        paid = content_package(order.package)
+        package = body.package or paid
+        if package == "pro" and paid != "pro":
+            raise PackageNotPaid("This order paid for Basic reports; a Pro report needs a Pro order.")
+        return order, access, package
+
+    async def request(self, db: AsyncSession, state: State, context: ConnectContext, body: ReportRequest) -> Report:
+        """Queue one report (one language); each request is its own task, so nine languages run side by side."""
+        order, access, package = await self._access(db, context, body)
+        now = state.clock.now()
+        report = Report(
+            id=secrets.token_urlsafe(32),
+            order_id=order.id,
+            connection_id=access.connection_id,
+            vin=access.vehicle(body.vin).vin,
+            locale=body.locale.value,
+            package=package,
+            origin="request",
+            status=ReportStatus.queued,
+            progress=0,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(report)
+        await db.flush()
+        enqueue_after_commit(db, RENDER_JOB, report_id=report.id)
+        log.info("report.requested", report=report.id[:8], vin=mask_vin(report.vin), locale=report.locale)
+        return report
+
+    async def render_now(
+        self, db: AsyncSession, state: State, context: ConnectContext, body: ReportRequest
+    ) -> tuple[bytes, str]:
+        """The PDF, rendered while the caller waits (in the document pool, never on the event loop)."""
+        order, access, package = await self._access(db, context, body)
+        vin = access.vehicle(body.vin).vin
+        inputs, _ = await document_inputs(db, state, access, vin, package, body.locale.value, order.id[:12])
+        await db.commit()  # keep the acquired data for the next language, and hold no lock while rendering
+        rendered = await render_off_loop(inputs)
+        return rendered.pdf, f"carpulse-{vin}-{body.locale.value}-{package}.pdf"
+
+    async def status(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
+        report = await ReportRepository(db).get(task_id)
+        if report is None:
+            raise ReportNotFound("No report task with this id.")
+        return self.task(state, report)
+
+    async def html(self, db: AsyncSession, state: State, task_id: str) -> str:
+        report = await ReportRepository(db).get(task_id)
+        if report is None or report.status is not ReportStatus.complete or report.html_key is None:
+            raise ReportNotFound("No finished report with this id.")
+        data = await state.storage.get(report.html_key)
+        if data is None:
+            raise ReportNotFound("This report's files are past their retention period.")
+        return data.decode()
+
+    # --- photos ---
+
+    def _photo(self, state: State, photo: ReportPhoto) -> Photo:
+        return Photo(
+            id=photo.id,
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            size=photo.size,
+            created_at=photo.created_at,
+            url=state.storage.signed_url(photo.storage_key, state.settings.storage.signed_url_ttl_seconds),
+        )
+
+    async def photos(self, db: AsyncSession, state: State, access: VehicleAccess) -> Photos:
+        rows = await PhotoRepository(db).for_connection(access.connection_id)
+        return Photos(photos=[self._photo(state, row) for row in rows], limit=PHOTO_LIMITS.max_photos_per_session)
+
+    async def add_photos(self, db: AsyncSession, state: State, access: VehicleAccess, uploads: list[bytes]) -> Photos:
+        """Validate every upload first (all or nothing), then store them re-encoded without metadata."""
+        repository = PhotoRepository(db)
+        existing = await repository.count(access.connection_id)
+        check_photo_count(existing + len(uploads) - 1, PHOTO_LIMITS)
+        await release_read(db)
+        prepared = [await asyncio.to_thread(prepare_photo, data, PHOTO_LIMITS) for data in uploads]
+        now = state.clock.now()
+        seen: set[str] = set()
+        for photo in prepared:
+            if photo.sha256 in seen or await repository.by_hash(access.connection_id, photo.sha256) is not None:
+                continue  # the same picture twice is one picture
+            seen.add(photo.sha256)
+            # Named by content: a racing upload of the same picture writes the same file, and its row is ignored.
+            key = f"photos/{access.connection_id[:16]}/{photo.sha256[:40]}.{photo.extension}"
+            await state.storage.put(key, photo.data, photo.content_type)
+            await repository.add(
+                {
+                    "id": secrets.token_urlsafe(16),
+                    "connection_id": access.connection_id,
+                    "storage_key": key,
+                    "content_type": photo.content_type,
+                    "width": photo.width,
+                    "height": photo.height,
+                    "size": len(photo.data),
+                    "sha256": photo.sha256,
+                    "created_at": now,
+                }
+            )
+        if await repository.count(access.connection_id) > PHOTO_LIMITS.max_photos_per_session:
+            # A concurrent upload got in first; this request's transaction rolls back.
+            check_photo_count(PHOTO_LIMITS.max_photos_per_session, PHOTO_LIMITS)
+        return await self.photos(db, state, access)
+
+    async def delete_photo(self, db: AsyncSession, state: State, access: VehicleAccess, photo_id: str) -> None:
+        photo = await PhotoRepository(db).get(access.connection_id, photo_id)
+        if photo is None:
+            raise PhotoNotFound("No photo with this id here.")
+        await db.delete(photo)
+        await db.flush()
+        await state.storage.delete(photo.storage_key)
+
+
+reports = ReportService()

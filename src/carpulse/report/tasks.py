@@ -1,0 +1,82 @@
+"""Report jobs, and the reconciler that finds reports whose job was lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from carpulse.kit.logs import get_logger
+from carpulse.report.pipeline import RENDER_JOB, run_render
+from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
+from carpulse.worker import job
+
+if TYPE_CHECKING:
+    from carpulse.state import State
+
+log = get_logger("carpulse.report")
+
+
+@job("report.order_paid")
+async def order_paid(state: State, order_id: str) -> None:
+    """Create the reports an order paid for (once, however often the payment is reported) and start them."""
+    from carpulse.report.service import reports
+
+    if not state.settings.report.start_on_payment:
+        return
+    async with state.sessionmaker() as db:
+        queued = await reports.create_for_order(db, state, order_id)
+        await db.commit()
+    for report_id in queued:
+        await state.jobs.enqueue(RENDER_JOB, report_id=report_id)
+
+
+@job(RENDER_JOB)
+async def render(state: State, report_id: str) -> None:
+    await run_render(state, report_id)
+
+
+async def requeue_lost(state: State) -> int:
+    """Paid orders without reports, queued reports nobody took, and renders whose worker died: queue again."""
+    settings = state.settings.report
+    now = state.clock.now()
+    async with state.sessionmaker() as db:
+        repository = ReportRepository(db)
+        orders = (
+            await repository.paid_orders_without_reports(now - timedelta(seconds=settings.reconcile_after_seconds))
+            if settings.start_on_payment
+            else []
+        )
+        stale = await repository.stale(now, now - timedelta(seconds=settings.reconcile_after_seconds))
+    for order_id in orders:
+        await state.jobs.enqueue("report.order_paid", order_id=order_id)
+    for report_id in stale:
+        await state.jobs.enqueue(RENDER_JOB, report_id=report_id)
+    if orders or stale:
+        log.warning("report.requeued", orders=len(orders), reports=len(stale))
+    return len(orders) + len(stale)
+
+
+async def delete_expired(state: State) -> int:
+    """The retention job: reports, photos and acquired data older than the retention period go, files first."""
+    before = state.clock.now() - timedelta(days=state.settings.report.retention_days)
+    async with state.sessionmaker() as db:
+        old_reports = await ReportRepository(db).expired(before)
+        old_photos = await PhotoRepository(db).expired(before)
+        for report in old_reports:
+            for key in (report.pdf_key, report.html_key):
+                if key:
+                    await state.storage.delete(key)
+        for photo in old_photos:
+            await state.storage.delete(photo.storage_key)
+            await db.delete(photo)
+        await ReportRepository(db).delete(report.id for report in old_reports)
+        await SnapshotRepository(db).delete_before(before)
+        await db.commit()
+    # Files a crash left without a row (stored, then the transaction was lost) go by age too.
+    for prefix in ("reports", "photos"):
+        async for stored in state.storage.list(prefix):
+            if stored.last_modified < before:
+                await state.storage.delete(stored.key)
+    if old_reports or old_photos:
+        log.info("report.retention_deleted", reports=len(old_reports), photos=len(old_photos))
+    return len(old_reports) + len(old_photos)
