@@ -17,9 +17,7 @@ import csv
 import io
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bench.server import StaticTokens, free_port, serving, wait_live
 from carpulse.cli import alembic_config
 from carpulse.config import DEVELOPMENT_TESLA_CLIENT_SECRET
 from carpulse.kit.logs import configure_logging
@@ -40,12 +39,6 @@ from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpo
 ACCOUNT = "charger"  # the heavy user: exactly 500 invoices over two years
 LATENCY_SECONDS = 0.05
 SCOPES = "openid offline_access user_data vehicle_device_data vehicle_location vehicle_charging_cmds"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _rss_bytes(pid: int) -> int:
@@ -109,17 +102,6 @@ async def _connect(client: httpx.AsyncClient) -> str:
     return str(done.json()["session_id"])
 
 
-class _Tokens:
-    def __init__(self, access: str) -> None:
-        self.access = access
-
-    async def access_token(self) -> str:
-        return self.access
-
-    async def refreshed_access_token(self, rejected: str) -> str:
-        return self.access
-
-
 async def _sequential(base: str, invoice_ids: list[str]) -> float:
     """Our own Tesla client, straight at the fake, one invoice after the other."""
     root = f"{base}/_sandbox/tesla"
@@ -140,7 +122,7 @@ async def _sequential(base: str, invoice_ids: list[str]) -> float:
         code = parse_qs(urlsplit((await http.get(url.path, params=query)).headers["location"]).query)["code"][0]
         tokens = await auth.exchange_code(code, "v" * 64, endpoints.fleet_base_urls["eu"])
         api = TeslaApi(http=http, endpoints=endpoints, auth=auth, breakers=CircuitBreakers(), default_region="eu")
-        fleet = api.fleet(endpoints.fleet_base_urls["eu"], _Tokens(tokens.access_token))
+        fleet = api.fleet(endpoints.fleet_base_urls["eu"], StaticTokens(tokens.access_token))
         started = time.perf_counter()
         for invoice_id in invoice_ids:
             assert (await fleet.invoice(invoice_id)).startswith(b"%PDF-")
@@ -149,12 +131,7 @@ async def _sequential(base: str, invoice_ids: list[str]) -> float:
 
 async def _measure(base: str, pid: int) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        for _ in range(200):
-            try:
-                if (await client.get("/health/live")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
+        await wait_live(client)
         session_id = await _connect(client)
         vin = (await client.get(f"/api/v1/tesla/session/{session_id}/vehicles")).json()["vehicles"][0]["vin"]
         path = f"/api/v1/tesla/session/{session_id}/vehicles/{vin}"
@@ -214,18 +191,9 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         command.upgrade(alembic_config(f"sqlite+aiosqlite:///{tmp / 'bench.db'}"), "head")
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "carpulse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=_environment(tmp, port),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        port = free_port()
+        with serving(_environment(tmp, port), port) as server:
             figures = asyncio.run(_measure(f"http://127.0.0.1:{port}", server.pid))
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     baseline, streamed = float(figures["baseline"]), float(figures["streamed"])
     growth = float(figures["rss_growth"]) / 2**20
     print(

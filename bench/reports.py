@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.server import free_port, serving, wait_live
 from carpulse.config import Settings
 from carpulse.demo import in_process_client, walk
 from carpulse.kit.documents import render_pdf
@@ -100,16 +100,10 @@ async def _run(folder: Path, settings: Settings) -> list[str]:
     return lines
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _under_load(folder: Path) -> list[str]:
     """Phases 2–3 against `carpulse serve` in its own process, as deployed: the client's work does not
     share the server's event loop, so the latencies are the server's."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {
         "CARPULSE_DATABASE__URL": f"sqlite+aiosqlite:///{folder / 'server.db'}",
@@ -124,21 +118,10 @@ async def _under_load(folder: Path) -> list[str]:
     await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "carpulse.cli", "migrate"], env=env, check=True, capture_output=True
     )
-    server = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; the bench then waits for /health/live
-        [sys.executable, "-m", "carpulse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     lines = []
-    try:
+    with serving(env, port):
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/health/live")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+            await wait_live(client)
             result = await walk(client, locale="en", package="pro", out=folder / "server-out", echo=lambda _: None)
             order_id, vin = result.order_id, result.vin
 
@@ -189,9 +172,6 @@ async def _under_load(folder: Path) -> list[str]:
                 f"while {len(task_ids)} reports render (goal < 20 ms); {statuses.count('complete')} of "
                 f"{len(task_ids)} complete in {time.perf_counter() - started:.1f} s"
             )
-    finally:
-        server.terminate()
-        server.wait(30)
     return lines
 
 

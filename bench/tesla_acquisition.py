@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bench.server import StaticTokens
 from carpulse.kit.clock import system_clock
 from carpulse.kit.resilience import CircuitBreakers
 from carpulse.provider.tesla.adapter import TeslaProvider
@@ -21,17 +22,6 @@ from fakes.tesla_fleet import TeslaFleetFake
 BASE = "http://fake"
 REDIRECT = "http://bench/api/v1/tesla/oauth/callback"
 SCOPES = "openid offline_access user_data vehicle_device_data vehicle_location vehicle_charging_cmds"
-
-
-class _Tokens:
-    def __init__(self, access: str) -> None:
-        self.access = access
-
-    async def access_token(self) -> str:
-        return self.access
-
-    async def refreshed_access_token(self, rejected: str) -> str:
-        return self.access
 
 
 async def _case(name: str, account: str, *, asleep: bool, wake_delay: float) -> str:
@@ -55,7 +45,7 @@ async def _case(name: str, account: str, *, asleep: bool, wake_delay: float) -> 
         query = {k: v[0] for k, v in parse_qs(url.query).items()} | {"sandbox_account": account}
         code = parse_qs(urlsplit((await http.get(url.path, params=query)).headers["location"]).query)["code"][0]
         tokens = await auth.exchange_code(code, "v" * 64, endpoints.fleet_base_urls["eu"])
-        fleet = api.fleet(endpoints.fleet_base_urls[fake.accounts[account].region], _Tokens(tokens.access_token))
+        fleet = api.fleet(endpoints.fleet_base_urls[fake.accounts[account].region], StaticTokens(tokens.access_token))
         provider = TeslaProvider(
             fleet,
             clock=system_clock,

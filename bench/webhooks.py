@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,6 +21,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.server import free_port, serving
 from carpulse.config import Settings
 from carpulse.kit.passwords import hash_password
 
@@ -33,12 +31,6 @@ EVENTS = 3000
 CONCURRENCY = 32
 WEBHOOK_SECRET = "whsec_bench"
 UNHANDLED = text("SELECT count(*) FROM inbound_event WHERE handled_at IS NULL AND event_id LIKE 'evt_bench_%'")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _event(n: int) -> bytes:
@@ -187,18 +179,9 @@ def _environment(queue_name: str, port: int) -> dict[str, str]:
 
 def run() -> None:
     queue_name = f"carpulse-bench-{uuid.uuid4().hex}"
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "carpulse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_environment(queue_name, port),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    port = free_port()
+    with serving(_environment(queue_name, port), port) as server:
         results = asyncio.run(_measure(f"http://127.0.0.1:{port}", queue_name, server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
     _base_wall, base_cpu = results["baseline"]
     print(f"Webhook ingestion on PostgreSQL: {EVENTS} events, {CONCURRENCY} concurrent (goal ≥ 500/s on one core)")
     print("  (wall: what the loopback client achieved; per core: requests per second of the API process's CPU)")

@@ -116,6 +116,8 @@ def demo(
         typer.echo(f"--locale is one of {' '.join(LOCALES)}; --package is basic, pro or bulk", err=True)
         raise typer.Exit(2)
     settings = get_settings()
+    # The terminal shows the demo's progress; the app's own request logs would drown it.
+    settings = settings.model_copy(update={"log": settings.log.model_copy(update={"level": "WARNING"})})
     if base_url is None:
         if not settings.sandbox.enabled:
             typer.echo("The in-process demo needs the sandbox (not available in production).", err=True)

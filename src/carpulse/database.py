@@ -7,6 +7,7 @@ Services flush, never commit: `SessionDep` commits once the endpoint function ha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from carpulse.config import DatabaseSettings
-from carpulse.worker import discard_pending, dispatch_after_commit
+from carpulse.worker import Jobs, discard_pending, dispatch_after_commit
 
 
 def is_sqlite(url: str) -> bool:
@@ -83,8 +84,20 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state.carpulse
-    async with state.sessionmaker() as session:
-        if request.method in ("GET", "HEAD") and session.get_bind().dialect.name == "sqlite":
+    async with transaction(state.sessionmaker, state.jobs, read_only=request.method in ("GET", "HEAD")) as session:
+        yield session
+
+
+@asynccontextmanager
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], jobs: Jobs, *, read_only: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work (a request's, a job's): committed at the edge, then the jobs it queued are sent.
+
+    `read_only` begins SQLite's transaction deferred, so a reader does not take the write lock.
+    """
+    async with sessionmaker() as session:
+        if read_only and session.get_bind().dialect.name == "sqlite":
             await session.connection(execution_options=READ_ONLY)
         try:
             yield session
@@ -93,7 +106,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
-        await dispatch_after_commit(session, state.jobs)
+        await dispatch_after_commit(session, jobs)
 
 
 async def release_read(session: AsyncSession) -> None:

@@ -8,8 +8,7 @@ trigger, not the truth: reconcilers find work whose job was lost.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,20 +133,6 @@ async def dispatch_after_commit(session: AsyncSession, jobs: Jobs) -> None:
 
 def discard_pending(session: AsyncSession) -> None:
     session.info.pop(_PENDING_KEY, None)
-
-
-@asynccontextmanager
-async def job_transaction(state: State) -> AsyncIterator[AsyncSession]:
-    """A job's transaction: committed at the end, then the jobs it queued are dispatched (as a request's are)."""
-    async with state.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            discard_pending(session)
-            await session.rollback()
-            raise
-        await session.commit()
-        await dispatch_after_commit(session, state.jobs)
 
 
 async def start(broker: AsyncBroker, state: State) -> None:

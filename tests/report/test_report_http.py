@@ -32,6 +32,10 @@ class TestPaymentStartsReports:
         assert listing["order_status"] == "fulfilled"
         (vehicle,) = listing["vehicles"]
         (task,) = vehicle["reports"]
+        facts = vehicle["facts"]
+        assert facts["odometer_km"] > 0
+        assert 0 <= facts["battery_level_percent"] <= 100
+        assert facts["gaps"] == []
         assert (task["status"], task["progress"]) == ("complete", 100)
         assert (task["locale"], task["package"]) == ("fi", "pro")
         pdf = await committed_client.get(local(task["download_url"]))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from carpulse.database import transaction
 from carpulse.inbound_event.repository import InboundEventRepository
 from carpulse.kit.logs import get_logger
-from carpulse.worker import job, job_transaction
+from carpulse.worker import job
 
 if TYPE_CHECKING:
     from carpulse.state import State
@@ -19,7 +20,7 @@ log = get_logger("carpulse.inbound_event")
 async def handle(state: State, event_pk: str) -> None:
     from carpulse.payment.service import payments
 
-    async with job_transaction(state) as db:
+    async with transaction(state.sessionmaker, state.jobs) as db:
         await payments.handle_event(db, state, event_pk)
 
 

@@ -1,7 +1,10 @@
-"""Vehicle reports: `/api/v1/tesla/reports/*`, `/vehicle-report/*`, `/report/{id}`, and report photos."""
+"""Vehicle reports: `/api/v1/tesla/reports/*`, `/vehicle-report/*`, `/report/{id}`, and report photos.
 
-from __future__ import annotations
+No `from __future__ import annotations`: the photo endpoints are defined per scope (session, order)
+and FastAPI must see their `Annotated` parameters as objects.
+"""
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
@@ -10,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from carpulse.connect.dependencies import ConnectContextDep
 from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.database import SessionDep
-from carpulse.errors import PayloadTooLarge, RateLimited, ValidationFailed, problem_responses
+from carpulse.errors import CarPulseError, PayloadTooLarge, RateLimited, ValidationFailed, problem_responses
 from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable, VehicleAsleep
 from carpulse.rate_limit import limit_by_ip
 from carpulse.report.errors import (
@@ -33,7 +36,7 @@ from carpulse.report.schemas import (
 )
 from carpulse.report.service import PHOTO_LIMITS, reports
 from carpulse.state import get_state
-from carpulse.vehicle.dependencies import OrderAccess, SessionAccess
+from carpulse.vehicle.dependencies import get_order_access, get_session_access
 from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
 from carpulse.vehicle.service import VehicleAccess
 
@@ -136,83 +139,47 @@ async def report_html(request: Request, task_id: TaskId, db: SessionDep) -> HTML
     return HTMLResponse(page, headers={"Content-Security-Policy": policy, "Cache-Control": "private, no-store"})
 
 
-# --- photos: under the session and under the order ---
-
-
-async def _list_photos(request: Request, access: VehicleAccess, db: SessionDep) -> Photos:
-    return await reports.photos(db, get_state(request), access)
-
-
-async def _upload_photos(request: Request, access: VehicleAccess, db: SessionDep, files: list[UploadFile]) -> Photos:
-    uploads = []
-    for upload in files:
-        uploads.append(await upload.read(PHOTO_LIMITS.max_bytes + 1))
-    return await reports.add_photos(db, get_state(request), access, uploads)
-
+# --- photos: under the session and under the order (which outlives the session) ---
 
 Files = Annotated[list[UploadFile], File(description="up to 10 JPEG or PNG images per session")]
-_PHOTO_SUMMARY = "Upload vehicle photos (JPEG/PNG, validated by content, EXIF removed); shown at the end of reports"
 
 
-@router.get(
-    "/session/{session_id}/photos",
-    response_model=Photos,
-    responses=problem_responses(ConnectSessionNotFound, ValidationFailed),
-    summary="The session's vehicle photos",
-)
-async def session_photos(request: Request, access: SessionAccess, db: SessionDep) -> Photos:
-    return await _list_photos(request, access, db)
+def _mount_photos(scope: str, access_of: Callable[..., Awaitable[VehicleAccess]], missing: type[CarPulseError]) -> None:
+    Access = Annotated[VehicleAccess, Depends(access_of)]  # noqa: N806 - a type alias
+    path = f"/{scope}/photos"
+    name = scope.split("/")[0].removesuffix("s")
+
+    @router.get(
+        path,
+        response_model=Photos,
+        responses=problem_responses(missing, ValidationFailed),
+        summary=f"The {name}'s vehicle photos",
+    )
+    async def list_photos(request: Request, access: Access, db: SessionDep) -> Photos:
+        return await reports.photos(db, get_state(request), access)
+
+    @router.post(
+        path,
+        response_model=Photos,
+        status_code=201,
+        responses=problem_responses(missing, *_PHOTO_ERRORS),
+        summary="Upload vehicle photos (JPEG/PNG, judged by content, EXIF removed); shown at the end of reports",
+    )
+    async def upload_photos(request: Request, access: Access, db: SessionDep, files: Files) -> Photos:
+        # One byte over the limit is enough to know a file is too large.
+        uploads = [await upload.read(PHOTO_LIMITS.max_bytes + 1) for upload in files]
+        return await reports.add_photos(db, get_state(request), access, uploads)
+
+    @router.delete(
+        f"{path}/{{photo_id}}",
+        status_code=204,
+        responses=problem_responses(missing, PhotoNotFound, ValidationFailed),
+        summary=f"Delete one of the {name}'s photos",
+    )
+    async def delete_photo(request: Request, access: Access, photo_id: PhotoId, db: SessionDep) -> Response:
+        await reports.delete_photo(db, get_state(request), access, photo_id)
+        return Response(status_code=204)
 
 
-@router.post(
-    "/session/{session_id}/photos",
-    response_model=Photos,
-    status_code=201,
-    responses=problem_responses(ConnectSessionNotFound, *_PHOTO_ERRORS),
-    summary=_PHOTO_SUMMARY,
-)
-async def upload_session_photos(request: Request, access: SessionAccess, db: SessionDep, files: Files) -> Photos:
-    return await _upload_photos(request, access, db, files)
-
-
-@router.delete(
-    "/session/{session_id}/photos/{photo_id}",
-    status_code=204,
-    responses=problem_responses(ConnectSessionNotFound, PhotoNotFound, ValidationFailed),
-    summary="Delete one of the session's photos",
-)
-async def delete_session_photo(request: Request, access: SessionAccess, photo_id: PhotoId, db: SessionDep) -> Response:
-    await reports.delete_photo(db, get_state(request), access, photo_id)
-    return Response(status_code=204)
-
-
-@router.get(
-    "/orders/{order_id}/photos",
-    response_model=Photos,
-    responses=problem_responses(PaidOrderNotFound, ValidationFailed),
-    summary="The order's vehicle photos",
-)
-async def order_photos(request: Request, access: OrderAccess, db: SessionDep) -> Photos:
-    return await _list_photos(request, access, db)
-
-
-@router.post(
-    "/orders/{order_id}/photos",
-    response_model=Photos,
-    status_code=201,
-    responses=problem_responses(PaidOrderNotFound, *_PHOTO_ERRORS),
-    summary=_PHOTO_SUMMARY,
-)
-async def upload_order_photos(request: Request, access: OrderAccess, db: SessionDep, files: Files) -> Photos:
-    return await _upload_photos(request, access, db, files)
-
-
-@router.delete(
-    "/orders/{order_id}/photos/{photo_id}",
-    status_code=204,
-    responses=problem_responses(PaidOrderNotFound, PhotoNotFound, ValidationFailed),
-    summary="Delete one of the order's photos",
-)
-async def delete_order_photo(request: Request, access: OrderAccess, photo_id: PhotoId, db: SessionDep) -> Response:
-    await reports.delete_photo(db, get_state(request), access, photo_id)
-    return Response(status_code=204)
+_mount_photos("session/{session_id}", get_session_access, ConnectSessionNotFound)
+_mount_photos("orders/{order_id}", get_order_access, PaidOrderNotFound)

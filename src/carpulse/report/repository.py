@@ -125,6 +125,15 @@ class SnapshotRepository:
         statement = statement.order_by(VehicleSnapshotRecord.captured_at.desc()).limit(1)
         return (await self.db.execute(statement)).scalar_one_or_none()
 
+    async def latest(self, connection_id: str, vin: str) -> VehicleSnapshotRecord | None:
+        statement = (
+            select(VehicleSnapshotRecord)
+            .where(VehicleSnapshotRecord.connection_id == connection_id, VehicleSnapshotRecord.vin == vin)
+            .order_by(VehicleSnapshotRecord.captured_at.desc())
+            .limit(1)
+        )
+        return (await self.db.execute(statement)).scalar_one_or_none()
+
     async def battery_history(self, vin: str, *, exclude: uuid.UUID, limit: int = 50) -> list[BatterySample]:
         """Battery samples of earlier acquisitions of the same vehicle (any account): the estimate's history."""
         statement = (

@@ -59,11 +59,24 @@ class ReportTask(BaseModel):
     expires_at: datetime | None = Field(default=None, description="when the signed links stop working")
 
 
+class VehicleFacts(BaseModel):
+    """The headline readings of the vehicle's latest acquisition (units: km, percent)."""
+
+    captured_at: datetime
+    odometer_km: float | None = None
+    battery_level_percent: float | None = None
+    range_km: float | None = None
+    software_version: str | None = None
+    online_state: str
+    gaps: list[str] = Field(default_factory=list, description="parts Tesla could not give")
+
+
 class VehicleReports(BaseModel):
     vin: str
     display_name: str | None
     model: str | None
     status: ReportStatus
+    facts: VehicleFacts | None = Field(default=None, description="None until the vehicle has been read")
     reports: list[ReportTask]
 
 

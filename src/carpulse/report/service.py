@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,7 @@ from carpulse.order.repository import OrderRepository
 from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound
 from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo
 from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
-from carpulse.report.repository import PhotoRepository, ReportRepository
+from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
 from carpulse.report.schemas import (
     Photo,
     Photos,
@@ -26,6 +27,7 @@ from carpulse.report.schemas import (
     ReportTarget,
     ReportTask,
     SessionReports,
+    VehicleFacts,
     VehicleReports,
 )
 from carpulse.state import State
@@ -115,6 +117,7 @@ class ReportService:
                     display_name=info.get("display_name"),
                     model=info.get("model"),
                     status=paid_for.status if paid_for else ReportStatus.queued,
+                    facts=await self._facts(db, order.session_id, vin),
                     reports=[self.task(state, report) for report in rows],
                 )
             )
@@ -135,6 +138,26 @@ class ReportService:
             status=overall,
             vehicles=vehicles,
             receipt_url=f"{state.settings.base_url}/api/v1/payment/receipt/{order.id}",
+        )
+
+    async def _facts(self, db: AsyncSession, connection_id: str, vin: str) -> VehicleFacts | None:
+        record = await SnapshotRepository(db).latest(connection_id, vin)
+        if record is None:
+            return None
+        data = record.data
+
+        def value(name: str) -> Any:
+            reading = data.get(name)
+            return reading.get("value") if isinstance(reading, dict) else None
+
+        return VehicleFacts(
+            captured_at=record.captured_at,
+            odometer_km=value("odometer"),
+            battery_level_percent=value("battery_level"),
+            range_km=value("range"),
+            software_version=value("software_version"),
+            online_state=str(data.get("online_state", "unknown")),
+            gaps=sorted(data.get("gaps") or {}),
         )
 
     def task(self, state: State, report: Report) -> ReportTask:

@@ -6,15 +6,25 @@ Pure functions of the document inputs (no I/O, no clock): the same inputs give t
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from carpulse.kit.i18n import format_date, format_datetime, format_number, resolve_locale, translate
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_currency
+
+from carpulse.kit.i18n import (
+    babel_locale,
+    format_date,
+    format_datetime,
+    format_number,
+    resolve_locale,
+    translate,
+)
 from carpulse.provider.base import ChargingSession, Reading, VehicleSnapshot
 from carpulse.provider.fields import FieldDef, Section, extract
-from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS
+from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
 from carpulse.report.battery import BatteryHealth, baseline_for, estimate, samples_from_snapshot
 from carpulse.report.document import DocumentInputs
 from carpulse.report.region import RegionContext, format_freshness, format_value
@@ -207,8 +217,6 @@ _STATE = "vehicle_data.vehicle_state."
 
 
 def _km_field(kind: str) -> FieldDef | None:
-    from dataclasses import replace
-
     path = _STATE + "odometer" if kind == "odometer" else _CHARGE + "battery_range"
     definition = _field(path)
     return replace(definition, unit="km") if definition is not None else None
@@ -218,7 +226,7 @@ def _sections(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: 
     """Every field of the map the package shows, by section; list items (alerts, warranties) have their own tables."""
     snapshot, now = inputs.snapshot, inputs.generated_at
     grouped: dict[Section, list[ValueRow]] = defaultdict(list)
-    for item in extract(snapshot.raw, TESLA_FIELDS, lambda path: _captured_at(snapshot, path)):
+    for item in extract(snapshot.raw, TESLA_FIELDS, tesla_capture_times(snapshot.raw, snapshot.captured_at)):
         definition = item.field
         if not definition.in_package(package) or "[" in item.path or definition.section in OWN_TABLES:
             continue
@@ -235,17 +243,6 @@ def _sections(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: 
         for section in Section
         if grouped.get(section)
     ]
-
-
-def _captured_at(snapshot: VehicleSnapshot, path: str) -> datetime:
-    """Tesla stamps each vehicle_data block (`timestamp`, epoch ms); other parts are as of acquisition."""
-    parts = path.split(".")
-    if parts[0] == "vehicle_data" and len(parts) > 2:
-        block = (snapshot.raw.get("vehicle_data") or {}).get(parts[1])
-        stamp = block.get("timestamp") if isinstance(block, dict) else None
-        if isinstance(stamp, int | float) and not isinstance(stamp, bool) and stamp > 0:
-            return datetime.fromtimestamp(stamp / 1000, UTC)
-    return snapshot.captured_at
 
 
 def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: str) -> Table:
@@ -292,10 +289,6 @@ def _warranties(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> Tabl
 
 
 def _money(amount: Decimal, currency: str, locale: str) -> str:
-    from babel.numbers import format_currency
-
-    from carpulse.kit.i18n import babel_locale
-
     return format_currency(amount, currency, locale=babel_locale(locale))
 
 
@@ -380,17 +373,11 @@ def inputs_history_months(inputs: DocumentInputs) -> int:
 
 
 def _month_start(key: str) -> Any:
-    from datetime import date
-
     year, month = key.split("-")
     return date(int(year), int(month), 1)
 
 
 def _month_label(key: str, locale: str) -> str:
-    from babel.dates import format_date as babel_format_date
-
-    from carpulse.kit.i18n import babel_locale
-
     return babel_format_date(_month_start(key), format="MMM y", locale=babel_locale(locale))
 
 
