@@ -7,12 +7,15 @@ import http.server
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -324,3 +327,36 @@ class TestRenderOffLoop:
         second = await run_in_document_pool(os.getpid)
 
         assert second not in (first, os.getpid())
+
+
+class TestRenderProcessesEndWithTheirParent:
+    def test_a_killed_parent_leaves_no_render_process_behind(self, tmp_path: Path) -> None:
+        script = tmp_path / "parent.py"
+        script.write_text(
+            "import asyncio, os, sys, time\n"
+            "from carpulse.kit.documents import run_in_document_pool\n"
+            "if __name__ == '__main__':\n"
+            "    print(asyncio.run(run_in_document_pool(os.getpid)), flush=True)\n"
+            "    time.sleep(60)\n"
+        )
+        parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert parent.stdout is not None
+            child = int(parent.stdout.readline())
+            os.kill(child, 0)  # the render process is alive
+            parent.send_signal(signal.SIGKILL)  # no chance to shut the pool down
+            parent.wait(10)
+
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(child, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(child, signal.SIGKILL)
+                raise AssertionError("the render process outlived its parent")
+        finally:
+            if parent.poll() is None:
+                parent.kill()
