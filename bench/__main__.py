@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charging, platform, tesla_acquisition, webhooks
+from bench import charging, platform, reports, tesla_acquisition, webhooks
 from carpulse.kit.logs import configure_logging
 
 
@@ -12,6 +12,7 @@ def main() -> None:
     tesla_acquisition.run()
     webhooks.run()
     charging.run()
+    reports.run()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ from carpulse.models import VoucherKind
 from carpulse.pricing.catalog import PackageCode
 
 
+# Counts are stored as 32-bit integers (PostgreSQL INTEGER); a larger cap means no cap in practice.
+MAX_COUNT = 2**31 - 1
+
 class VolumeTier(BaseModel):
     min_vehicles: int
     percent_off: Decimal
@@ -99,10 +102,10 @@ class VoucherCreate(BaseModel):
     currency: str = Field(default="EUR", pattern="^[A-Z]{3}$")
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    max_redemptions: int | None = Field(default=None, ge=1)
-    max_per_customer: int | None = Field(default=None, ge=1)
+    max_redemptions: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    max_per_customer: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     packages: list[PackageCode] | None = None
-    min_amount_cents: int = Field(default=0, ge=0)
+    min_amount_cents: int = Field(default=0, ge=0, le=MAX_COUNT)
     active: bool = True
 
     @model_validator(mode="after")
@@ -124,10 +127,10 @@ class VoucherUpdate(BaseModel):
 
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    max_redemptions: int | None = Field(default=None, ge=1)
-    max_per_customer: int | None = Field(default=None, ge=1)
+    max_redemptions: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    max_per_customer: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     packages: list[PackageCode] | None = None
-    min_amount_cents: int | None = Field(default=None, ge=0)
+    min_amount_cents: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     active: bool | None = None
 
 

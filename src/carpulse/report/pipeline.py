@@ -130,7 +130,7 @@ def storage_key(report: Report, extension: str) -> str:
 def _failure_reason(exc: BaseException) -> str:
     if isinstance(exc, CarPulseError):
         return exc.detail or exc.title
-    return "The report could not be rendered; we have been notified."
+    return "The report could not be rendered; the error is logged under this report's id."
 
 
 def _retryable(exc: BaseException) -> bool:
