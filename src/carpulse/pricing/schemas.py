@@ -12,9 +12,9 @@ from carpulse.kit.money import plain_rate
 from carpulse.models import VoucherKind
 from carpulse.pricing.catalog import PackageCode
 
-
 # Counts are stored as 32-bit integers (PostgreSQL INTEGER); a larger cap means no cap in practice.
 MAX_COUNT = 2**31 - 1
+
 
 class VolumeTier(BaseModel):
     min_vehicles: int
