@@ -184,12 +184,15 @@ RETENTION_EVERY_ROUNDS = 60
 
 async def reconcile_once(state: State) -> None:
     """Re-queue what a lost job left behind: stored webhooks never handled, paid orders without
-    reports, renders whose worker died. The queue is a trigger; the tables are the truth."""
+    reports, renders whose worker died; delete what no order needs any more. The queue is a trigger;
+    the tables are the truth."""
     from carpulse.inbound_event.tasks import requeue_unhandled
-    from carpulse.report.tasks import requeue_lost
+    from carpulse.report.tasks import requeue_lost, revoke_refunded
 
     await requeue_unhandled(state, older_than_seconds=RECONCILE_EVERY_SECONDS)
     await requeue_lost(state)
+    # Tokens and files past their need: refunded orders, unpaid checkouts that expired, ended windows.
+    await revoke_refunded(state)
 
 
 async def reconcile_forever(state: State, every_seconds: float = RECONCILE_EVERY_SECONDS) -> None:

@@ -288,8 +288,14 @@ class CompanySettings(BaseModel):
 
 
 class ConnectSettings(BaseModel):
-    session_ttl_seconds: int = Field(default=30 * 60, ge=60)
+    session_ttl_seconds: int = Field(default=30 * 60, ge=60, description="a connect session lives this long, once")
     state_ttl_seconds: int = Field(default=10 * 60, ge=30)
+    connection_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description="a paid order opens its vehicles' data this long after payment; then its tokens are deleted",
+    )
 
 
 class DevProxySettings(BaseModel):

@@ -98,11 +98,13 @@ class TestLocalInitiate:
         self, local_app: FastAPI, local: httpx.AsyncClient
     ) -> None:
         body = await start_locally(local, locale="fi")
-        assert set(body) == {"authorization_url", "state", "expires_in", "code_challenge"}
+        assert set(body) == {"authorization_url", "state", "expires_in", "code_challenge", "binding"}
+        assert body["binding"] is None  # a relayed callback reaches the tunnel, not this browser's cookies
         assert body["expires_in"] == 600
         stored = await stored_state(local_app, body["state"])
         assert stored is not None
-        assert set(stored) == {"verifier", "locale", "return_url"}
+        assert set(stored) == {"verifier", "locale", "return_url", "binding"}
+        assert stored["binding"] is None
         assert stored["locale"] == "fi"
         assert body["code_challenge"] == pkce_pair(stored["verifier"])
         query = parse_qs(urlsplit(body["authorization_url"]).query)

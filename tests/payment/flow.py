@@ -12,9 +12,13 @@ from tests.pricing.test_pricing_http import selected_session
 
 
 async def quote_for(
-    client: httpx.AsyncClient, account: str = "solo", package: str = "basic", voucher: str | None = None
+    client: httpx.AsyncClient,
+    account: str = "solo",
+    package: str = "basic",
+    voucher: str | None = None,
+    count: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    session_id = await selected_session(client, account, package)
+    session_id = await selected_session(client, account, package, count)
     body: dict[str, Any] = {"session_id": session_id}
     if voucher:
         body["voucher_code"] = voucher

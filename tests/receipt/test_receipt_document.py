@@ -56,7 +56,7 @@ def make_receipt(**changes: Any) -> Receipt:
     fields: dict[str, Any] = {
         "id": "rcp_9f1c2d",
         "number": "2026-000123",
-        "order_id": "ord_5b7e0a11",
+        "order_reference": "CP-5B7E0A11C0DE",
         "issued_at": datetime(2026, 3, 5, 12, 30, tzinfo=UTC),
         "locale": "fi",
         "seller": Seller(

@@ -52,7 +52,9 @@ class TestTheOrderKeepsItsConnection:
         by_session = await committed_client.get(invoices_path(f"session/{intent['session_id']}", intent["vin"]))
 
         assert by_order.status_code == 200, by_order.text
-        assert by_session.status_code == 200, by_session.text
+        # The session lives its 30 minutes and never longer: its durable copy belongs to the order alone.
+        assert by_session.status_code == 404, by_session.text
+        assert by_session.json()["type"].endswith("/connect-session-not-found")
 
     async def test_an_unpaid_order_reads_nothing(self, committed_client: httpx.AsyncClient) -> None:
         intent = await checkout(committed_client, "stripe", account="solo", package="basic")

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from carpulse.connect.dependencies import ConnectContextDep
-from carpulse.connect.errors import ConnectSessionNotFound, ConsentDeclined, OAuthStateInvalid, SelectionInvalid
+from carpulse.connect.errors import (
+    ConnectSessionNotFound,
+    ConsentDeclined,
+    OAuthBrowserMismatch,
+    OAuthStateInvalid,
+    SelectionInvalid,
+)
 from carpulse.connect.schemas import (
     CallbackResult,
     InitiateRequest,
@@ -19,7 +25,7 @@ from carpulse.connect.schemas import (
     SessionState,
     SessionVehicles,
 )
-from carpulse.connect.service import connect
+from carpulse.connect.service import BINDING_COOKIE, BINDING_HEADER, connect, new_binding
 from carpulse.errors import CarPulseError, DependencyUnavailable, ValidationFailed, problem_responses, render_error
 from carpulse.provider.tesla.errors import (
     TeslaOAuthError,
@@ -42,14 +48,31 @@ _TESLA_ERRORS = (TeslaUnavailable, TeslaTimeout, TeslaRateLimited, TeslaReauthor
     responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
     summary="Start connecting a Tesla account (OAuth with state and PKCE)",
 )
-async def initiate(request: Request, body: InitiateRequest, context: ConnectContextDep) -> InitiateResponse:
-    if body.via_dev_proxy and get_state(request).settings.is_production:
+async def initiate(
+    request: Request, response: Response, body: InitiateRequest, context: ConnectContextDep
+) -> InitiateResponse:
+    settings = get_state(request).settings
+    if body.via_dev_proxy and settings.is_production:
         # The dev proxy does not exist in production, so neither does a flow through it.
         reason = "via_dev_proxy is not available in production"
         raise ValidationFailed(
             reason, errors=[{"loc": ["body", "via_dev_proxy"], "message": reason, "type": "value_error"}]
         )
-    return await connect.initiate(context, body.locale, body.return_url, via_dev_proxy=body.via_dev_proxy)
+    if body.via_dev_proxy:
+        return await connect.initiate(context, body.locale, body.return_url, None, via_dev_proxy=True)
+    binding = new_binding(request.cookies.get(BINDING_COOKIE))
+    started = await connect.initiate(context, body.locale, body.return_url, binding)
+    # Sent back only to the OAuth routes; Lax, as Tesla's redirect to the callback is a top-level GET.
+    response.set_cookie(
+        BINDING_COOKIE,
+        binding,
+        max_age=context.state_ttl_seconds,
+        path=request.url.path.rsplit("/", 1)[0],
+        secure=settings.base_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+    return started
 
 
 def _wants_json(request: Request) -> bool:
@@ -83,7 +106,14 @@ def _with_html_pages(responses: dict[int | str, dict[str, Any]]) -> dict[int | s
         200: {"model": CallbackResult, "description": "with `Accept: application/json`"},
         303: {"description": "to the frontend (or the dev proxy's tunnel) with `session_id`"},
         **_with_html_pages(
-            problem_responses(OAuthStateInvalid, ConsentDeclined, TeslaOAuthError, ValidationFailed, *_TESLA_ERRORS)
+            problem_responses(
+                OAuthStateInvalid,
+                OAuthBrowserMismatch,
+                ConsentDeclined,
+                TeslaOAuthError,
+                ValidationFailed,
+                *_TESLA_ERRORS,
+            )
         ),
     },
     summary="Tesla redirects the browser here after consent",
@@ -104,7 +134,12 @@ async def callback(
         return RedirectResponse(relay, status_code=303)
     try:
         session = await connect.complete(
-            context, code=code, state=state, error=error, error_description=error_description
+            context,
+            code=code,
+            state=state,
+            error=error,
+            error_description=error_description,
+            binding=request.cookies.get(BINDING_COOKIE) or request.headers.get(BINDING_HEADER),
         )
     except CarPulseError as exc:
         if _wants_json(request):

@@ -10,6 +10,13 @@ class OAuthStateInvalid(BadRequest):
     title = "Sign-in link expired or already used"
 
 
+class OAuthBrowserMismatch(BadRequest):
+    """The callback arrived in a browser (or client) other than the one that started the sign-in."""
+
+    slug = "oauth-browser-mismatch"
+    title = "Sign-in started elsewhere"
+
+
 class ConsentDeclined(BadRequest):
     """The account owner declined access at Tesla; nothing was connected."""
 

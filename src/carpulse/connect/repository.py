@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +32,18 @@ class ConnectSessionRepository:
 
     async def save(self, session: ConnectSession, ttl_seconds: float) -> None:
         await self.store.set(SESSION_PREFIX + session.id, session.model_dump_json(), ttl_seconds)
+
+    async def save_until_expiry(self, session: ConnectSession, now: datetime) -> bool:
+        """Store a change, keeping the session's own end: a session lives its TTL once, never longer.
+
+        False (and nothing stored) when the session ended meanwhile: a write must not bring it back.
+        """
+        remaining = (session.expires_at - now).total_seconds()
+        if remaining <= 0:
+            await self.delete(session.id)
+            return False
+        await self.save(session, remaining)
+        return True
 
     async def delete(self, session_id: str) -> None:
         await self.store.delete(SESSION_PREFIX + session_id)

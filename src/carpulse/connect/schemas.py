@@ -48,6 +48,11 @@ class InitiateResponse(BaseModel):
     state: str
     expires_in: int
     code_challenge: str | None = Field(default=None, description="with `via_dev_proxy` only: S256 of the PKCE verifier")
+    binding: str | None = Field(
+        default=None,
+        description="the secret this sign-in is bound to, also set as the `carpulse_connect` cookie; a client "
+        "without a cookie jar sends it back as the `X-Connect-Binding` header of the callback",
+    )
 
 
 class CallbackResult(BaseModel):

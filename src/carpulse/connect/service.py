@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,13 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carpulse.connect.errors import ConnectSessionNotFound, ConsentDeclined, OAuthStateInvalid, SelectionInvalid
+from carpulse.connect.errors import (
+    ConnectSessionNotFound,
+    ConsentDeclined,
+    OAuthBrowserMismatch,
+    OAuthStateInvalid,
+    SelectionInvalid,
+)
 from carpulse.connect.repository import ConnectSessionRepository, VehicleConnectionRepository
 from carpulse.connect.schemas import (
     ConnectSession,
@@ -33,6 +40,23 @@ from carpulse.provider.tesla.schemas import TokenResponse
 
 log = get_logger("carpulse.connect")
 
+# The browser that starts a sign-in keeps this secret (a cookie; API clients may send the header instead);
+# its callback must bring it back, so a callback URL sent to someone else connects nobody (login CSRF).
+BINDING_COOKIE = "carpulse_connect"
+BINDING_HEADER = "X-Connect-Binding"
+
+
+def new_binding(presented: str | None) -> str:
+    """The browser's binding secret: the one it already holds, or a new one."""
+    if presented and 40 <= len(presented) <= 64 and presented.replace("-", "").replace("_", "").isalnum():
+        return presented
+    return secrets.token_urlsafe(32)
+
+
+def _digest(binding: str) -> str:
+    return hashlib.sha256(f"connect-binding:{binding}".encode()).hexdigest()
+
+
 # Refresh this long before the access token expires, so a call never starts with a dying token.
 REFRESH_MARGIN = timedelta(minutes=5)
 
@@ -48,6 +72,7 @@ class ConnectContext:
     session_ttl_seconds: int
     state_ttl_seconds: int
     allowed_return_origins: frozenset[str]
+    connection_days: int = 30
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
@@ -113,8 +138,7 @@ class SessionTokens:
             session = await context.repository.get(self.session_id)
             if session is not None:
                 _apply_tokens(session, tokens, context)
-                ttl = await context.repository.ttl(self.session_id)
-                await context.repository.save(session, ttl or context.session_ttl_seconds)
+                await context.repository.save_until_expiry(session, context.clock.now())
             log.info("connect.tokens_refreshed", session=self.session_id[:8])
             return self._remember(tokens.access_token, expires_at)
 
@@ -147,16 +171,32 @@ def _apply_tokens(session: ConnectSession, tokens: TokenResponse, context: Conne
 
 class ConnectService:
     async def initiate(
-        self, context: ConnectContext, locale: Locale, return_url: str | None, *, via_dev_proxy: bool = False
+        self,
+        context: ConnectContext,
+        locale: Locale,
+        return_url: str | None,
+        binding: str | None,
+        *,
+        via_dev_proxy: bool = False,
     ) -> InitiateResponse:
-        """`via_dev_proxy`: a deployed API's dev proxy sends Tesla our state and challenge, and relays the callback."""
+        """Store the state (bound to `binding`) and PKCE verifier; the answer is the authorize URL.
+
+        `binding` None: an unbound flow, only for the dev proxy (`via_dev_proxy`: a deployed API's dev
+        proxy relays the callback to a developer's tunnel, whose browser cookies differ), which never
+        runs in production.
+        """
         if return_url is not None and origin_of(return_url) not in context.allowed_return_origins:
             raise SelectionInvalid("return_url must be on one of our allowed origins.", field="return_url")
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
         await context.repository.put_state(
             state,
-            {"verifier": verifier, "locale": locale.value, "return_url": return_url},
+            {
+                "verifier": verifier,
+                "locale": locale.value,
+                "return_url": return_url,
+                "binding": None if binding is None else _digest(binding),
+            },
             context.state_ttl_seconds,
         )
         challenge = pkce_pair(verifier)
@@ -166,6 +206,7 @@ class ConnectService:
             state=state,
             expires_in=context.state_ttl_seconds,
             code_challenge=challenge if via_dev_proxy else None,
+            binding=binding,
         )
 
     # --- dev proxy relay (carpulse.dev_proxy) ---
@@ -199,6 +240,7 @@ class ConnectService:
         state: str | None,
         error: str | None,
         error_description: str | None,
+        binding: str | None = None,
     ) -> ConnectSession:
         """Turn Tesla's callback into a connect session holding the account's vehicles."""
         pending = await context.repository.take_state(state) if state else None
@@ -208,6 +250,13 @@ class ConnectService:
             raise ConsentDeclined(f"Tesla reports: {reason}. Nothing was connected; you can start again.")
         if pending is None:
             raise OAuthStateInvalid("This sign-in link was already used or has expired; start the connection again.")
+        expected = pending.get("binding")
+        if expected is not None and (binding is None or not hmac.compare_digest(_digest(binding), expected)):
+            # The state is spent: whoever forwarded this link cannot retry it elsewhere either.
+            log.warning("connect.callback_from_another_browser", state=(state or "")[:8])
+            raise OAuthBrowserMismatch(
+                "This sign-in was started in another browser. Nothing was connected; start the connection again here."
+            )
         if not code:
             raise OAuthStateInvalid("Tesla's answer carries no authorization code; start the connection again.")
 
@@ -254,8 +303,7 @@ class ConnectService:
             if current is not None:
                 current.fleet_base_url = base_url
                 current.region = region or current.region
-                ttl = await context.repository.ttl(connection_id)
-                await context.repository.save(current, ttl or context.session_ttl_seconds)
+                await context.repository.save_until_expiry(current, context.clock.now())
             if context.sessionmaker is not None:
                 async with context.sessionmaker() as db:
                     row = await VehicleConnectionRepository(db).get_for_update(connection_id)
@@ -287,8 +335,15 @@ class ConnectService:
         await db.flush()
         return row
 
-    async def _require(self, context: ConnectContext, session_id: str) -> ConnectSession:
+    async def live(self, context: ConnectContext, session_id: str) -> ConnectSession | None:
+        """The session while it lives: its own `expires_at` decides, whatever the store still holds."""
         session = await context.repository.get(session_id)
+        if session is None or session.expires_at <= context.clock.now():
+            return None
+        return session
+
+    async def _require(self, context: ConnectContext, session_id: str) -> ConnectSession:
+        session = await self.live(context, session_id)
         if session is None:
             raise ConnectSessionNotFound("No such connect session, or it has expired.")
         return session
@@ -301,8 +356,7 @@ class ConnectService:
 
     async def state(self, context: ConnectContext, session_id: str) -> SessionState:
         session = await self.get(context, session_id)
-        ttl = await context.repository.ttl(session_id)
-        remaining = int(ttl) if ttl is not None else 0
+        remaining = max(0, int((session.expires_at - context.clock.now()).total_seconds()))
         return SessionState(
             session_id=session.id,
             provider=session.provider,
@@ -312,7 +366,7 @@ class ConnectService:
             vehicle_count=len(session.vehicles),
             selection=session.selection,
             order_id=session.order_id,
-            expires_at=context.clock.now() + timedelta(seconds=remaining),
+            expires_at=session.expires_at,
             expires_in=remaining,
             scopes=session.scopes,
         )
@@ -333,13 +387,9 @@ class ConnectService:
             raise SelectionInvalid("This session already has an order; its selection can no longer change.")
         session.selection = Selection(vins=vins, package=request.package)
         session.step = Step.checkout
-        ttl = await context.repository.ttl(session_id)
-        await context.repository.save(session, ttl or context.session_ttl_seconds)
+        if not await context.repository.save_until_expiry(session, context.clock.now()):
+            raise ConnectSessionNotFound("No such connect session, or it has expired.")
         return await self.state(context, session_id)
-
-    async def expires_at(self, context: ConnectContext, session_id: str) -> datetime | None:
-        ttl = await context.repository.ttl(session_id)
-        return None if ttl is None else context.clock.now() + timedelta(seconds=ttl)
 
 
 connect = ConnectService()

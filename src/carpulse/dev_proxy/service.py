@@ -153,7 +153,7 @@ class DevProxyService:
             if request.state is None or request.code_challenge is None:
                 # This API's own flow: its verifier is here, so its callback is completed here.
                 flow_context = replace(context.connect, state_ttl_seconds=expires_in)
-                started = await connect.initiate(flow_context, request.locale, None)
+                started = await connect.initiate(flow_context, request.locale, None, None)
                 log.info("dev_proxy.oauth_initiated", name=name, state=started.state[:8], relayed=False)
                 return InitiateOAuthResponse(
                     authorization_url=started.authorization_url,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +19,11 @@ class OrderStatus(StrEnum):
     failed = "failed"
     expired = "expired"
     refunded = "refunded"
+
+
+def order_reference(order_id: str) -> str:
+    """The order's public reference (receipts, payment return URLs): support can match it; it opens nothing."""
+    return "CP-" + hashlib.sha256(f"order-reference:{order_id}".encode()).hexdigest()[:12].upper()
 
 
 class Order(PricedSelection, TimestampedMixin, Base):

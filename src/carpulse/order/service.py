@@ -188,6 +188,8 @@ class OrderService:
         ):
             return "ignored"
         repository.record(order.id, previous, OrderStatus.refunded, actor, "refunded at the provider", now)
+        # From this commit on the order opens nothing; the job deletes its files and kept tokens.
+        enqueue_after_commit(db, "report.order_refunded", order_id=order.id)
         await db.refresh(order)
         return "refunded"
 

@@ -54,8 +54,8 @@ async def create_intent(
     return await payments.create_intent(db, get_state(request), session, body)
 
 
-async def _read(db: SessionDep, order_id: str) -> OrderRead:
-    return await payments.read_order(db, order_id)
+async def _read(request: Request, db: SessionDep, order_id: str) -> OrderRead:
+    return await payments.read_order(db, order_id, get_state(request).settings.connect.connection_days)
 
 
 @router.post(
@@ -69,7 +69,7 @@ async def _read(db: SessionDep, order_id: str) -> OrderRead:
 )
 async def verify(request: Request, body: VerifyPayment, db: SessionDep) -> OrderRead:
     order = await payments.verify(db, get_state(request), body.order_id)
-    return await _read(db, order.id)
+    return await _read(request, db, order.id)
 
 
 @router.post(
@@ -83,7 +83,7 @@ async def verify(request: Request, body: VerifyPayment, db: SessionDep) -> Order
 )
 async def capture_paypal(request: Request, order_id: TokenId, db: SessionDep) -> OrderRead:
     order = await payments.capture(db, get_state(request), order_id)
-    return await _read(db, order.id)
+    return await _read(request, db, order.id)
 
 
 async def _webhook(provider: str, request: Request, db: SessionDep) -> JSONResponse:
@@ -159,5 +159,5 @@ async def receipt_pdf(receipt_id: TokenId, db: SessionDep) -> Response:
     responses=problem_responses(OrderNotFound, ValidationFailed),
     summary="An order with its status history (the id is the capability: unguessable)",
 )
-async def get_order(order_id: TokenId, db: SessionDep) -> OrderRead:
-    return await _read(db, order_id)
+async def get_order(request: Request, order_id: TokenId, db: SessionDep) -> OrderRead:
+    return await _read(request, db, order_id)

@@ -24,6 +24,9 @@ class CreateIntent(BaseModel):
 
 class IntentCreated(BaseModel):
     order_id: str
+    reference: str = Field(
+        description="the order's public reference: the provider's return URL carries it as `checkout=` (never an id)"
+    )
     provider: str
     provider_payment_id: str
     redirect_url: str | None
@@ -50,8 +53,9 @@ class OrderTransitionRead(BaseModel):
 
 
 class OrderRead(BaseModel):
+    """What an order id opens: the order itself, never the connect session behind it."""
+
     order_id: str
-    session_id: str
     status: str
     package: str
     vins: list[str]
@@ -67,6 +71,9 @@ class OrderRead(BaseModel):
     payment_method: str | None
     flagged: bool
     paid_at: datetime | None
+    data_until: datetime | None = Field(
+        default=None, description="a paid order opens its reports and vehicle data until then"
+    )
     expires_at: datetime
     receipt_id: str | None
     transitions: list[OrderTransitionRead]

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from carpulse.inbound_event.repository import InboundEventRepository
 from carpulse.kit.logs import get_logger
 from carpulse.kit.money import plain_rate
 from carpulse.models import Order, OrderStatus
+from carpulse.models.order import order_reference
 from carpulse.order.errors import OrderNotPayable
 from carpulse.order.repository import OrderRepository
 from carpulse.order.service import orders
@@ -60,7 +62,8 @@ class PaymentService:
         await connect.keep(db, session)
         frontend = state.settings.tesla.frontend_url or f"{state.settings.base_url}/"
         separator = "&" if "?" in frontend else "?"
-        back = f"{frontend}{separator}{urlencode({'session_id': session.id, 'order_id': order.id})}"
+        # The provider and the browser's history see the return URL: it carries a reference, never an id.
+        back = f"{frontend}{separator}{urlencode({'checkout': order_reference(order.id)})}"
         started = await gateway.create_payment(
             CheckoutRequest(
                 order_id=order.id,
@@ -81,6 +84,7 @@ class PaymentService:
         log.info("payment.intent_created", order=order.id[:8], provider=body.provider, amount=order.gross_cents)
         return IntentCreated(
             order_id=order.id,
+            reference=order_reference(order.id),
             provider=body.provider,
             provider_payment_id=started.provider_payment_id,
             redirect_url=started.redirect_url,
@@ -92,12 +96,9 @@ class PaymentService:
 
     async def _remember_order(self, state: State, session: ConnectSession, order_id: str) -> None:
         """The connect session resumes at its order (the order itself outlives the session)."""
-        repository = ConnectSessionRepository(state.ephemeral)
-        ttl = await repository.ttl(session.id)
-        if ttl:
-            session.order_id = order_id
-            session.step = Step.ordered
-            await repository.save(session, ttl)
+        session.order_id = order_id
+        session.step = Step.ordered
+        await ConnectSessionRepository(state.ephemeral).save_until_expiry(session, state.clock.now())
 
     async def _existing(self, order: Order, provider: str) -> IntentCreated:
         """A second create-intent for the same quote returns the first (double clicks, retries)."""
@@ -107,6 +108,7 @@ class PaymentService:
             )
         return IntentCreated(
             order_id=order.id,
+            reference=order_reference(order.id),
             provider=order.provider,
             provider_payment_id=order.provider_payment_id or "",
             redirect_url=order.redirect_url,
@@ -186,13 +188,12 @@ class PaymentService:
         log.info("payment.webhook_handled", provider=row.provider, event_type=row.event_type, result=result)
         return result
 
-    async def read_order(self, db: AsyncSession, order_id: str) -> OrderRead:
+    async def read_order(self, db: AsyncSession, order_id: str, connection_days: int) -> OrderRead:
         order = await orders.get(db, order_id)
         receipt = await ReceiptRepository(db).for_order(order.id)
         transitions = await OrderRepository(db).transitions(order.id)
         return OrderRead(
             order_id=order.id,
-            session_id=order.session_id,
             status=order.status.value,
             package=order.package,
             vins=order.vins,
@@ -208,6 +209,9 @@ class PaymentService:
             payment_method=order.payment_method,
             flagged=order.flagged_reason is not None,
             paid_at=order.paid_at,
+            data_until=order.paid_at + timedelta(days=connection_days)
+            if order.paid_at and order.status in (OrderStatus.paid, OrderStatus.fulfilled)
+            else None,
             expires_at=order.expires_at,
             receipt_id=receipt.id if receipt else None,
             transitions=[OrderTransitionRead.model_validate(t) for t in transitions],

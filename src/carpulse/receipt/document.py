@@ -78,7 +78,7 @@ class ReceiptView:
     kind: ReceiptKind
     kind_label: str
     number: str
-    order_id: str
+    order_reference: str
     issued_on: str
     seller: SellerView
     lines: tuple[ReceiptLineView, ...]
@@ -129,7 +129,7 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
         kind=kind,
         kind_label=translate(locale, RECEIPT_KIND_MESSAGES[kind]),
         number=receipt.number,
-        order_id=receipt.order_id,
+        order_reference=receipt.order_reference,
         issued_on=format_date(receipt.issued_at, locale, style="long", tz=SELLER_TIME_ZONE),
         seller=SellerView(
             name=seller.name,

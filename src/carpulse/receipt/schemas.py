@@ -29,7 +29,7 @@ class ReceiptLine(BaseModel):
 class Receipt(BaseModel):
     id: str
     number: str = Field(description="gap-free per year: YYYY-NNNNNN")
-    order_id: str
+    order_reference: str = Field(description="the order's reference for support; not the order id, opens nothing")
     issued_at: datetime
     locale: str
     seller: Seller

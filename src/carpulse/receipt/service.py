@@ -12,6 +12,7 @@ from carpulse.config import CompanySettings
 from carpulse.kit.money import plain_rate, split_inclusive
 from carpulse.models import Order
 from carpulse.models import Receipt as ReceiptRow
+from carpulse.models.order import order_reference
 from carpulse.receipt.errors import ReceiptNotFound
 from carpulse.receipt.repository import ReceiptRepository
 from carpulse.receipt.schemas import Receipt, ReceiptLine, Seller
@@ -87,7 +88,7 @@ def to_schema(row: ReceiptRow) -> Receipt:
     return Receipt(
         id=row.id,
         number=row.number,
-        order_id=row.order_id,
+        order_reference=order_reference(row.order_id),
         issued_at=row.issued_at,
         locale=row.locale,
         seller=Seller.model_validate(row.seller),

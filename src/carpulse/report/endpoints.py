@@ -66,8 +66,10 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     responses=problem_responses(PaidOrderNotFound, ValidationFailed),
     summary="Start the paid-for reports now (idempotent; payment starts them too)",
 )
-async def generate(request: Request, body: GenerateReports, db: SessionDep) -> SessionReports:
-    return await reports.generate(db, get_state(request), body)
+async def generate(
+    request: Request, body: GenerateReports, db: SessionDep, context: ConnectContextDep
+) -> SessionReports:
+    return await reports.generate(db, get_state(request), context, body)
 
 
 @router.get(
@@ -76,8 +78,10 @@ async def generate(request: Request, body: GenerateReports, db: SessionDep) -> S
     responses=problem_responses(PaidOrderNotFound, ValidationFailed),
     summary="A session's (or order's) reports: status, vehicles, signed links",
 )
-async def session_reports(request: Request, target_id: TargetId, db: SessionDep) -> SessionReports:
-    return await reports.listing_by_id(db, get_state(request), target_id)
+async def session_reports(
+    request: Request, target_id: TargetId, db: SessionDep, context: ConnectContextDep
+) -> SessionReports:
+    return await reports.listing_by_id(db, get_state(request), context, target_id)
 
 
 @router.post(

@@ -12,10 +12,21 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.database import insert_ignoring_conflicts
-from carpulse.models import Order, OrderStatus, Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
+from carpulse.models import (
+    Order,
+    OrderStatus,
+    Report,
+    ReportPhoto,
+    ReportStatus,
+    VehicleConnection,
+    VehicleSnapshotRecord,
+)
 from carpulse.report.battery import BatterySample
 
 OPEN_STATES = (ReportStatus.queued, ReportStatus.processing, ReportStatus.uploading)
+# An unpaid order may still be paid until it expires (its provider checkout expires with it).
+UNPAID_STATES = (OrderStatus.pending_payment, OrderStatus.failed, OrderStatus.expired)
+READABLE_STATES = (OrderStatus.paid, OrderStatus.fulfilled)
 
 
 class ReportRepository:
@@ -210,4 +221,50 @@ class PhotoRepository:
 
     async def expired(self, before: datetime) -> list[ReportPhoto]:
         statement = select(ReportPhoto).where(ReportPhoto.created_at < before)
+        return list((await self.db.execute(statement)).scalars())
+
+
+class KeptDataRepository:
+    """What an order keeps past its checkout (tokens, report files, photos), and when it stops needing it."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def connections_no_longer_needed(self, now: datetime, paid_after: datetime) -> list[str]:
+        """Kept connections no order needs: none still payable, none paid within the window, no render open."""
+        needed_by_order = (
+            select(Order.id)
+            .where(
+                Order.session_id == VehicleConnection.id,
+                or_(
+                    Order.status.in_(UNPAID_STATES) & (Order.expires_at > now),
+                    Order.status.in_(READABLE_STATES) & (Order.paid_at > paid_after),
+                ),
+            )
+            .exists()
+        )
+        rendering = (
+            select(Report.id)
+            .where(Report.connection_id == VehicleConnection.id, Report.status.in_(OPEN_STATES))
+            .exists()
+        )
+        statement = select(VehicleConnection.id).where(~needed_by_order, ~rendering)
+        return list((await self.db.execute(statement)).scalars())
+
+    async def forget_connections(self, ids: list[str]) -> list[ReportPhoto]:
+        """Delete the connections (their encrypted tokens) and their photo rows; the photos, to delete their files."""
+        photos = list((await self.db.execute(select(ReportPhoto).where(ReportPhoto.connection_id.in_(ids)))).scalars())
+        await self.db.execute(delete(ReportPhoto).where(ReportPhoto.connection_id.in_(ids)))
+        await self.db.execute(delete(VehicleConnection).where(VehicleConnection.id.in_(ids)))
+        return photos
+
+    async def revoked_report_files(self, order_id: str | None = None) -> list[Report]:
+        """Reports of refunded orders whose files still exist (one order's, or every such order's)."""
+        statement = (
+            select(Report)
+            .join(Order, Order.id == Report.order_id)
+            .where(Order.status == OrderStatus.refunded, or_(Report.pdf_key.is_not(None), Report.html_key.is_not(None)))
+        )
+        if order_id is not None:
+            statement = statement.where(Order.id == order_id)
         return list((await self.db.execute(statement)).scalars())

@@ -86,7 +86,7 @@ class SessionReports(BaseModel):
     package: str
     status: Literal["pending", "processing", "complete", "failed"]
     vehicles: list[VehicleReports]
-    receipt_url: str
+    receipt_url: str | None = Field(description="the receipt by its own id (it opens the receipt only)")
 
 
 class Photo(BaseModel):

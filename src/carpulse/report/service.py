@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.connect.repository import VehicleConnectionRepository
-from carpulse.connect.service import ConnectContext
+from carpulse.connect.service import ConnectContext, connect
 from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
 from carpulse.models import Order, Report, ReportPhoto, ReportStatus
 from carpulse.order.repository import OrderRepository
+from carpulse.receipt.repository import ReceiptRepository
 from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound
 from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo
 from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
@@ -32,7 +33,7 @@ from carpulse.report.schemas import (
 )
 from carpulse.state import State
 from carpulse.vehicle.errors import PaidOrderNotFound
-from carpulse.vehicle.service import READABLE_ORDER_STATES, VehicleAccess, vehicle_access
+from carpulse.vehicle.service import READABLE_ORDER_STATES, VehicleAccess, order_opens_data, vehicle_access
 from carpulse.worker import enqueue_after_commit
 
 log = get_logger("carpulse.report")
@@ -41,29 +42,32 @@ PHOTO_LIMITS = PhotoLimits()
 
 
 class ReportService:
-    async def paid_order(self, db: AsyncSession, target: ReportTarget) -> Order:
-        """The paid order behind a session or order id; anything else is 404 (no existence oracle)."""
-        repository = OrderRepository(db)
+    async def paid_order(self, db: AsyncSession, context: ConnectContext, target: ReportTarget) -> Order:
+        """The paid order behind an order id, or a live session's; anything else is 404 (no existence oracle)."""
         if target.order_id is not None:
-            order = await repository.get(target.order_id)
+            order = await OrderRepository(db).get(target.order_id)
         else:
             assert target.session_id is not None
-            order = await self._paid_order_of_session(repository, target.session_id)
-        if order is None or order.status not in READABLE_ORDER_STATES:
+            order = await self._paid_order_of_session(db, context, target.session_id)
+        if order is None or not order_opens_data(order, context.clock.now(), context.connection_days):
             raise PaidOrderNotFound("No paid order for this session or order id.")
         return order
 
-    async def _paid_order_of_session(self, repository: OrderRepository, session_id: str) -> Order | None:
-        candidates = await repository.for_session(session_id)
+    async def _paid_order_of_session(self, db: AsyncSession, context: ConnectContext, session_id: str) -> Order | None:
+        """A session id leads to its order only while the session lives (30 minutes, never longer)."""
+        if await connect.live(context, session_id) is None:
+            return None
+        candidates = await OrderRepository(db).for_session(session_id)
         return next((order for order in candidates if order.status in READABLE_ORDER_STATES), None)
 
-    async def listing_by_id(self, db: AsyncSession, state: State, target_id: str) -> SessionReports:
-        """`/report/{id}` takes an order id or a session id."""
-        repository = OrderRepository(db)
-        order = await repository.get(target_id)
-        if order is None or order.status not in READABLE_ORDER_STATES:
-            order = await self._paid_order_of_session(repository, target_id)
+    async def listing_by_id(
+        self, db: AsyncSession, state: State, context: ConnectContext, target_id: str
+    ) -> SessionReports:
+        """`/report/{id}` takes an order id or a live session's id."""
+        order = await OrderRepository(db).get(target_id)
         if order is None:
+            order = await self._paid_order_of_session(db, context, target_id)
+        if order is None or not order_opens_data(order, context.clock.now(), context.connection_days):
             raise PaidOrderNotFound("No paid order for this session or order id.")
         return await self._listing(db, state, order)
 
@@ -94,9 +98,11 @@ class ReportService:
             )
         return [report.id for report in await repository.for_order(order.id) if report.status is ReportStatus.queued]
 
-    async def generate(self, db: AsyncSession, state: State, target: ReportTarget) -> SessionReports:
+    async def generate(
+        self, db: AsyncSession, state: State, context: ConnectContext, target: ReportTarget
+    ) -> SessionReports:
         """Start the paid-for reports now (idempotent: a second call starts nothing new)."""
-        order = await self.paid_order(db, target)
+        order = await self.paid_order(db, context, target)
         for report_id in await self.create_for_order(db, state, order.id):
             enqueue_after_commit(db, RENDER_JOB, report_id=report_id)
         await db.flush()
@@ -104,6 +110,7 @@ class ReportService:
 
     async def _listing(self, db: AsyncSession, state: State, order: Order) -> SessionReports:
         reports = await ReportRepository(db).for_order(order.id)
+        receipt = await ReceiptRepository(db).for_order(order.id)
         connection = await VehicleConnectionRepository(db).get(order.session_id)
         names = {v.get("vin"): v for v in (connection.vehicles if connection else [])}
         vehicles = []
@@ -137,7 +144,8 @@ class ReportService:
             package=order.package,
             status=overall,
             vehicles=vehicles,
-            receipt_url=f"{state.settings.base_url}/api/v1/payment/receipt/{order.id}",
+            # The receipt's own id: a receipt handed to an accountant opens the receipt, not the order.
+            receipt_url=f"{state.settings.base_url}/api/v1/payment/receipt/{receipt.id}" if receipt else None,
         )
 
     async def _facts(self, db: AsyncSession, connection_id: str, vin: str) -> VehicleFacts | None:
@@ -184,7 +192,7 @@ class ReportService:
     async def _access(
         self, db: AsyncSession, context: ConnectContext, body: ReportRequest
     ) -> tuple[Order, VehicleAccess, str]:
-        order = await self.paid_order(db, body)
+        order = await self.paid_order(db, context, body)
         access = await vehicle_access.for_order(db, context, order.id)
         access.vehicle(body.vin)  # 404 for a VIN the order did not pay for
         paid = content_package(order.package)
@@ -228,14 +236,23 @@ class ReportService:
         rendered = await render_off_loop(inputs)
         return rendered.pdf, f"carpulse-{vin}-{body.locale.value}-{package}.pdf"
 
-    async def status(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
+    async def _open_report(self, db: AsyncSession, state: State, task_id: str) -> Report | None:
+        """A task id opens its report while its order opens its data (paid, not refunded, in its window)."""
         report = await ReportRepository(db).get(task_id)
+        if report is None:
+            return None
+        order = await OrderRepository(db).get(report.order_id)
+        days = state.settings.connect.connection_days
+        return report if order is not None and order_opens_data(order, state.clock.now(), days) else None
+
+    async def status(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
+        report = await self._open_report(db, state, task_id)
         if report is None:
             raise ReportNotFound("No report task with this id.")
         return self.task(state, report)
 
     async def html(self, db: AsyncSession, state: State, task_id: str) -> str:
-        report = await ReportRepository(db).get(task_id)
+        report = await self._open_report(db, state, task_id)
         if report is None or report.status is not ReportStatus.complete or report.html_key is None:
             raise ReportNotFound("No finished report with this id.")
         data = await state.storage.get(report.html_key)

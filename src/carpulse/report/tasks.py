@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from carpulse.kit.logs import get_logger
 from carpulse.report.pipeline import RENDER_JOB, run_render
-from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
+from carpulse.report.repository import KeptDataRepository, PhotoRepository, ReportRepository, SnapshotRepository
 from carpulse.worker import job
 
 if TYPE_CHECKING:
@@ -80,3 +80,49 @@ async def delete_expired(state: State) -> int:
     if old_reports or old_photos:
         log.info("report.retention_deleted", reports=len(old_reports), photos=len(old_photos))
     return len(old_reports) + len(old_photos)
+
+
+@job("report.order_refunded")
+async def order_refunded(state: State, order_id: str) -> None:
+    """A refunded order loses its report files and its kept tokens at once."""
+    await revoke_refunded(state, order_id)
+
+
+async def revoke_refunded(state: State, order_id: str | None = None) -> int:
+    """Delete the report files of refunded orders (so links already handed out stop working), then forget
+    the connections nobody needs; the sweep runs it for every order, in case a refund's job was lost."""
+    async with state.sessionmaker() as db:
+        revoked = await KeptDataRepository(db).revoked_report_files(order_id)
+        for report in revoked:
+            for key in (report.pdf_key, report.html_key):
+                if key:
+                    await state.storage.delete(key)
+            report.pdf_key = None
+            report.html_key = None
+        await db.commit()
+    if revoked:
+        log.info("report.refunded_files_deleted", reports=len(revoked))
+    await forget_connections(state)
+    return len(revoked)
+
+
+async def forget_connections(state: State) -> int:
+    """Delete kept connections (encrypted Tesla tokens) and their photos once no order needs them.
+
+    Needed means: an order that can still be paid, an order paid within `connect.connection_days`, or a
+    render still open. Tesla has no token revocation for third parties, so deleting is all we can do.
+    """
+    now = state.clock.now()
+    paid_after = now - timedelta(days=state.settings.connect.connection_days)
+    async with state.sessionmaker() as db:
+        repository = KeptDataRepository(db)
+        forgotten = await repository.connections_no_longer_needed(now, paid_after)
+        if not forgotten:
+            return 0
+        photos = await repository.forget_connections(forgotten)
+        await db.commit()
+    # Files after the commit: a crash in between leaves files that the retention job deletes by age.
+    for photo in photos:
+        await state.storage.delete(photo.storage_key)
+    log.info("report.connections_forgotten", connections=len(forgotten), photos=len(photos))
+    return len(forgotten)

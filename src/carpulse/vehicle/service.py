@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +11,7 @@ from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.connect.repository import VehicleConnectionRepository
 from carpulse.connect.schemas import Step
 from carpulse.connect.service import ConnectContext, connect
-from carpulse.models import OrderStatus
+from carpulse.models import Order, OrderStatus
 from carpulse.order.repository import OrderRepository
 from carpulse.provider.base import VehicleSummary
 from carpulse.provider.tesla.adapter import TeslaProvider
@@ -19,6 +20,13 @@ from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
 
 # An order's data stays readable while it is paid or fulfilled; a refunded order's does not.
 READABLE_ORDER_STATES = (OrderStatus.paid, OrderStatus.fulfilled)
+
+
+def order_opens_data(order: Order, now: datetime, connection_days: int) -> bool:
+    """A paid order opens its vehicles' data (reports, charging) for `connection_days` after payment."""
+    if order.status not in READABLE_ORDER_STATES or order.paid_at is None:
+        return False
+    return now < order.paid_at + timedelta(days=connection_days)
 
 
 @dataclass
@@ -45,35 +53,24 @@ class VehicleAccess:
 
 class VehicleAccessService:
     async def for_session(self, db: AsyncSession, context: ConnectContext, session_id: str) -> VehicleAccess:
-        """A live connect session reads its whole inventory; once it expired, its durable copy does."""
-        session = await context.repository.get(session_id)
-        if session is not None and session.step is not Step.connecting:
-            return VehicleAccess(
-                connection_id=session.id,
-                order_id=session.order_id,
-                locale=session.locale.value,
-                vehicles=list(session.vehicles),
-                scopes=list(session.scopes),
-                fleet=connect.fleet_client(context, session),
-            )
-        row = await VehicleConnectionRepository(db).get(session_id)
-        if row is None:
+        """A live connect session reads its account's inventory, for its 30 minutes and never longer."""
+        session = await connect.live(context, session_id)
+        if session is None or session.step is Step.connecting:
             raise ConnectSessionNotFound("No such connect session, or it has expired.")
-        orders = await OrderRepository(db).for_session(session_id)
         return VehicleAccess(
-            connection_id=row.id,
-            order_id=orders[0].id if orders else None,
-            locale=row.locale,
-            vehicles=[VehicleSummary.model_validate(vehicle) for vehicle in row.vehicles],
-            scopes=list(row.scopes),
-            fleet=connect.fleet_client(context, row),
+            connection_id=session.id,
+            order_id=session.order_id,
+            locale=session.locale.value,
+            vehicles=list(session.vehicles),
+            scopes=list(session.scopes),
+            fleet=connect.fleet_client(context, session),
         )
 
     async def for_order(self, db: AsyncSession, context: ConnectContext, order_id: str) -> VehicleAccess:
-        """A paid order reads the vehicles it paid for, through the connection it kept at checkout."""
+        """A paid order reads the vehicles it paid for, through the connection it kept, for its access window."""
         order = await OrderRepository(db).get(order_id)
-        if order is None or order.status not in READABLE_ORDER_STATES:
-            raise PaidOrderNotFound("No paid order with this id.")
+        if order is None or not order_opens_data(order, context.clock.now(), context.connection_days):
+            raise PaidOrderNotFound("No paid order with this id, or its access period has ended.")
         row = await VehicleConnectionRepository(db).get(order.session_id)
         if row is None:
             raise PaidOrderNotFound("This order keeps no vehicle connection; connect your Tesla account again.")
