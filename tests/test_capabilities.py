@@ -132,6 +132,28 @@ class TestOAuthStateIsBoundToItsBrowser:
         assert response.status_code == 200, response.text
         assert response.json()["vehicle_count"] == 1
 
+    async def test_a_plain_link_starts_a_bound_flow_for_a_browser(self, committed_client: httpx.AsyncClient) -> None:
+        started = await committed_client.get("/api/v1/tesla/oauth/start", params={"locale": "de"})
+
+        assert started.status_code == 303
+        assert "carpulse_connect=" in started.headers["set-cookie"]
+        url = urlsplit(started.headers["location"])
+        query = {key: values[0] for key, values in parse_qs(url.query).items()} | {"sandbox_account": "solo"}
+        consent = await committed_client.get(url.path, params=query)
+        callback = {key: values[0] for key, values in parse_qs(urlsplit(consent.headers["location"]).query).items()}
+        response = await committed_client.get(
+            "/api/v1/tesla/oauth/callback", params=callback, headers={"Accept": "text/html"}
+        )
+        assert response.status_code == 303, response.text
+        assert "session_id=" in response.headers["location"]
+
+    async def test_a_plain_link_refuses_a_foreign_return_url(self, committed_client: httpx.AsyncClient) -> None:
+        response = await committed_client.get(
+            "/api/v1/tesla/oauth/start", params={"return_url": "https://evil.example/steal"}
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+
     async def test_a_second_sign_in_in_the_same_browser_keeps_its_binding(
         self, committed_client: httpx.AsyncClient
     ) -> None:

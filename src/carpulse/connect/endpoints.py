@@ -21,11 +21,12 @@ from carpulse.connect.schemas import (
     CallbackResult,
     InitiateRequest,
     InitiateResponse,
+    Locale,
     SelectRequest,
     SessionState,
     SessionVehicles,
 )
-from carpulse.connect.service import BINDING_COOKIE, BINDING_HEADER, connect, new_binding
+from carpulse.connect.service import BINDING_COOKIE, BINDING_HEADER, ConnectContext, connect, new_binding
 from carpulse.errors import CarPulseError, DependencyUnavailable, ValidationFailed, problem_responses, render_error
 from carpulse.provider.tesla.errors import (
     TeslaOAuthError,
@@ -60,19 +61,48 @@ async def initiate(
         )
     if body.via_dev_proxy:
         return await connect.initiate(context, body.locale, body.return_url, None, via_dev_proxy=True)
+    return await _start_bound(request, response, context, body.locale, body.return_url)
+
+
+async def _start_bound(
+    request: Request, response: Response, context: ConnectContext, locale: Locale, return_url: str | None
+) -> InitiateResponse:
+    """A flow bound to this browser: its secret (kept, or new) is set as a cookie the callback must bring."""
     binding = new_binding(request.cookies.get(BINDING_COOKIE))
-    started = await connect.initiate(context, body.locale, body.return_url, binding)
+    started = await connect.initiate(context, locale, return_url, binding)
     # Sent back only to the OAuth routes; Lax, as Tesla's redirect to the callback is a top-level GET.
     response.set_cookie(
         BINDING_COOKIE,
         binding,
         max_age=context.state_ttl_seconds,
         path=request.url.path.rsplit("/", 1)[0],
-        secure=settings.base_url.startswith("https://"),
+        secure=get_state(request).settings.base_url.startswith("https://"),
         httponly=True,
         samesite="lax",
     )
     return started
+
+
+@router.get(
+    "/oauth/start",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {"description": "to Tesla's consent page, with the browser's binding cookie set"},
+        **problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
+    },
+    summary="Start connecting from a plain link: like `initiate`, answered by a redirect to Tesla",
+)
+async def start(
+    request: Request,
+    context: ConnectContextDep,
+    locale: Locale = Locale.en,
+    return_url: Annotated[str | None, Query(max_length=2000)] = None,
+) -> RedirectResponse:
+    redirect = RedirectResponse("/", status_code=303)
+    started = await _start_bound(request, redirect, context, locale, return_url)
+    redirect.headers["location"] = started.authorization_url
+    return redirect
 
 
 def _wants_json(request: Request) -> bool:
