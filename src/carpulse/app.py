@@ -372,9 +372,10 @@ def create_app(
         version=version,
         description="Car Pulse: vehicle health reports, mileage logbook and battery data API.",
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
-        openapi_url="/openapi.json",
+        # Off in production unless asked for: the schema maps every endpoint, and the docs pages need it.
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_error_handlers(app)
     mount_routers(app)
