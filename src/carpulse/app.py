@@ -112,6 +112,7 @@ def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGatewa
         webhook_secret=settings.stripe.webhook_secret.get_secret_value(),
         api_base=settings.stripe.api_base or (f"{sandbox_root}/stripe" if sandbox_root else None),
         webhook_tolerance_seconds=settings.stripe.webhook_tolerance_seconds,
+        webhook_clock_skew_seconds=settings.stripe.webhook_clock_skew_seconds,
         http=http,
     )
     paypal = PayPalGateway(
