@@ -129,7 +129,8 @@ def settings_problems(error: ValidationError) -> list[str]:
             lines.extend(cause.problems)
             continue
         message = item["msg"].removeprefix("Value error, ")
-        location = "__".join(str(part) for part in item["loc"]).upper()
+        # A list position is no variable of its own: `CARPULSE_SECURITY__TOKEN_KEYS`, not `…__0`.
+        location = "__".join(part for part in item["loc"] if isinstance(part, str)).upper()
         lines.append(f"{ENV_PREFIX}{location}: {message}" if location else message)
     return lines
 
