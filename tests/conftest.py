@@ -93,8 +93,9 @@ def production_overrides() -> dict[str, Any]:
     return {
         "environment": "production",
         "public_base_url": "https://api.carpulsetracker.com",
-        "auth": {"jwt_secret_key": "k" * 48},
-        "storage": {"signing_key": "s" * 48},
+        "auth": {"jwt_secret_key": "pN1cKoxyn1U-Wd8zhLuQIqlWIsazWgY_Lo8na0rb55s"},  # secrets.token_urlsafe(32)
+        "storage": {"signing_key": "6qdMHUCRADQy3IdLaqYlg-_RQAuTM6Xm77wwYKqKmso"},
+        "http": {"cors_origins": ["https://app.carpulsetracker.com"]},
         "sandbox": {"enabled": False},
         "admin": {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"},
         "security": {"token_keys": ["u5sJ8NaHq0s3Qm8Qe2n3l9b1vJ6rS0wXy4zT7cK2dA0="]},

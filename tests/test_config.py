@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from carpulse.config import DEVELOPMENT_JWT_SECRET, Settings
+from carpulse.config import DEVELOPMENT_JWT_SECRET, MIN_KEY_BITS, Settings, key_strength_bits
 from tests.conftest import production_overrides
 
 PRODUCTION_READY: dict[str, Any] = production_overrides()
@@ -170,3 +171,146 @@ class TestProductionRefusesDevelopmentDefaults:
         del values["storage"]
         with pytest.raises(ValidationError, match="SIGNING_KEY"):
             Settings(**values)
+
+
+PREDICTABLE_KEYS = [
+    "a" * 48,
+    "abc" * 16,
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    "password123password123password123",
+    "my-super-secret-jwt-key-for-prod",  # a phrase, 32 characters
+    "0123456789" * 4,
+]
+
+
+class TestKeyStrength:
+    @pytest.mark.parametrize("key", PREDICTABLE_KEYS)
+    def test_predictable_keys_score_below_the_bar(self, key: str) -> None:
+        assert key_strength_bits(key) < MIN_KEY_BITS
+
+    def test_random_keys_score_above_it(self) -> None:
+        for _ in range(500):
+            assert key_strength_bits(secrets.token_urlsafe(32)) >= MIN_KEY_BITS
+            assert key_strength_bits(secrets.token_hex(32)) >= MIN_KEY_BITS
+
+    def test_a_run_scores_nothing(self) -> None:
+        assert key_strength_bits("k" * 64) == 0
+        assert key_strength_bits("") == 0
+
+    @pytest.mark.parametrize("key", PREDICTABLE_KEYS)
+    @pytest.mark.parametrize(
+        ("group", "field", "variable"),
+        [("auth", "jwt_secret_key", "JWT_SECRET_KEY"), ("storage", "signing_key", "STORAGE__SIGNING_KEY")],
+    )
+    def test_production_refuses_them_without_printing_them(
+        self, key: str, group: str, field: str, variable: str
+    ) -> None:
+        with pytest.raises(ValidationError, match=f"{variable}.*too predictable") as raised:
+            Settings(**production(**{group: {field: key}}))
+        assert key not in str(raised.value)
+
+    def test_production_accepts_random_keys(self) -> None:
+        for _ in range(50):
+            keys = {"auth": {"jwt_secret_key": secrets.token_urlsafe(32)}}
+            Settings(**production(**keys, storage={"signing_key": secrets.token_urlsafe(32)}))
+
+
+class TestProductionRefusesUnsafeSettings:
+    @pytest.mark.parametrize(
+        ("changes", "message"),
+        [
+            ({"http": {"cors_origins": ["http://localhost:3000"]}}, "CORS_ORIGINS"),
+            ({"http": {"cors_origins": ["https://app.example", "https://localhost:5173"]}}, "CORS_ORIGINS"),
+            ({"http": {"cors_origins": ["https://127.0.0.1:8443"]}}, "CORS_ORIGINS"),
+            ({"http": {"cors_origins": ["https://[::1]"]}}, "CORS_ORIGINS"),
+            ({"http": {"cors_origins": ["https://dev.localhost"]}}, "CORS_ORIGINS"),
+            ({"http": {"cors_origins": ["http://app.example"]}}, "CORS_ORIGINS"),
+            ({"http": {"cors_origins": ["*"]}}, "CORS_ORIGINS"),
+            ({"tesla": {"frontend_url": "http://localhost:5173/connect"}}, "FRONTEND_URL"),
+            ({"http": {"trusted_proxies": ["0.0.0.0/0"]}}, "TRUSTED_PROXIES"),
+            ({"http": {"trusted_proxies": ["10.0.0.0/8"]}}, "TRUSTED_PROXIES"),
+            ({"http": {"trusted_proxies": ["10.0.1.0/24", "::/0"]}}, "TRUSTED_PROXIES"),
+            ({"http": {"trusted_proxies": ["2001:db8::/48"]}}, "TRUSTED_PROXIES"),
+            ({"rate_limit": {"enabled": False}}, "RATE_LIMIT__ENABLED"),
+            ({"database": {"echo": True}}, "DATABASE__ECHO"),
+            ({"log": {"level": "DEBUG"}}, "LOG__LEVEL"),
+            ({"log": {"level": "debug"}}, "LOG__LEVEL"),
+        ],
+    )
+    def test_each_is_refused(self, changes: dict[str, Any], message: str) -> None:
+        with pytest.raises(ValidationError, match=message):
+            Settings(**production(**changes))
+
+    def test_the_same_values_are_fine_outside_production(self) -> None:
+        settings = Settings(
+            http={"cors_origins": ["http://localhost:3000"], "trusted_proxies": ["0.0.0.0/0"]},  # type: ignore[arg-type]
+            rate_limit={"enabled": False},  # type: ignore[arg-type]
+            database={"echo": True},  # type: ignore[arg-type]
+            log={"level": "DEBUG"},  # type: ignore[arg-type]
+            replicas=3,
+        )
+        assert not settings.is_production
+
+    def test_proxies_within_the_widest_prefix_pass(self) -> None:
+        proxies = ["10.0.1.0/24", "10.0.2.7", "2001:db8:1:2::/64", "2001:db8::1"]
+        Settings(**production(http={"trusted_proxies": proxies}))
+
+    def test_the_widest_prefix_is_a_setting(self) -> None:
+        Settings(**production(http={"trusted_proxies": ["10.0.0.0/8"], "trusted_proxy_widest_ipv4": 8}))
+        Settings(**production(http={"trusted_proxies": ["2001:db8::/32"], "trusted_proxy_widest_ipv6": 32}))
+
+    @pytest.mark.parametrize("entry", ["not-an-address", "10.0.0.0/33", "300.1.1.1"])
+    def test_an_unreadable_proxy_is_refused_in_every_environment(self, entry: str) -> None:
+        with pytest.raises(ValidationError, match="not an IP address or network"):
+            Settings(http={"trusted_proxies": [entry]})  # type: ignore[arg-type]
+
+    def test_several_replicas_refuse_every_per_process_store(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            Settings(**production(replicas=3))
+        message = str(raised.value)
+        for variable in ("CARPULSE_REDIS__URL", "CARPULSE_JOBS__BROKER", "CARPULSE_DATABASE__URL"):
+            assert variable in message
+
+    def test_several_replicas_on_shared_stores_start(self) -> None:
+        shared = production(
+            replicas=3,
+            database={"url": "postgresql+asyncpg://carpulse@db.internal/carpulse"},
+            redis={"url": "redis://redis.internal:6379/0"},
+            jobs={"broker": "redis"},
+        )
+        assert Settings(**shared).replicas == 3
+
+    def test_several_replicas_refuse_the_in_memory_broker_alone(self) -> None:
+        shared = production(
+            replicas=2,
+            database={"url": "postgresql+asyncpg://carpulse@db.internal/carpulse"},
+            redis={"url": "redis://redis.internal:6379/0"},
+        )
+        with pytest.raises(ValidationError, match="JOBS__BROKER") as raised:
+            Settings(**shared)
+        assert "REDIS__URL" not in str(raised.value)
+
+    def test_every_problem_is_named_at_once(self) -> None:
+        with pytest.raises(ValidationError) as raised:
+            Settings(
+                **production(
+                    auth={"jwt_secret_key": "a" * 32},
+                    http={"cors_origins": ["http://localhost:3000"], "trusted_proxies": ["0.0.0.0/0"]},
+                    rate_limit={"enabled": False},
+                    log={"level": "DEBUG"},
+                )
+            )
+        for variable in ("JWT_SECRET_KEY", "CORS_ORIGINS", "TRUSTED_PROXIES", "RATE_LIMIT__ENABLED", "LOG__LEVEL"):
+            assert variable in str(raised.value)
+
+
+class TestApiDocs:
+    def test_served_outside_production_by_default(self) -> None:
+        assert Settings().docs_enabled is True
+
+    def test_hidden_in_production_by_default(self) -> None:
+        assert Settings(**production()).docs_enabled is False
+
+    def test_a_setting_in_either_direction(self) -> None:
+        assert Settings(**production(http={"docs": True})).docs_enabled is True
+        assert Settings(http={"docs": False}).docs_enabled is False  # type: ignore[arg-type]

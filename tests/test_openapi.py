@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from carpulse.errors import problem_catalogue
+from tests.conftest import production_overrides
 
 PROBLEM = "application/problem+json"
 PROBLEM_SCHEMAS = {"#/components/schemas/Problem", "#/components/schemas/ValidationProblem"}
@@ -92,6 +93,53 @@ class TestDocumentationIsServed:
     async def test_openapi_is_3_1_and_lists_operations(self, openapi: dict[str, Any]) -> None:
         assert openapi["openapi"].startswith("3.1")
         assert list(operations(openapi))
+
+
+def production_settings(**http: Any) -> dict[str, Any]:
+    overrides = production_overrides()
+    del overrides["admin"]  # the suite's admin
+    overrides["http"] = {**overrides["http"], **http}
+    return overrides
+
+
+class TestDocumentationInProduction:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return production_settings()
+
+    @pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"])
+    async def test_is_not_served(self, client: httpx.AsyncClient, path: str) -> None:
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == PROBLEM
+
+    async def test_is_not_linked_from_the_root(self, client: httpx.AsyncClient) -> None:
+        body = (await client.get("/")).json()
+        assert (body["environment"], body["docs"], body["redoc"], body["openapi"]) == ("production", None, None, None)
+        assert body["health"] == "https://api.carpulsetracker.com/health"
+
+
+class TestDocumentationInProductionWhenAskedFor:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return production_settings(docs=True)
+
+    @pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc"])
+    async def test_is_served(self, client: httpx.AsyncClient, path: str) -> None:
+        assert (await client.get(path)).status_code == 200
+
+    async def test_is_linked_from_the_root(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/")).json()["docs"] == "https://api.carpulsetracker.com/docs"
+
+
+class TestDocumentationSwitchedOffOutsideProduction:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"http": {"docs": False}}
+
+    async def test_is_not_served(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/openapi.json")).status_code == 404
+        assert (await client.get("/docs")).status_code == 404
 
 
 class TestEveryOperationListsItsErrors:

@@ -112,6 +112,7 @@ def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGatewa
         webhook_secret=settings.stripe.webhook_secret.get_secret_value(),
         api_base=settings.stripe.api_base or (f"{sandbox_root}/stripe" if sandbox_root else None),
         webhook_tolerance_seconds=settings.stripe.webhook_tolerance_seconds,
+        webhook_clock_skew_seconds=settings.stripe.webhook_clock_skew_seconds,
         http=http,
     )
     paypal = PayPalGateway(
@@ -375,9 +376,10 @@ def create_app(
         version=version,
         description="Car Pulse: vehicle health reports, mileage logbook and battery data API.",
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
-        openapi_url="/openapi.json",
+        # Off in production unless asked for: the schema maps every endpoint, and the docs pages need it.
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_error_handlers(app)
     mount_routers(app)

@@ -183,7 +183,22 @@ def generate_keys(
 
 
 def main() -> None:
-    app()
+    """Every command; settings that do not validate are listed one per line, without a traceback."""
+    from pydantic import ValidationError
+
+    from carpulse.config import Settings, settings_problems
+
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        problems = settings_problems(exc)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        typer.echo(f"carpulse: refusing to start, {count} in the settings:", err=True)
+        for problem in problems:
+            typer.echo(f"  - {problem}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,20 @@ The seed's deployment sets a few unprefixed names (`ADMIN_USERNAME`, `JWT_SECRET
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import math
 import os
+from collections import Counter
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -38,6 +42,97 @@ DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_sandbox"  # noqa: S105
 DEVELOPMENT_PAYPAL_CLIENT_SECRET = "paypal-sandbox-secret"  # noqa: S105
 # The password of the admin seeded when no hash is configured, outside production only.
 DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
+
+
+# Production keys must look like a random generator's output (see `key_strength_bits`).
+MIN_KEY_CHARACTERS = 32
+MIN_KEY_BITS = 128
+KEY_ADVICE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+# Alphabet sizes per character class; anything else counts as one of the 33 ASCII symbols and space.
+_CHARACTER_CLASSES = (("abcdefghijklmnopqrstuvwxyz", 26), ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26), ("0123456789", 10))
+_OTHER_CHARACTERS = 33
+
+
+def key_strength_bits(key: str) -> float:
+    """Estimated bits of a key: its unpredictable characters times the bits per character of the
+    classes it uses, capped by the Shannon entropy of its characters.
+
+    A character is predictable when it repeats the one before, continues a step (`abc`, `975`), or
+    completes a pair of characters seen earlier (`abcabc`, `passwordpassword`).
+    """
+    if not key:
+        return 0.0
+    alphabet = sum(size for members, size in _CHARACTER_CLASSES if any(c in members for c in key))
+    if any(all(c not in members for members, _ in _CHARACTER_CLASSES) for c in key):
+        alphabet += _OTHER_CHARACTERS
+    pairs: set[str] = set()
+    unpredictable = 0
+    for i, c in enumerate(key):
+        predictable = False
+        if i >= 1:
+            pair = key[i - 1 : i + 1]
+            predictable = c == key[i - 1] or pair in pairs
+            pairs.add(pair)
+        if i >= 2 and ord(c) - ord(key[i - 1]) == ord(key[i - 1]) - ord(key[i - 2]):
+            predictable = True
+        unpredictable += not predictable
+    shannon = -sum(n / len(key) * math.log2(n / len(key)) for n in Counter(key).values())
+    return max(0.0, min(unpredictable * math.log2(alphabet), len(key) * shannon))
+
+
+def _key_problem(variable: str, key: str, development_default: str) -> str | None:
+    if key == development_default:
+        return f"{variable} is the development key; set a random one: {KEY_ADVICE}"
+    if len(key) < MIN_KEY_CHARACTERS:
+        return f"{variable} has {len(key)} characters, under {MIN_KEY_CHARACTERS}; set a random one: {KEY_ADVICE}"
+    bits = key_strength_bits(key)
+    if bits < MIN_KEY_BITS:
+        return (
+            f"{variable} is too predictable (about {bits:.0f} of {MIN_KEY_BITS} estimated bits: repeats, "
+            f"sequences or few distinct characters); set a random one: {KEY_ADVICE}"
+        )
+    return None
+
+
+def _local_or_plain_origin(url: str) -> str | None:
+    """Why a browser origin is unfit for production (not https, or this machine), else None."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme != "https" or not host:
+        return "is not an https:// origin"
+    if host == "localhost" or host.endswith(".localhost"):
+        return "points at localhost"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return "points at this machine" if address.is_loopback or address.is_unspecified else None
+
+
+class UnsafeProductionSettings(ValueError):
+    """The production guard's refusal: one line per problem, each naming the variable to set."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("refusing to start in production: " + "; ".join(problems))
+        self.problems = problems
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per problem of a `Settings` validation error, naming the variable (never its value)."""
+    lines: list[str] = []
+    for item in error.errors():
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, UnsafeProductionSettings):
+            lines.extend(cause.problems)
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        # A list position is no variable of its own: `CARPULSE_SECURITY__TOKEN_KEYS`, not `…__0`.
+        location = "__".join(part for part in item["loc"] if isinstance(part, str)).upper()
+        lines.append(f"{ENV_PREFIX}{location}: {message}" if location else message)
+    return lines
 
 
 class Environment(StrEnum):
@@ -157,10 +252,39 @@ class HttpSettings(BaseModel):
         default_factory=list,
         description="addresses or CIDR networks whose X-Forwarded-For is believed",
     )
+    trusted_proxy_widest_ipv4: int = Field(
+        default=24, ge=0, le=32, description="production refuses a trusted IPv4 network wider than this prefix"
+    )
+    trusted_proxy_widest_ipv6: int = Field(
+        default=64, ge=0, le=128, description="production refuses a trusted IPv6 network wider than this prefix"
+    )
+    docs: bool | None = Field(
+        default=None, description="serve /docs, /redoc and /openapi.json; unset: everywhere but production"
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="request body limit of photo uploads (several photos at once)"
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network (10.0.1.0/24, 2001:db8::/64)") from exc
+        return entries
+
+    def wide_proxy_networks(self) -> list[tuple[str, int]]:
+        """Trusted networks wider than the widest prefix allowed, with that prefix."""
+        wide = []
+        for entry in self.trusted_proxies:
+            network = ipaddress.ip_network(entry, strict=False)
+            widest = self.trusted_proxy_widest_ipv4 if network.version == 4 else self.trusted_proxy_widest_ipv6
+            if network.prefixlen < widest:
+                wide.append((str(network), widest))
+        return wide
 
 
 DEFAULT_RATE_LIMIT_POLICIES = {
@@ -254,7 +378,12 @@ class StripeSettings(BaseModel):
     publishable_key: str = "pk_test_sandbox"
     webhook_secret: SecretStr = SecretStr(DEVELOPMENT_STRIPE_WEBHOOK_SECRET)
     api_base: str | None = Field(default=None, description="default: the sandbox fake, else https://api.stripe.com")
-    webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+    webhook_tolerance_seconds: int = Field(
+        default=300, ge=30, le=3600, description="how old a signature's timestamp may be"
+    )
+    webhook_clock_skew_seconds: int = Field(
+        default=60, ge=0, le=600, description="how far in the future a signature's timestamp may be"
+    )
 
 
 class PayPalSettings(BaseModel):
@@ -421,6 +550,7 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(
         default=None, description="base of every URL the app builds; default: where it serves"
     )
+    replicas: int = Field(default=1, ge=1, description="how many `carpulse serve` processes share this configuration")
 
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -466,23 +596,33 @@ class Settings(BaseSettings):
         if self.environment is not Environment.production:
             return self
         problems = []
-        jwt_key = self.auth.jwt_secret_key.get_secret_value()
-        if jwt_key == DEVELOPMENT_JWT_SECRET or len(jwt_key) < 32:
-            problems.append("CARPULSE_AUTH__JWT_SECRET_KEY must be set to 32+ random characters")
-        signing_key = self.storage.signing_key.get_secret_value()
-        if signing_key == DEVELOPMENT_SIGNING_KEY or len(signing_key) < 32:
-            problems.append("CARPULSE_STORAGE__SIGNING_KEY must be set to 32+ random characters")
+        for variable, key, default in (
+            ("CARPULSE_AUTH__JWT_SECRET_KEY (or JWT_SECRET_KEY)", self.auth.jwt_secret_key, DEVELOPMENT_JWT_SECRET),
+            ("CARPULSE_STORAGE__SIGNING_KEY", self.storage.signing_key, DEVELOPMENT_SIGNING_KEY),
+        ):
+            if problem := _key_problem(variable, key.get_secret_value(), default):
+                problems.append(problem)
         if self.sandbox.enabled:
-            problems.append("CARPULSE_SANDBOX__ENABLED must be false")
+            problems.append(
+                "CARPULSE_SANDBOX__ENABLED must be false: its fakes would stand in for Tesla, Stripe and PayPal"
+            )
         if self.admin.password_hash is None:
-            problems.append("CARPULSE_ADMIN__PASSWORD_HASH (or ADMIN_PASSWORD_HASH) must be set")
+            problems.append(
+                "CARPULSE_ADMIN__PASSWORD_HASH (or ADMIN_PASSWORD_HASH) must be set (`carpulse admin hash-password`): "
+                "without it the admin's password is the development one"
+            )
         if not self.public_base_url or not self.public_base_url.startswith("https://"):
-            problems.append("CARPULSE_PUBLIC_BASE_URL must be an https:// URL")
+            problems.append(
+                "CARPULSE_PUBLIC_BASE_URL must be an https:// URL: every link, callback and return URL starts with it"
+            )
         if self.debug:
             problems.append("CARPULSE_DEBUG must be false")
 
         if DEVELOPMENT_TOKEN_KEY in (key.get_secret_value() for key in self.security.token_keys):
-            problems.append("CARPULSE_SECURITY__TOKEN_KEYS must not contain the development key")
+            problems.append(
+                "CARPULSE_SECURITY__TOKEN_KEYS must not contain the development key: it is public, and it decrypts "
+                "the stored Tesla tokens"
+            )
         if self.tesla.client_secret.get_secret_value() == DEVELOPMENT_TESLA_CLIENT_SECRET:
             problems.append("CARPULSE_TESLA__CLIENT_SECRET (or TESLA_CLIENT_SECRET) must be set")
         if self.stripe.secret_key.get_secret_value() == DEVELOPMENT_STRIPE_SECRET_KEY:
@@ -506,9 +646,61 @@ class Settings(BaseSettings):
                 problems.append(f"{label} must be set (the built-in default is not a real one)")
         if self.paypal.mode != "live":
             problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
+        problems.extend(self._unsafe_in_production())
         if problems:
-            raise ValueError("refusing to start in production: " + "; ".join(problems))
+            raise UnsafeProductionSettings(problems)
         return self
+
+    def _unsafe_in_production(self) -> list[str]:
+        """Values that work but open production to abuse or to losing state between replicas."""
+        problems = []
+        for origin in self.http.cors_origins:
+            reason = _local_or_plain_origin(origin)
+            if reason:
+                problems.append(
+                    f"CARPULSE_HTTP__CORS_ORIGINS (or CORS_ORIGINS) lists {origin!r}, which {reason}; list only your "
+                    "front ends' https:// origins (they are also the allowed Tesla connect return_url origins)"
+                )
+        if self.tesla.frontend_url and (reason := _local_or_plain_origin(self.tesla.frontend_url)):
+            problems.append(
+                f"CARPULSE_TESLA__FRONTEND_URL {reason}; set your front end's https:// URL "
+                "(browsers are sent there, and its origin is an allowed return_url origin)"
+            )
+        for network, widest in self.http.wide_proxy_networks():
+            version = "IPV4" if ":" not in network else "IPV6"
+            problems.append(
+                f"CARPULSE_HTTP__TRUSTED_PROXIES trusts {network}, wider than /{widest}: any client inside it can "
+                "forge X-Forwarded-For and dodge the rate limits; list your load balancer's addresses "
+                f"(or raise CARPULSE_HTTP__TRUSTED_PROXY_WIDEST_{version} if its range really is that wide)"
+            )
+        if not self.rate_limit.enabled:
+            problems.append(
+                "CARPULSE_RATE_LIMIT__ENABLED must be true: without limits, logins, payments and webhooks "
+                "are open to guessing and floods"
+            )
+        if self.replicas > 1:
+            declared = f"CARPULSE_REPLICAS={self.replicas}"
+            if self.redis.url is None:
+                problems.append(
+                    f"CARPULSE_REDIS__URL must be set with {declared}: otherwise each replica keeps its own "
+                    "connect sessions, OAuth states and rate-limit counters"
+                )
+            if self.jobs.broker == "memory":
+                problems.append(
+                    f"CARPULSE_JOBS__BROKER must be redis with {declared}: the in-memory broker keeps each "
+                    "replica's jobs to itself and loses them when it stops"
+                )
+            if self.database.url.startswith("sqlite"):
+                problems.append(
+                    f"CARPULSE_DATABASE__URL must be PostgreSQL with {declared}: a SQLite file belongs to one machine"
+                )
+        if self.database.echo:
+            problems.append("CARPULSE_DATABASE__ECHO must be false: it logs every SQL statement")
+        if self.log.level.strip().upper() == "DEBUG":
+            problems.append(
+                "CARPULSE_LOG__LEVEL must be INFO or higher: DEBUG logs the internals of every request and vendor call"
+            )
+        return problems
 
     @property
     def base_url(self) -> str:
@@ -527,6 +719,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.http.docs if self.http.docs is not None else not self.is_production
 
 
 @lru_cache

@@ -110,6 +110,43 @@ class TestForgedAndStaleWebhooks:
         assert response.status_code == 400
         assert (await order(committed_client, intent["order_id"]))["status"] == "pending_payment"
 
+    async def test_a_timestamp_in_the_future_beyond_the_clock_skew_is_rejected(
+        self, committed_app: FastAPI, committed_client: httpx.AsyncClient
+    ) -> None:
+        import time
+
+        fake = committed_app.state.carpulse.sandbox.stripe
+        intent, body = await self._paid_event(committed_app, committed_client)
+        skew = committed_app.state.carpulse.settings.stripe.webhook_clock_skew_seconds
+        # A signature made ahead of time stays "fresh" for as long as the tolerance after its date.
+        ahead = fake.sign(body, timestamp=int(time.time()) + skew + 3600)
+        response = await committed_client.post(
+            "/api/v1/payment/webhook/stripe", content=body, headers={"Stripe-Signature": ahead}
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["type"] == "/problems/webhook-rejected"
+        assert "future" in response.json()["detail"]
+        await settle(committed_app)
+        assert (await order(committed_client, intent["order_id"]))["status"] == "pending_payment"
+        assert await _count(committed_app, select(func.count()).select_from(InboundEvent)) == 0
+
+    async def test_a_timestamp_within_the_clock_skew_is_accepted(
+        self, committed_app: FastAPI, committed_client: httpx.AsyncClient
+    ) -> None:
+        import time
+
+        fake = committed_app.state.carpulse.sandbox.stripe
+        intent, body = await self._paid_event(committed_app, committed_client)
+        skew = committed_app.state.carpulse.settings.stripe.webhook_clock_skew_seconds
+        slightly_ahead = fake.sign(body, timestamp=int(time.time()) + skew // 2)
+        response = await committed_client.post(
+            "/api/v1/payment/webhook/stripe", content=body, headers={"Stripe-Signature": slightly_ahead}
+        )
+        assert response.status_code == 202, response.text
+        await settle(committed_app)
+        assert (await order(committed_client, intent["order_id"]))["status"] == "paid"
+
     async def test_tampered_body_is_rejected(self, committed_app: FastAPI, committed_client: httpx.AsyncClient) -> None:
         fake = committed_app.state.carpulse.sandbox.stripe
         _intent, body = await self._paid_event(committed_app, committed_client)

@@ -15,13 +15,14 @@ router = APIRouter(tags=["about"])
 async def root(request: Request) -> ServiceInfo:
     state = get_state(request)
     base = state.settings.base_url
+    docs = state.settings.docs_enabled
     return ServiceInfo(
         name=state.settings.app_name,
         version=state.version,
         environment=state.settings.environment.value,
-        docs=f"{base}/docs",
-        redoc=f"{base}/redoc",
-        openapi=f"{base}/openapi.json",
+        docs=f"{base}/docs" if docs else None,
+        redoc=f"{base}/redoc" if docs else None,
+        openapi=f"{base}/openapi.json" if docs else None,
         api=f"{base}/api",
         health=f"{base}/health",
     )

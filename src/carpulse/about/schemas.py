@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ServiceInfo(BaseModel):
     name: str
     version: str
     environment: str
-    docs: str
-    redoc: str
-    openapi: str
+    docs: str | None = Field(description="null where the API docs are not served (production by default)")
+    redoc: str | None
+    openapi: str | None
     api: str
     health: str
 

@@ -228,6 +228,13 @@ class TestCertificateHosts:
             ("http://127.0.0.1:18081/certs/CERT-1", False),
             ("https://127.0.0.1:18080/certs/CERT-1", False),
             ("not a url", False),
+            ("https://api.paypal.com:443/v1/notifications/certs/CERT-1", True),
+            ("https://api.paypal.com:8443/v1/notifications/certs/CERT-1", False),
+            ("https://api.paypal.com:80/v1/notifications/certs/CERT-1", False),
+            ("https://api.paypal.com:0/v1/notifications/certs/CERT-1", False),
+            ("https://api.sandbox.paypal.com:4443/v1/notifications/certs/CERT-1", False),
+            ("http://localhost/_sandbox/paypal/v1/notifications/certs/CERT-1", False),
+            ("http://127.0.0.1/certs/CERT-1", False),
         ],
     )
     def test_only_listed_hosts_and_https_for_paypal(self, url: str, allowed: bool) -> None:

@@ -199,6 +199,25 @@ class TestSignatureRejected:
 
         assert event.event_type == "checkout.session.completed"
 
+    async def test_a_timestamp_ahead_beyond_the_clock_skew_is_refused(
+        self, gateway: StripeGateway, fake: StripeFake, delivery: tuple[bytes, dict[str, str]]
+    ) -> None:
+        body, _ = delivery
+        ahead = fake.sign(body, timestamp=int(time.time()) + gateway.webhook_clock_skew_seconds + 60)
+
+        with pytest.raises(WebhookSignatureInvalid, match="future"):
+            await gateway.parse_webhook(body, {"Stripe-Signature": ahead})
+
+    async def test_a_wider_clock_skew_accepts_it(
+        self, http: httpx.AsyncClient, fake: StripeFake, delivery: tuple[bytes, dict[str, str]]
+    ) -> None:
+        body, _ = delivery
+        lenient = gateway_for(http, webhook_clock_skew_seconds=600)
+
+        event = await lenient.parse_webhook(body, {"Stripe-Signature": fake.sign(body, int(time.time()) + 300)})
+
+        assert event.event_type == "checkout.session.completed"
+
     async def test_a_tampered_body_is_refused(
         self, gateway: StripeGateway, delivery: tuple[bytes, dict[str, str]]
     ) -> None:

@@ -41,8 +41,12 @@ def signed_message(transmission_id: str, transmission_time: str, webhook_id: str
     return f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body) & 0xFFFFFFFF}".encode()
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def certificate_url_allowed(url: str, hosts: list[str]) -> bool:
-    """Whether a `PAYPAL-CERT-URL` points at a configured host (exact match, port too when one is listed).
+    """Whether a `PAYPAL-CERT-URL` points at a configured host (exact match) and port: the one the
+    entry lists (the sandbox lists its own), else only the scheme's default.
 
     `https` always; `http` only for a listed host outside paypal.com (the sandbox lists its own host),
     or for an entry that names the scheme itself (`http://127.0.0.1:8100`).
@@ -53,15 +57,18 @@ def certificate_url_allowed(url: str, hosts: list[str]) -> bool:
     except ValueError:
         return False
     host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+    if parts.scheme not in DEFAULT_PORTS or not host or parts.username or parts.password:
         return False
+    default_port = DEFAULT_PORTS[parts.scheme]
+    port = default_port if port is None else port
     for entry in hosts:
         allowed = urlsplit(entry if "://" in entry else f"//{entry}")
         try:
             allowed_port = allowed.port
         except ValueError:
             continue
-        if (allowed.hostname or "") != host or (allowed_port is not None and allowed_port != port):
+        # Another port on PayPal's host is another server (a forwarded or co-hosted one).
+        if (allowed.hostname or "") != host or port != (allowed_port if allowed_port is not None else default_port):
             continue
         if allowed.scheme:
             if allowed.scheme == parts.scheme:

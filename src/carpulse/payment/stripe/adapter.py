@@ -72,6 +72,15 @@ SESSION_EVENTS = frozenset(
 )
 
 
+def signature_timestamp(header: str) -> int | None:
+    """The `t=` of a `Stripe-Signature` header (`t=…,v1=…`)."""
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value) if value.isdigit() else None
+    return None
+
+
 def stripe_locale(locale: str | None) -> str:
     """`fi`, `fi-FI`, `no`, `nb_NO` → Checkout's locale; unknown → `auto`."""
     language = (locale or "").replace("_", "-").split("-")[0].lower()
@@ -236,6 +245,7 @@ class StripeGateway:
         webhook_secret: str | None,
         api_base: str | None = None,
         webhook_tolerance_seconds: int = 300,
+        webhook_clock_skew_seconds: int = 60,
         http: httpx.AsyncClient | None = None,
         timeout_seconds: float = 30.0,
         max_network_retries: int = 2,
@@ -246,6 +256,7 @@ class StripeGateway:
         self.secret_key = secret_key or None
         self.webhook_secret = webhook_secret or None
         self.webhook_tolerance_seconds = webhook_tolerance_seconds
+        self.webhook_clock_skew_seconds = webhook_clock_skew_seconds
         self.clock = clock
         self.breaker = breaker
         self._owns_http = http is None
@@ -275,6 +286,7 @@ class StripeGateway:
             webhook_secret=settings.webhook_secret.get_secret_value(),
             api_base=api_base or settings.api_base,
             webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
+            webhook_clock_skew_seconds=settings.webhook_clock_skew_seconds,
             http=http,
             **options,
         )
@@ -377,6 +389,10 @@ class StripeGateway:
             raise WebhookSignatureInvalid(exc.user_message or "bad Stripe signature") from exc
         except (ValueError, TypeError, AttributeError) as exc:  # not UTF-8, not JSON, not an object
             raise WebhookSignatureInvalid("The Stripe webhook body is not a JSON event.") from exc
+        # The SDK checks only the past: a signature dated ahead would stay fresh for that long after it.
+        signed_at = signature_timestamp(signature or "")
+        if signed_at is None or signed_at > self.clock.now().timestamp() + self.webhook_clock_skew_seconds:
+            raise WebhookSignatureInvalid("The Stripe signature is dated in the future, beyond the clock skew allowed.")
         return self.read_event(body)
 
     def read_event(self, payload: bytes) -> WebhookEvent:
