@@ -173,7 +173,7 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "invoice": "60/minute",
     "invoice_zip": "3/minute",
     "charging_history": "30/minute",
-    "oauth_initiate": "10/minute",
+    "oauth_initiate": "20/minute",
     "photo_upload": "10/minute",
 }
 

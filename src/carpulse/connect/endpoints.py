@@ -6,7 +6,7 @@ import html
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from carpulse.connect.dependencies import ConnectContextDep
@@ -20,7 +20,14 @@ from carpulse.connect.schemas import (
     SessionVehicles,
 )
 from carpulse.connect.service import connect
-from carpulse.errors import CarPulseError, DependencyUnavailable, ValidationFailed, problem_responses, render_error
+from carpulse.errors import (
+    CarPulseError,
+    DependencyUnavailable,
+    RateLimited,
+    ValidationFailed,
+    problem_responses,
+    render_error,
+)
 from carpulse.provider.tesla.errors import (
     TeslaOAuthError,
     TeslaRateLimited,
@@ -28,6 +35,7 @@ from carpulse.provider.tesla.errors import (
     TeslaTimeout,
     TeslaUnavailable,
 )
+from carpulse.rate_limit import limit_by_ip
 from carpulse.state import get_state
 
 router = APIRouter(prefix="/tesla", tags=["tesla connect"])
@@ -39,7 +47,9 @@ _TESLA_ERRORS = (TeslaUnavailable, TeslaTimeout, TeslaRateLimited, TeslaReauthor
 @router.post(
     "/oauth/initiate",
     response_model=InitiateResponse,
-    responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
+    # Each call stores an OAuth state for minutes: bounded per client IP.
+    dependencies=[Depends(limit_by_ip("oauth_initiate"))],
+    responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable, RateLimited),
     summary="Start connecting a Tesla account (OAuth with state and PKCE)",
 )
 async def initiate(request: Request, body: InitiateRequest, context: ConnectContextDep) -> InitiateResponse:
