@@ -184,15 +184,15 @@ class ServerSettings(BaseModel):
     header_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300, description="a connection whose request head is not complete in this long is closed"
     )
-    keep_alive_timeout_seconds: float = Field(
-        default=5.0, gt=0, le=3600, description="an idle keep-alive connection is closed after this long"
+    keep_alive_timeout_seconds: int = Field(
+        default=5, ge=1, le=3600, description="an idle keep-alive connection is closed after this long"
     )
-    limit_concurrency: int | None = Field(
+    limit_concurrency: int = Field(
         default=1000, ge=1, description="connections plus tasks at once; past it new requests get 503"
     )
     backlog: int = Field(default=2048, ge=1, description="connections the kernel queues before accept")
-    max_incomplete_event_bytes: int = Field(
-        default=16 * 1024, ge=1024, le=1024 * 1024, description="largest request head (line + headers) accepted"
+    max_head_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=1024 * 1024, description="a larger request head (line + headers) gets 431"
     )
 
 
