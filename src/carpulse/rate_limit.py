@@ -146,7 +146,8 @@ def limit_by_ip_and_owner(policy: str, owner_param: str) -> Callable[[Request], 
     """
 
     async def dependency(request: Request) -> None:
-        await enforce(request, policy, "ip", request_client_ip(request))
+        # The IP budget is the one `limit_by_ip(policy)` counts; the owner's is keyed apart by its name.
+        await enforce(request, policy, request_client_ip(request))
         await enforce(request, policy, owner_param, str(request.path_params.get(owner_param, "")))
 
     dependency.__name__ = f"rate_limit_{policy}_by_{owner_param}"
@@ -175,7 +176,7 @@ class RateLimitHeadersMiddleware:
             if message["type"] == "http.response.start" and decisions:
                 headers = MutableHeaders(scope=message)
                 if "ratelimit-limit" not in headers:
-                    tightest = min(decisions, key=lambda decision: (decision.remaining, -decision.reset_at))
+                    tightest = min(decisions, key=lambda decision: decision.remaining)
                     for name, value in tightest.headers().items():
                         headers[name] = value
             await send(message)
