@@ -57,7 +57,14 @@ class TestDefaults:
             "pdf": "10/minute",
             "webhook": "100/minute",
             "login": "5/minute",
+            "invoice": "60/minute",
+            "invoice_zip": "3/minute",
+            "charging_history": "30/minute",
+            "oauth_initiate": "20/minute",
+            "photo_upload": "10/minute",
         }
+        assert settings.charging.history_cache_seconds == 300
+        assert (settings.server.header_timeout_seconds, settings.server.keep_alive_timeout_seconds) == (10.0, 5)
 
     def test_base_url_follows_host_and_port(self) -> None:
         assert Settings(host="127.0.0.1", port=9000).base_url == "http://127.0.0.1:9000"
@@ -132,6 +139,28 @@ class TestEnvironmentVariables:
         monkeypatch.setenv("CARPULSE_PORT", "not-a-port")
         with pytest.raises(ValidationError):
             Settings()
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("CARPULSE_SERVER__HEADER_TIMEOUT_SECONDS", "0"),
+            ("CARPULSE_SERVER__KEEP_ALIVE_TIMEOUT_SECONDS", "1.5"),
+            ("CARPULSE_SERVER__LIMIT_CONCURRENCY", "0"),
+            ("CARPULSE_SERVER__MAX_HEAD_BYTES", "100"),
+            ("CARPULSE_CHARGING__HISTORY_CACHE_SECONDS", "-1"),
+        ],
+    )
+    def test_server_and_cache_nonsense_is_refused(self, monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValidationError):
+            Settings()
+
+    def test_server_settings_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CARPULSE_SERVER__KEEP_ALIVE_TIMEOUT_SECONDS", "65")
+        monkeypatch.setenv("CARPULSE_CHARGING__HISTORY_CACHE_SECONDS", "0")
+        settings = Settings()
+        assert settings.server.keep_alive_timeout_seconds == 65
+        assert settings.charging.history_cache_seconds == 0
 
 
 class TestProductionRefusesDevelopmentDefaults:

@@ -6,10 +6,10 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
 
 from carpulse.app import create_app
-from carpulse.rate_limit import RateLimiter, limit_by_ip
+from carpulse.rate_limit import RateLimiter, limit_by_ip, limit_by_ip_and_owner
 from tests.conftest import CLIENT_ADDRESS, REDIS_URL, make_settings
 
 
@@ -17,6 +17,31 @@ def add_probe(app: FastAPI) -> None:
     @app.get("/_probe/pdf", dependencies=[Depends(limit_by_ip("pdf"))])
     async def pdf() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.get("/_probe/file/{owner_id}", dependencies=[Depends(limit_by_ip_and_owner("invoice", "owner_id"))])
+    async def owned_file(owner_id: str) -> Response:
+        return Response(owner_id.encode(), media_type="application/pdf")
+
+
+class TestHeadersOnEveryResponse:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"rate_limit": {"policies": {"invoice": "3/minute"}}}
+
+    async def test_a_response_returned_directly_carries_the_tightest_budget(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        add_probe(app)
+        await client.get("/_probe/file/a")
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            # This address's first request, the owner's second: the owner's budget is the tighter one.
+            response = await other.get("/_probe/file/a")
+
+        assert response.status_code == 200
+        assert response.headers["ratelimit-limit"] == "3"
+        assert response.headers["ratelimit-remaining"] == "1"
+        assert response.headers["ratelimit-policy"] == '3;w=60;comment="invoice"'
 
 
 class TestPolicyByClientIp:

@@ -33,7 +33,7 @@ from carpulse.middleware import BodySizeLimitMiddleware, RequestContextMiddlewar
 from carpulse.partner_key.service import partner_key
 from carpulse.payment.factory import PaymentGateways
 from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints
-from carpulse.rate_limit import RateLimiter
+from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_PATH, mount_sandbox
 from carpulse.state import State
 from carpulse.worker import Jobs, bind_jobs, create_broker
@@ -387,6 +387,7 @@ def create_app(
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.http.max_body_bytes,

@@ -54,6 +54,7 @@ def serve(
     import uvicorn
 
     from carpulse.config import Settings
+    from carpulse.server import uvicorn_options
 
     overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -69,6 +70,7 @@ def serve(
         server_header=False,
         log_config=None,
         timeout_graceful_shutdown=10,
+        **uvicorn_options(settings.server),
     )
 
 

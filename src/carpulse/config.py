@@ -293,7 +293,31 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "pdf": "10/minute",
     "webhook": "100/minute",
     "login": "5/minute",
+    # By cost: a stored invoice is one Fleet call, a ZIP up to hundreds, a history read a few pages.
+    "invoice": "60/minute",
+    "invoice_zip": "3/minute",
+    "charging_history": "30/minute",
+    "oauth_initiate": "20/minute",
+    "photo_upload": "10/minute",
 }
+
+
+class ServerSettings(BaseModel):
+    """`carpulse serve`: how long a connection may idle or dawdle, and how many the process takes."""
+
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="a connection whose request head is not complete in this long is closed"
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5, ge=1, le=3600, description="an idle keep-alive connection is closed after this long"
+    )
+    limit_concurrency: int = Field(
+        default=1000, ge=1, description="connections plus tasks at once; past it new requests get 503"
+    )
+    backlog: int = Field(default=2048, ge=1, description="connections the kernel queues before accept")
+    max_head_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=1024 * 1024, description="a larger request head (line + headers) gets 431"
+    )
 
 
 class RateLimitSettings(BaseModel):
@@ -513,6 +537,15 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         return out
 
 
+class ChargingSettings(BaseModel):
+    history_cache_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="a vehicle's charging history read from Tesla is reused this long (0: read on every request)",
+    )
+
+
 class ReportSettings(BaseModel):
     start_on_payment: bool = Field(
         default=True, description="render the paid-for reports as soon as an order is paid (and reconcile them)"
@@ -555,6 +588,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     storage: StorageSettings = StorageSettings()
+    server: ServerSettings = ServerSettings()
     auth: AuthSettings = AuthSettings()
     admin: AdminSettings = AdminSettings()
     http: HttpSettings = HttpSettings()
@@ -569,6 +603,7 @@ class Settings(BaseSettings):
     dev_proxy: DevProxySettings = DevProxySettings()
     jobs: JobSettings = JobSettings()
     report: ReportSettings = ReportSettings()
+    charging: ChargingSettings = ChargingSettings()
     sandbox: SandboxSettings = SandboxSettings()
     log: LogSettings = LogSettings()
 

@@ -1,7 +1,9 @@
 """Named rate-limit policies on the `limits` library (memory or Redis storage).
 
 A policy is a name (`login`, `payment`, ...) and a rate (`5/minute`) from settings. Callers
-hit a policy with the identifiers that key it (client IP, IP + username, account id).
+hit a policy with the identifiers that key it (client IP, IP + username, account id). Each
+decision is recorded on the request, and `RateLimitHeadersMiddleware` writes the tightest one's
+`RateLimit-*` headers on whatever response the endpoint returns.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carpulse.errors import RateLimited
 from carpulse.kit.client_ip import Network, client_ip
 from carpulse.kit.logs import get_logger
 
 log = get_logger("carpulse.rate_limit")
+
+# Where a request's decisions wait for the response: a list the middleware puts in the ASGI scope.
+_DECISIONS = "carpulse.rate_limit_decisions"
 
 
 @dataclass(frozen=True)
@@ -113,14 +120,65 @@ def get_rate_limiter(request: Request) -> RateLimiter:
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
-def limit_by_ip(policy: str) -> Callable[[Request, Response], Awaitable[None]]:
+async def enforce(request: Request, policy: str, *identifiers: str) -> None:
+    """Count the request against `policy` keyed by `identifiers`; the response carries the tightest decision."""
+    decision = await get_rate_limiter(request).hit(policy, *identifiers)
+    decisions = request.scope.get(_DECISIONS)
+    if decision is not None and isinstance(decisions, list):
+        decisions.append(decision)
+
+
+def limit_by_ip(policy: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency that counts the request against `policy`, keyed by client IP."""
 
-    async def dependency(request: Request, response: Response) -> None:
-        limiter = get_rate_limiter(request)
-        decision = await limiter.hit(policy, request_client_ip(request))
-        if decision is not None:
-            response.headers.update(decision.headers())
+    async def dependency(request: Request) -> None:
+        await enforce(request, policy, request_client_ip(request))
 
     dependency.__name__ = f"rate_limit_{policy}"
     return dependency
+
+
+def limit_by_ip_and_owner(policy: str, owner_param: str) -> Callable[[Request], Awaitable[None]]:
+    """Two budgets of `policy`: one per client IP and one per owner (the `owner_param` path parameter).
+
+    Per IP alone, an attacker spreads one session's downloads over many addresses; per owner alone,
+    one address sprays many sessions.
+    """
+
+    async def dependency(request: Request) -> None:
+        # The IP budget is the one `limit_by_ip(policy)` counts; the owner's is keyed apart by its name.
+        await enforce(request, policy, request_client_ip(request))
+        await enforce(request, policy, owner_param, str(request.path_params.get(owner_param, "")))
+
+    dependency.__name__ = f"rate_limit_{policy}_by_{owner_param}"
+    return dependency
+
+
+class RateLimitHeadersMiddleware:
+    """Writes the `RateLimit-*` headers of the request's tightest decision on its response.
+
+    FastAPI copies a dependency's response headers only onto responses it builds from a return value,
+    not onto a `Response` an endpoint returns itself (files, PDFs, ZIPs); this covers both. A refusal
+    (429) already carries its own headers and keeps them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        decisions: list[RateLimitDecision] = []
+        scope[_DECISIONS] = decisions
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and decisions:
+                headers = MutableHeaders(scope=message)
+                if "ratelimit-limit" not in headers:
+                    tightest = min(decisions, key=lambda decision: decision.remaining)
+                    for name, value in tightest.headers().items():
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -219,3 +219,36 @@ class TestSandboxFakeIsReachable:
     async def test_fake_is_mounted(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         assert sandbox_fake(app) is not None
         assert (await client.get("/_sandbox/tesla/eu/status")).text.strip() == "ok"
+
+
+class TestInitiateLimits:
+    async def test_a_long_return_url_is_422(self, client: httpx.AsyncClient) -> None:
+        long_url = "http://localhost:3000/" + "a" * 600
+
+        response = await client.post("/api/v1/tesla/oauth/initiate", json={"return_url": long_url})
+
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["errors"][0]["loc"] == ["body", "return_url"]
+        assert long_url not in response.text
+
+    async def test_a_return_url_of_the_allowed_length_is_taken(self, client: httpx.AsyncClient) -> None:
+        url = "http://localhost:3000/back?" + "q" * (512 - len("http://localhost:3000/back?"))
+
+        response = await client.post("/api/v1/tesla/oauth/initiate", json={"return_url": url})
+
+        assert response.status_code == 200
+
+    async def test_the_21st_initiate_in_a_minute_from_one_address_is_429(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        responses = [await client.post("/api/v1/tesla/oauth/initiate", json={}) for _ in range(21)]
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+            other = await elsewhere.post("/api/v1/tesla/oauth/initiate", json={})
+
+        assert [response.status_code for response in responses] == [200] * 20 + [429]
+        assert responses[0].headers["ratelimit-policy"] == '20;w=60;comment="oauth_initiate"'
+        assert responses[20].headers["content-type"] == PROBLEM
+        assert int(responses[20].headers["retry-after"]) > 0
+        assert other.status_code == 200

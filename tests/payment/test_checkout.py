@@ -210,3 +210,28 @@ class TestRefunds:
         await self._refund(committed_client, payment_intent, amount=500)
         await settle(committed_app)
         assert (await order(committed_client, intent["order_id"]))["status"] == "paid"
+
+
+class TestReceiptPdfLimit:
+    async def test_the_pdf_carries_its_rate_limit_and_is_limited_per_receipt(
+        self, committed_app: FastAPI, committed_client: httpx.AsyncClient
+    ) -> None:
+        client = committed_client
+        intent = await checkout(client, "stripe")
+        await act_on_hosted_page(client, intent["redirect_url"], "pay")
+        await settle(committed_app)
+        receipt_id = (await order(client, intent["order_id"]))["receipt_id"]
+        path = f"/api/v1/payment/receipt/{receipt_id}/pdf"
+
+        first = await client.get(path)
+        statuses = []
+        for number in range(10):
+            transport = httpx.ASGITransport(app=committed_app, client=(f"198.51.100.{number + 1}", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+                statuses.append((await elsewhere.get(path)).status_code)
+
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/pdf"
+        assert first.headers["ratelimit-policy"] == '10;w=60;comment="pdf"'
+        assert first.headers["ratelimit-remaining"] == "9"
+        assert statuses == [200] * 9 + [429]

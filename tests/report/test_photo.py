@@ -357,7 +357,7 @@ class TestDownscaling:
     def test_a_wide_photo_is_downscaled_to_the_output_side_keeping_its_aspect(self) -> None:
         photo = prepare_photo(encode(halves(4_000, 1_000), "PNG"))
 
-        assert (photo.width, photo.height) == decode(photo.data).size == (2_560, 640)
+        assert (photo.width, photo.height) == decode(photo.data).size == (2_048, 512)
 
     def test_a_tall_jpeg_is_downscaled_through_a_reduced_decode(self) -> None:
         photo = prepare_photo(encode(halves(4_000, 6_000), "JPEG"), PhotoLimits(output_max_side=500))
@@ -476,10 +476,11 @@ class TestPhotoLimits:
     def test_the_defaults(self) -> None:
         assert dataclasses.asdict(DEFAULT_LIMITS) == {
             "max_bytes": 15 * 1024 * 1024,
-            "max_pixels": 40_000_000,
-            "max_side": 12_000,
+            "max_pixels": 24_000_000,
+            "max_png_pixels": 12_000_000,
+            "max_side": 8_192,
             "max_photos_per_session": 10,
-            "output_max_side": 2_560,
+            "output_max_side": 2_048,
             "jpeg_quality": 85,
         }
 

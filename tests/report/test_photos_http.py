@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import resource
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from carpulse.report.photo import prepare_photo
 from tests.connect.flow import connect_account
 from tests.report.flow import REPORTS_ON, local, paid_order, reports_of, settle_reports
 
@@ -180,3 +182,89 @@ class TestPhotosInTheReport:
 
         assert "data:image/jpeg;base64," in html
         assert html.index("data:image/jpeg;base64,") > html.index(vin)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def striped_png(width: int, height: int) -> bytes:
+    image = Image.new("RGB", (width, height), (30, 90, 160))
+    draw = ImageDraw.Draw(image)
+    for x in range(0, width, 450):
+        draw.line([(x, 0), (width - x, height)], fill=(200, 40, 40), width=3)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class TestUploadCost:
+    async def test_the_6300_pixel_square_png_is_refused(self, client: httpx.AsyncClient) -> None:
+        session_id = await session(client)
+        square = png(6300, 6300, mode="1")  # 39.7 megapixels that a PNG must decode whole
+
+        response = await client.post(
+            f"/api/v1/tesla/session/{session_id}/photos", files=files(("square.png", square, "image/png"))
+        )
+
+        assert response.status_code == 422
+        body = response.json()
+        assert body["type"].endswith("/photo-dimensions-too-large")
+        assert body["max_pixels"] == 12_000_000
+
+    async def test_a_24_megapixel_jpeg_is_taken_and_stored_at_report_size(self, client: httpx.AsyncClient) -> None:
+        session_id = await session(client)
+
+        response = await client.post(
+            f"/api/v1/tesla/session/{session_id}/photos",
+            files=files(("camera.jpg", jpeg(6000, 4000), "image/jpeg")),
+        )
+
+        assert response.status_code == 201, response.text
+        photo = response.json()["photos"][0]
+        assert (photo["width"], photo["height"]) == (2048, 1365)
+
+    async def test_the_decode_runs_outside_the_api_process(self, client: httpx.AsyncClient) -> None:
+        session_id = await session(client)
+        url = f"/api/v1/tesla/session/{session_id}/photos"
+        assert (await client.post(url, files=files(("warm.png", png(), "image/png")))).status_code == 201
+        upload = striped_png(4000, 3000)
+        started = cpu_seconds()
+        prepare_photo(upload)
+        in_process = cpu_seconds() - started
+
+        started = cpu_seconds()
+        response = await client.post(url, files=files(*((f"{n}.png", upload, "image/png") for n in range(3))))
+        api_cpu = cpu_seconds() - started
+
+        assert response.status_code == 201, response.text
+        assert in_process > 0.1
+        assert api_cpu < in_process  # three decodes cost the API less than one decoded here
+
+
+class TestUploadRateLimit:
+    async def test_the_eleventh_upload_in_a_minute_is_429(self, client: httpx.AsyncClient) -> None:
+        session_id = await session(client)
+        url = f"/api/v1/tesla/session/{session_id}/photos"
+
+        statuses = [(await client.post(url, files=files(("a.png", png(), "image/png")))).status_code for _ in range(11)]
+        refused = await client.post(url, files=files(("a.png", png(), "image/png")))
+
+        assert statuses == [201] * 10 + [429]
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "photo_upload" in refused.json()["detail"]
+
+    async def test_one_session_from_many_addresses_shares_its_budget(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        session_id = await session(client)
+        url = f"/api/v1/tesla/session/{session_id}/photos"
+        statuses = []
+        for number in range(11):
+            transport = httpx.ASGITransport(app=app, client=(f"198.51.100.{number + 1}", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+                response = await elsewhere.post(url, files=files(("a.png", png(), "image/png")))
+                statuses.append(response.status_code)
+
+        assert statuses == [201] * 10 + [429]

@@ -11,7 +11,7 @@ from carpulse.auth.schemas import AccessToken, AccountRead, LoginJson
 from carpulse.auth.service import auth
 from carpulse.database import SessionDep
 from carpulse.errors import DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
-from carpulse.rate_limit import request_client_ip
+from carpulse.rate_limit import enforce, request_client_ip
 from carpulse.state import get_state
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -24,9 +24,7 @@ async def _login(
 ) -> AccessToken:
     state = get_state(request)
     # Keyed by IP and username: one attacker cannot lock out a user from everywhere.
-    decision = await state.rate_limiter.hit("login", request_client_ip(request), username.lower())
-    if decision is not None:
-        response.headers.update(decision.headers())
+    await enforce(request, "login", request_client_ip(request), username.lower())
     account = await auth.authenticate(session, username, password, state.clock)
     response.headers["Cache-Control"] = "no-store"
     return auth.issue_token(state.settings.auth, account, state.clock)

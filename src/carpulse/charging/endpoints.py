@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
+from carpulse.charging.dependencies import ChargingHistoryDep
 from carpulse.charging.errors import InvoiceNotFound
 from carpulse.charging.names import content_disposition
 from carpulse.charging.schemas import ChargingInvoices, Months
@@ -29,7 +30,7 @@ from carpulse.provider.tesla.errors import (
     TeslaUnavailable,
     TeslaVehicleNotFound,
 )
-from carpulse.rate_limit import limit_by_ip
+from carpulse.rate_limit import limit_by_ip_and_owner
 from carpulse.state import get_state
 from carpulse.vehicle.dependencies import get_order_access, get_session_access
 from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
@@ -67,10 +68,9 @@ def _binary(media_type: str, description: str) -> dict[int | str, dict[str, Any]
     }
 
 
-def _download(download: Download, response: Response) -> Response:
-    """The file with its name; the rate limit's headers, which FastAPI keeps only for models, are carried over."""
+def _download(download: Download) -> Response:
+    """The file with its name, never cached on the way."""
     headers = {"Content-Disposition": content_disposition(download.file_name), "Cache-Control": "private, no-store"}
-    headers |= {name: value for name, value in response.headers.items() if name.lower().startswith("ratelimit-")}
     if isinstance(download.content, bytes):
         return Response(download.content, media_type=download.media_type, headers=headers)
     # Proxies that buffer (nginx) would hold the ZIP back until the end.
@@ -82,8 +82,12 @@ def _mount(path: str, access_of: Callable[..., Coroutine[Any, Any, VehicleAccess
     """The five endpoints under `path` (`/session/{session_id}` or `/orders/{order_id}`)."""
     Access = Annotated[VehicleAccess, Depends(access_of)]  # noqa: N806 - a type alias, named like one
     not_found = ConnectSessionNotFound if owner == "session" else PaidOrderNotFound
-    access_errors = (not_found, VehicleNotFound, ValidationFailed, *_UPSTREAM_ERRORS)
-    downloads = [Depends(limit_by_ip("pdf"))]
+    access_errors = (not_found, VehicleNotFound, ValidationFailed, RateLimited, *_UPSTREAM_ERRORS)
+    # Per client IP and per session (or order), by cost: see the README's rate-limit table.
+    owner_param = f"{owner}_id"
+    history_reads = [Depends(limit_by_ip_and_owner("charging_history", owner_param))]
+    invoices = [Depends(limit_by_ip_and_owner("invoice", owner_param))]
+    archives = [Depends(limit_by_ip_and_owner("invoice_zip", owner_param))]
 
     def now(request: Request) -> datetime:
         return get_state(request).clock.now()
@@ -91,35 +95,36 @@ def _mount(path: str, access_of: Callable[..., Coroutine[Any, Any, VehicleAccess
     @router.get(
         f"{path}/vehicles/{{vin}}/charging-invoices",
         response_model=ChargingInvoices,
+        dependencies=history_reads,
         responses=problem_responses(*access_errors),
         summary=f"A vehicle's charging sessions, invoices and totals ({owner})",
         description="Sessions with site, times, kWh, fees by type and invoice ids; totals per month and per "
         "currency (amounts in different currencies are never added up); the lookback window used.",
     )
     async def charging_invoices(
-        request: Request, access: Access, vin: Vin, db: SessionDep, months: Months = 24
+        request: Request, access: Access, history: ChargingHistoryDep, vin: Vin, db: SessionDep, months: Months = 24
     ) -> ChargingInvoices:
-        return await charging.invoices(db, access, vin, months, now(request), download_base=request.url.path)
+        return await charging.invoices(db, access, history, vin, months, now(request), download_base=request.url.path)
 
     @router.get(
         f"{path}/vehicles/{{vin}}/charging-invoices.zip",
         response_class=Response,
-        dependencies=downloads,
+        dependencies=archives,
         responses={
             **_binary("application/zip", "streamed: the invoice PDFs, `ledger.csv`, and `errors.txt` if any failed"),
-            **problem_responses(*access_errors, RateLimited),
+            **problem_responses(*access_errors),
         },
         summary=f"A vehicle's charging invoices as one ZIP with a ledger ({owner})",
     )
     async def vehicle_invoices_zip(
-        request: Request, response: Response, access: Access, vin: Vin, db: SessionDep, months: Months = 24
+        request: Request, access: Access, history: ChargingHistoryDep, vin: Vin, db: SessionDep, months: Months = 24
     ) -> Response:
-        return _download(await charging.vehicle_archive(db, access, vin, months, now(request)), response)
+        return _download(await charging.vehicle_archive(db, access, history, vin, months, now(request)))
 
     @router.get(
         f"{path}/charging-invoices.zip",
         response_class=Response,
-        dependencies=downloads,
+        dependencies=archives,
         responses={
             **_binary("application/zip", "streamed: a folder `{vehicle-name}-{vin-suffix}/` per vehicle, `ledger.csv`"),
             **problem_responses(not_found, ValidationFailed, RateLimited, *_UPSTREAM_ERRORS),
@@ -127,36 +132,44 @@ def _mount(path: str, access_of: Callable[..., Coroutine[Any, Any, VehicleAccess
         summary=f"Every vehicle's charging invoices as one ZIP with a ledger ({owner})",
     )
     async def all_invoices_zip(
-        request: Request, response: Response, access: Access, db: SessionDep, months: Months = 24
+        request: Request, access: Access, history: ChargingHistoryDep, db: SessionDep, months: Months = 24
     ) -> Response:
-        return _download(await charging.session_archive(db, access, months, now(request)), response)
+        return _download(await charging.session_archive(db, access, history, months, now(request)))
 
     @router.get(
         f"{path}/vehicles/{{vin}}/charging-invoices/{{invoice_id}}",
         response_class=Response,
-        dependencies=downloads,
+        dependencies=invoices,
         responses={
             **_binary("application/pdf", "the invoice as Tesla issued it"),
-            **problem_responses(*access_errors, InvoiceNotFound, RateLimited),
+            **problem_responses(*access_errors, InvoiceNotFound),
         },
         summary=f"One charging invoice PDF of the vehicle's last 24 months ({owner})",
     )
     async def invoice_pdf(
-        request: Request, response: Response, access: Access, vin: Vin, invoice_id: InvoiceId, db: SessionDep
+        request: Request,
+        access: Access,
+        history: ChargingHistoryDep,
+        vin: Vin,
+        invoice_id: InvoiceId,
+        db: SessionDep,
     ) -> Response:
-        return _download(await charging.invoice_pdf(db, access, vin, invoice_id, now(request)), response)
+        return _download(await charging.invoice_pdf(db, access, history, vin, invoice_id, now(request)))
 
     @router.get(
         f"{path}/vehicles/{{vin}}/charging-history.csv",
         response_class=Response,
+        dependencies=history_reads,
         responses={
             **_binary("text/csv", "every charging session of the window, oldest first (columns: see README)"),
             **problem_responses(*access_errors),
         },
         summary=f"A vehicle's charging history as CSV ({owner})",
     )
-    async def history_csv(request: Request, access: Access, vin: Vin, db: SessionDep, months: Months = 24) -> Response:
-        return _download(await charging.history_csv(db, access, vin, months, now(request)), Response())
+    async def history_csv(
+        request: Request, access: Access, history: ChargingHistoryDep, vin: Vin, db: SessionDep, months: Months = 24
+    ) -> Response:
+        return _download(await charging.history_csv(db, access, history, vin, months, now(request)))
 
 
 _mount("/session/{session_id}", get_session_access, "session")

@@ -1,15 +1,15 @@
 """Charging invoices and history of the vehicles a connect session (or a paid order) may read.
 
 Everything is read from Tesla when asked (`/dx/charging/history`, `/dx/charging/invoice/{id}`); we
-store none of it. A download's preparation (access, VIN, the history) happens before its response
-starts, so those failures are problem documents; the ZIP itself is then streamed.
+store none of it durably, and the history is reused for a few minutes (`history.py`). A download's
+preparation (access, VIN, the history) happens before its response starts, so those failures are
+problem documents; the ZIP itself is then streamed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from carpulse.charging.archive import (
     stream_invoices,
 )
 from carpulse.charging.errors import InvoiceNotFound
+from carpulse.charging.history import ChargingHistory
 from carpulse.charging.ledger import LedgerEntry, VehicleLabel, history_csv, ledger_csv
 from carpulse.charging.names import FolderNames, safe_name
 from carpulse.charging.schemas import MAX_MONTHS, ChargingInvoices, ChargingLine, LookbackWindow
@@ -33,17 +34,15 @@ from carpulse.errors import CarPulseError
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
 from carpulse.provider.base import VehicleSummary
-from carpulse.provider.tesla.adapter import normalize_charging
 from carpulse.provider.tesla.errors import TeslaVehicleNotFound
 from carpulse.vehicle.service import VehicleAccess
 
 log = get_logger("carpulse.charging")
 
-# Invoices fetched from Tesla at a time for one archive, history pages at a time for one vehicle, and
-# vehicles whose history is read at a time for a session archive. Tesla publishes no per-minute limit
-# for /dx/charging (reference §8.2); these keep one download polite and still ~10× faster than one by one.
+# Invoices fetched from Tesla at a time for one archive, and vehicles whose history is read at a time
+# for a session archive. Tesla publishes no per-minute limit for /dx/charging (reference §8.2); these
+# keep one download polite and still ~10× faster than one by one.
 INVOICE_CONCURRENCY = 10
-HISTORY_PAGE_CONCURRENCY = 10
 VEHICLE_CONCURRENCY = 2
 
 
@@ -75,17 +74,21 @@ def _describe(line: ChargingLine) -> str:
 
 class ChargingService:
     async def _lines(
-        self, access: VehicleAccess, vehicle: VehicleSummary, window: LookbackWindow, download_base: str | None = None
+        self,
+        access: VehicleAccess,
+        history: ChargingHistory,
+        vehicle: VehicleSummary,
+        window: LookbackWindow,
+        download_base: str | None = None,
     ) -> list[ChargingLine]:
-        raw = await access.fleet.charging_history(
-            vehicle.vin, window.start, window.end, concurrency=HISTORY_PAGE_CONCURRENCY
-        )
-        return charging_lines(normalize_charging(raw, window.end).value, vehicle.vin, download_base=download_base)
+        sessions = await history.sessions(access.fleet, access.connection_id, vehicle.vin, window)
+        return charging_lines(sessions, vehicle.vin, download_base=download_base)
 
     async def invoices(
         self,
         db: AsyncSession,
         access: VehicleAccess,
+        history: ChargingHistory,
         vin: str,
         months: int,
         now: datetime,
@@ -96,7 +99,7 @@ class ChargingService:
         vehicle = access.vehicle(vin)
         await release_read(db)
         window = lookback(months, now)
-        lines = await self._lines(access, vehicle, window, download_base)
+        lines = await self._lines(access, history, vehicle, window, download_base)
         return ChargingInvoices(
             vin=vehicle.vin,
             display_name=vehicle.display_name,
@@ -109,25 +112,34 @@ class ChargingService:
         )
 
     async def history_csv(
-        self, db: AsyncSession, access: VehicleAccess, vin: str, months: int, now: datetime
+        self, db: AsyncSession, access: VehicleAccess, history: ChargingHistory, vin: str, months: int, now: datetime
     ) -> Download:
         vehicle = access.vehicle(vin)
         await release_read(db)
         window = lookback(months, now)
-        lines = await self._lines(access, vehicle, window)
+        lines = await self._lines(access, history, vehicle, window)
         lines.reverse()  # oldest first, as a ledger reads
         content = history_csv(_label(vehicle), lines)
         log.info("charging.history_exported", vin=mask_vin(vehicle.vin), sessions=len(lines), months=months)
         return Download(f"charging-history-{_folder(vehicle)}-{_dates(window)}.csv", "text/csv; charset=utf-8", content)
 
     async def invoice_pdf(
-        self, db: AsyncSession, access: VehicleAccess, vin: str, invoice_id: str, now: datetime
+        self,
+        db: AsyncSession,
+        access: VehicleAccess,
+        history: ChargingHistory,
+        vin: str,
+        invoice_id: str,
+        now: datetime,
     ) -> Download:
-        """One invoice, only if it is in this vehicle's history of the last 24 months (else 404)."""
+        """One invoice, only if it is in this vehicle's (cached) history of the last 24 months (else 404)."""
         vehicle = access.vehicle(vin)
         await release_read(db)
-        window = lookback(MAX_MONTHS, now)
-        found = await self._find_invoice(access, vehicle, window, invoice_id)
+        lines = await self._lines(access, history, vehicle, lookback(MAX_MONTHS, now))
+        found = next(
+            (invoice.file_name for line in lines for invoice in line.invoices if invoice.invoice_id == invoice_id),
+            None,
+        )
         if found is None:
             raise InvoiceNotFound("This vehicle has no charging invoice with this id in the last 24 months.")
         try:
@@ -137,29 +149,16 @@ class ChargingService:
         log.info("charging.invoice_downloaded", vin=mask_vin(vehicle.vin), invoice_id=invoice_id)
         return Download(found, "application/pdf", pdf)
 
-    async def _find_invoice(
-        self, access: VehicleAccess, vehicle: VehicleSummary, window: LookbackWindow, invoice_id: str
-    ) -> str | None:
-        """The invoice's file name; pages come newest first and reading stops once it is found."""
-        pages = access.fleet.charging_history_pages(
-            vehicle.vin, window.start, window.end, concurrency=HISTORY_PAGE_CONCURRENCY
-        )
-        async with aclosing(pages):
-            async for page in pages:
-                for line in charging_lines(normalize_charging(page, window.end).value, vehicle.vin):
-                    for invoice in line.invoices:
-                        if invoice.invoice_id == invoice_id:
-                            return invoice.file_name
-        return None
-
     async def vehicle_archive(
-        self, db: AsyncSession, access: VehicleAccess, vin: str, months: int, now: datetime
+        self, db: AsyncSession, access: VehicleAccess, history: ChargingHistory, vin: str, months: int, now: datetime
     ) -> Download:
         """A ZIP of the vehicle's invoices and `ledger.csv`, streamed; the history is read before it starts."""
         vehicle = access.vehicle(vin)
         await release_read(db)
         window = lookback(months, now)
-        lines = await self._lines(access, vehicle, window)
+        lines = await self._lines(access, history, vehicle, window)
+        # The history may come from the cache: look the token up once, not in every concurrent invoice fetch.
+        await access.fleet.tokens.access_token()
         return self._archive(
             access,
             [(vehicle, lines)],
@@ -168,7 +167,9 @@ class ChargingService:
             folders=False,
         )
 
-    async def session_archive(self, db: AsyncSession, access: VehicleAccess, months: int, now: datetime) -> Download:
+    async def session_archive(
+        self, db: AsyncSession, access: VehicleAccess, history: ChargingHistory, months: int, now: datetime
+    ) -> Download:
         """A ZIP of every readable vehicle's invoices, one folder `{vehicle-name}-{vin-suffix}/` each."""
         vehicles = list(access.vehicles)
         await release_read(db)
@@ -179,7 +180,7 @@ class ChargingService:
 
         async def read(vehicle: VehicleSummary) -> list[ChargingLine]:
             async with gate:
-                return await self._lines(access, vehicle, window)
+                return await self._lines(access, history, vehicle, window)
 
         results = await asyncio.gather(*(read(vehicle) for vehicle in vehicles), return_exceptions=True)
         failed = [result for result in results if isinstance(result, BaseException)]

@@ -6,7 +6,7 @@ import html
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from carpulse.connect.dependencies import ConnectContextDep
@@ -18,6 +18,7 @@ from carpulse.connect.errors import (
     SelectionInvalid,
 )
 from carpulse.connect.schemas import (
+    RETURN_URL_MAX_LENGTH,
     CallbackResult,
     InitiateRequest,
     InitiateResponse,
@@ -27,7 +28,14 @@ from carpulse.connect.schemas import (
     SessionVehicles,
 )
 from carpulse.connect.service import BINDING_COOKIE, BINDING_HEADER, ConnectContext, connect, new_binding
-from carpulse.errors import CarPulseError, DependencyUnavailable, ValidationFailed, problem_responses, render_error
+from carpulse.errors import (
+    CarPulseError,
+    DependencyUnavailable,
+    RateLimited,
+    ValidationFailed,
+    problem_responses,
+    render_error,
+)
 from carpulse.provider.tesla.errors import (
     TeslaOAuthError,
     TeslaRateLimited,
@@ -35,6 +43,7 @@ from carpulse.provider.tesla.errors import (
     TeslaTimeout,
     TeslaUnavailable,
 )
+from carpulse.rate_limit import limit_by_ip
 from carpulse.state import get_state
 
 router = APIRouter(prefix="/tesla", tags=["tesla connect"])
@@ -46,7 +55,9 @@ _TESLA_ERRORS = (TeslaUnavailable, TeslaTimeout, TeslaRateLimited, TeslaReauthor
 @router.post(
     "/oauth/initiate",
     response_model=InitiateResponse,
-    responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
+    # Each call stores an OAuth state for minutes: bounded per client IP.
+    dependencies=[Depends(limit_by_ip("oauth_initiate"))],
+    responses=problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable, RateLimited),
     summary="Start connecting a Tesla account (OAuth with state and PKCE)",
 )
 async def initiate(
@@ -87,9 +98,11 @@ async def _start_bound(
     "/oauth/start",
     status_code=303,
     response_class=RedirectResponse,
+    # The same budget as `initiate`: each call stores an OAuth state.
+    dependencies=[Depends(limit_by_ip("oauth_initiate"))],
     responses={
         303: {"description": "to Tesla's consent page, with the browser's binding cookie set"},
-        **problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable),
+        **problem_responses(ValidationFailed, SelectionInvalid, DependencyUnavailable, RateLimited),
     },
     summary="Start connecting from a plain link: like `initiate`, answered by a redirect to Tesla",
 )
@@ -97,7 +110,7 @@ async def start(
     request: Request,
     context: ConnectContextDep,
     locale: Locale = Locale.en,
-    return_url: Annotated[str | None, Query(max_length=2000)] = None,
+    return_url: Annotated[str | None, Query(max_length=RETURN_URL_MAX_LENGTH)] = None,
 ) -> RedirectResponse:
     redirect = RedirectResponse("/", status_code=303)
     started = await _start_bound(request, redirect, context, locale, return_url)

@@ -29,12 +29,18 @@ class Step(StrEnum):
     ordered = "ordered"
 
 
+# Kept with the OAuth state for minutes: a front-end page with its query fits; a megabyte does not.
+RETURN_URL_MAX_LENGTH = 512
+
+
 class InitiateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     locale: Locale = Locale.en
     return_url: str | None = Field(
-        default=None, max_length=2000, description="where the browser returns; must be on an allowed origin"
+        default=None,
+        max_length=RETURN_URL_MAX_LENGTH,
+        description="where the browser returns; must be on an allowed origin",
     )
     via_dev_proxy: bool = Field(
         default=False,

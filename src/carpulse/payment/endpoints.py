@@ -17,7 +17,7 @@ from carpulse.payment.errors import ProviderUnavailable, WebhookRejected
 from carpulse.payment.schemas import CreateIntent, IntentCreated, OrderRead, VerifyPayment, WebhookAccepted
 from carpulse.payment.service import payments
 from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherUsedUp
-from carpulse.rate_limit import limit_by_ip
+from carpulse.rate_limit import limit_by_ip, limit_by_ip_and_owner
 from carpulse.receipt.document import render_receipt_pdf
 from carpulse.receipt.errors import ReceiptNotFound
 from carpulse.receipt.schemas import Receipt
@@ -135,7 +135,7 @@ async def receipt(receipt_id: TokenId, db: SessionDep) -> Receipt:
 @router.get(
     "/receipt/{receipt_id}/pdf",
     response_class=Response,
-    dependencies=[Depends(limit_by_ip("pdf"))],
+    dependencies=[Depends(limit_by_ip_and_owner("pdf", "receipt_id"))],
     responses={
         200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
         **problem_responses(ReceiptNotFound, ValidationFailed, RateLimited),

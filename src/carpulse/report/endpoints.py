@@ -15,7 +15,7 @@ from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.database import SessionDep
 from carpulse.errors import CarPulseError, PayloadTooLarge, RateLimited, ValidationFailed, problem_responses
 from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable, VehicleAsleep
-from carpulse.rate_limit import limit_by_ip
+from carpulse.rate_limit import limit_by_ip, limit_by_ip_and_owner
 from carpulse.report.errors import (
     PackageNotPaid,
     PhotoDimensionsTooLarge,
@@ -166,7 +166,9 @@ def _mount_photos(scope: str, access_of: Callable[..., Awaitable[VehicleAccess]]
         path,
         response_model=Photos,
         status_code=201,
-        responses=problem_responses(missing, *_PHOTO_ERRORS),
+        # Each photo costs a decode: per client IP and per session (or order).
+        dependencies=[Depends(limit_by_ip_and_owner("photo_upload", scope[scope.index("{") + 1 : -1]))],
+        responses=problem_responses(missing, RateLimited, *_PHOTO_ERRORS),
         summary="Upload vehicle photos (JPEG/PNG, judged by content, EXIF removed); shown at the end of reports",
     )
     async def upload_photos(request: Request, access: Access, db: SessionDep, files: Files) -> Photos:

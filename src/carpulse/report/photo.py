@@ -5,6 +5,13 @@ is a fresh image: no EXIF (so no GPS), no XMP, no comments, no text chunks and n
 an embedded profile are converted to sRGB first, so the pixels still look right and the profile's device
 strings stay with us. An animated PNG (APNG) or a multi-picture JPEG (MPO, common from phone cameras) is
 accepted and keeps only its first picture, because the report shows a still image.
+
+Sizes follow the report's layout: a photo is shown at most 88 × 70 mm (`templates/report.html`), which
+is 2079 × 1654 pixels even at 600 dpi, so the stored copy is at most 2048 pixels a side. A JPEG is
+decoded at a reduced scale (`Image.draft`) no smaller than that, so a 24-megapixel camera frame costs
+about a quarter of its pixels; a PNG has no such shortcut and is decoded whole, so it may have at most
+12 megapixels (a 4000 × 3000 frame, six times the stored copy). Decoding runs in the document process
+pool (`prepare_photo_off_loop`), never on the API's event loop or under its GIL.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Literal
 
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
+from carpulse.kit.documents import run_in_document_pool
 from carpulse.report.errors import (
     PhotoDimensionsTooLarge,
     PhotoLimitReached,
@@ -45,14 +53,22 @@ class PhotoLimits:
     """What an uploaded photo may be, and how the stored copy is made."""
 
     max_bytes: int = 15 * 1024 * 1024
-    max_pixels: int = 40_000_000
-    max_side: int = 12_000
+    max_pixels: int = 24_000_000
+    max_png_pixels: int = 12_000_000
+    max_side: int = 8_192
     max_photos_per_session: int = 10
-    output_max_side: int = 2560
+    output_max_side: int = 2048
     jpeg_quality: int = 85
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_side", "max_photos_per_session", "output_max_side"):
+        for name in (
+            "max_bytes",
+            "max_pixels",
+            "max_png_pixels",
+            "max_side",
+            "max_photos_per_session",
+            "output_max_side",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not 1 <= self.jpeg_quality <= 95:
@@ -94,7 +110,7 @@ def check_photo_count(existing: int, limits: PhotoLimits = DEFAULT_LIMITS) -> No
 def prepare_photo(data: bytes, limits: PhotoLimits = DEFAULT_LIMITS) -> PreparedPhoto:
     """Validate an uploaded photo by its content and re-encode it upright, downscaled and without metadata.
 
-    CPU-bound and synchronous: call it in a thread, never on the event loop.
+    CPU-bound and synchronous: call `prepare_photo_off_loop` from the API.
     """
     if len(data) > limits.max_bytes:
         raise PhotoTooLarge(
@@ -109,6 +125,11 @@ def prepare_photo(data: bytes, limits: PhotoLimits = DEFAULT_LIMITS) -> Prepared
     return _encoded(_in_srgb(working, icc_profile), kind, limits)
 
 
+async def prepare_photo_off_loop(data: bytes, limits: PhotoLimits = DEFAULT_LIMITS) -> PreparedPhoto:
+    """`prepare_photo` in the document process pool; its refusals come back as the same problems."""
+    return await run_in_document_pool(prepare_photo, data, limits)
+
+
 def sniff_format(data: bytes) -> PhotoFormat:
     """The photo's real format from its first bytes; anything but JPEG or PNG is refused."""
     if data.startswith(_JPEG_MAGIC):
@@ -121,11 +142,18 @@ def sniff_format(data: bytes) -> PhotoFormat:
     )
 
 
-def _dimensions_too_large(limits: PhotoLimits, size: tuple[int, int] | None = None) -> PhotoDimensionsTooLarge:
+def _max_pixels(limits: PhotoLimits, kind: PhotoFormat) -> int:
+    return limits.max_png_pixels if kind is PhotoFormat.PNG else limits.max_pixels
+
+
+def _dimensions_too_large(
+    limits: PhotoLimits, kind: PhotoFormat, size: tuple[int, int] | None = None
+) -> PhotoDimensionsTooLarge:
     declared = f"is {size[0]}×{size[1]} pixels" if size else "declares too many pixels"
+    max_pixels = _max_pixels(limits, kind)
     return PhotoDimensionsTooLarge(
-        f"The photo {declared}; the limit is {limits.max_pixels} pixels and {limits.max_side} pixels a side.",
-        max_pixels=limits.max_pixels,
+        f"The {kind.value} photo {declared}; the limit is {max_pixels} pixels and {limits.max_side} pixels a side.",
+        max_pixels=max_pixels,
         max_side=limits.max_side,
     )
 
@@ -138,12 +166,12 @@ def _decoded(data: bytes, kind: PhotoFormat, limits: PhotoLimits) -> Image.Image
         # global threshold stays as it is for the rest of the process.
         image = Image.open(io.BytesIO(data), formats=[kind.value])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _dimensions_too_large(limits) from exc
+        raise _dimensions_too_large(limits, kind) from exc
     except _DECODE_ERRORS as exc:
         raise PhotoUnreadable(f"The file starts like a {kind.value} image but its header is broken.") from exc
     width, height = image.size
-    if width * height > limits.max_pixels or max(width, height) > limits.max_side:
-        raise _dimensions_too_large(limits, (width, height))
+    if width * height > _max_pixels(limits, kind) or max(width, height) > limits.max_side:
+        raise _dimensions_too_large(limits, kind, (width, height))
     # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale, still no smaller than the output: far less memory.
     image.draft(None, (limits.output_max_side, limits.output_max_side))
     try:

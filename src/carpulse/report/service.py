@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from carpulse.models import Order, Report, ReportPhoto, ReportStatus
 from carpulse.order.repository import OrderRepository
 from carpulse.receipt.repository import ReceiptRepository
 from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound
-from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo
+from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo_off_loop
 from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
 from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
 from carpulse.report.schemas import (
@@ -283,7 +282,7 @@ class ReportService:
         existing = await repository.count(access.connection_id)
         check_photo_count(existing + len(uploads) - 1, PHOTO_LIMITS)
         await release_read(db)
-        prepared = [await asyncio.to_thread(prepare_photo, data, PHOTO_LIMITS) for data in uploads]
+        prepared = [await prepare_photo_off_loop(data, PHOTO_LIMITS) for data in uploads]
         now = state.clock.now()
         seen: set[str] = set()
         for photo in prepared:
