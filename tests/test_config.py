@@ -56,6 +56,8 @@ class TestDefaults:
             "pdf": "10/minute",
             "webhook": "100/minute",
             "login": "5/minute",
+            "render": "10/minute",
+            "render_ip": "30/minute",
         }
 
     def test_base_url_follows_host_and_port(self) -> None:

@@ -169,6 +169,9 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "pdf": "10/minute",
     "webhook": "100/minute",
     "login": "5/minute",
+    # Report renders (each seconds of CPU), queued or while you wait: per order, and per client IP.
+    "render": "10/minute",
+    "render_ip": "30/minute",
 }
 
 

@@ -140,23 +140,30 @@ def _retryable(exc: BaseException) -> bool:
 
 
 async def run_render(state: State, report_id: str) -> None:
-    """The `report.render` job: claim, build, store, complete. A second delivery finds nothing to claim.
+    """The `report.render` job: claim, build, store, complete. A job with nothing left to claim does nothing.
 
     It waits for one of the process's render slots before claiming, so a burst of requests stays
     `queued` rather than crowding the event loop and the database while the pool works through them.
+    A job is a trigger, not an assignment: with a slot free it renders the fairest report waiting
+    (see `ReportRepository.claim_next`), which is its own `report_id` only when no other order waits
+    longer. Every queued report had a job, and each job renders one report, so none is left behind.
     """
     async with state.render_slots:
         await _render(state, report_id)
 
 
-async def _render(state: State, report_id: str) -> None:
+async def _render(state: State, hint: str) -> None:
     settings = state.settings.report
     now = state.clock.now()
     async with state.sessionmaker() as db:
-        claimed = await ReportRepository(db).claim(report_id, now, now + timedelta(seconds=settings.lease_seconds))
+        report_id = await ReportRepository(db).claim_next(
+            now,
+            now + timedelta(seconds=settings.lease_seconds),
+            now - timedelta(seconds=settings.reconcile_after_seconds),
+        )
         await db.commit()
-    if not claimed:
-        log.info("report.render_skipped", report=report_id[:8])
+    if report_id is None:
+        log.info("report.render_skipped", report=hint[:8])
         return
     heartbeat = asyncio.create_task(_keep_lease(state, report_id))
     try:
