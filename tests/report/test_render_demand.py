@@ -336,6 +336,35 @@ class TestFairOrder:
         ]
         assert set(queued) == {"queued"}
 
+    async def test_with_every_slot_on_one_order_another_order_renders_in_the_lane(
+        self, committed_client: httpx.AsyncClient, committed_app: FastAPI, paused: State
+    ) -> None:
+        flood, flood_vin = await order_and_vin(committed_client, committed_app)
+        other = await paid_order(committed_client, committed_app, package="basic", account="family")
+        other_vin = (await reports_of(committed_client, other["order_id"]))["vehicles"][0]["vin"]
+        async with paused.render_lane:  # the flood's first report takes the lane, as it would a free slot
+            backlog = [
+                (await committed_client.post(ASYNC, json={"order_id": flood, "vin": flood_vin, "locale": loc})).json()[
+                    "task_id"
+                ]
+                for loc in LOCALES[:4]
+            ]
+        assert await self._claim(paused) == backlog[0]  # rendering in the (here: only, busy) slot
+
+        waiting = (await committed_client.post(ASYNC, json={"order_id": other["order_id"], "vin": other_vin})).json()
+        status: dict[str, Any] = {}
+        for _ in range(600):
+            status = (await committed_client.get(f"/api/v1/tesla/reports/status/{waiting['task_id']}")).json()
+            if status["status"] in ("complete", "failed"):
+                break
+            await asyncio.sleep(0.1)
+
+        assert (status["status"], status["progress"]) == ("complete", 100)
+        queued = [
+            (await committed_client.get(f"/api/v1/tesla/reports/status/{t}")).json()["status"] for t in backlog[1:]
+        ]
+        assert queued == ["queued"] * 3
+
     async def test_one_order_alone_fills_every_slot(
         self, committed_client: httpx.AsyncClient, committed_app: FastAPI, paused: State
     ) -> None:

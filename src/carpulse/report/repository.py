@@ -85,7 +85,7 @@ class ReportRepository:
             Report.status.in_(LEASED_STATES) & (Report.lease_until < now),
         )
 
-    def _fair_next(self, now: datetime, retry_before: datetime) -> Any:
+    def _fair_next(self, now: datetime, retry_before: datetime, idle_orders_only: bool) -> Any:
         """The next report to render, fair across orders: the order with the fewest renders running, then
         the one served longest ago (never first), then its oldest report. Round-robin under a flood."""
         other = aliased(Report)
@@ -101,21 +101,23 @@ class ReportRepository:
             .correlate(Report)
             .scalar_subquery()
         )
-        return (
-            select(Report.id)
-            .where(self._claimable(now, retry_before))
-            .order_by(running, served.asc().nulls_first(), Report.created_at, Report.id)
-            .limit(1)
-        )
+        statement = select(Report.id).where(self._claimable(now, retry_before))
+        if idle_orders_only:
+            statement = statement.where(running == 0)
+        return statement.order_by(running, served.asc().nulls_first(), Report.created_at, Report.id).limit(1)
 
-    async def claim_next(self, now: datetime, lease_until: datetime, retry_before: datetime) -> str | None:
-        """Take the fairest claimable report with a lease; None when nothing waits.
+    async def claim_next(
+        self, now: datetime, lease_until: datetime, retry_before: datetime, *, idle_orders_only: bool = False
+    ) -> str | None:
+        """Take the fairest claimable report with a lease (of an order with nothing rendering, if asked);
+        None when nothing waits.
 
         The choice is a read, the take a conditional UPDATE: of several workers choosing the same report
         one UPDATE wins and the others choose again, on PostgreSQL and SQLite alike.
         """
         for _ in range(_CLAIM_TRIES):
-            report_id = (await self.db.execute(self._fair_next(now, retry_before))).scalar_one_or_none()
+            statement = self._fair_next(now, retry_before, idle_orders_only)
+            report_id = (await self.db.execute(statement)).scalar_one_or_none()
             if report_id is None:
                 return None
             statement = (
