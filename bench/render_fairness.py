@@ -59,35 +59,43 @@ async def _measure(folder: Path) -> list[str]:
     await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "carpulse.cli", "migrate"], env=env, check=True, capture_output=True
     )
-    with serving(env, port):
+    with serving(env, port) as server:
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-            await wait_live(client)
-            flood, other = [
-                await walk(client, locale="en", package="pro", out=folder / who, account=who, echo=lambda _: None)
-                for who in ("solo", "family")
-            ]
+            await wait_live(client, attempts=1200)  # a loaded machine starts slowly
+            # Both orders at once: the second paid-for report renders in the lane, so the lane's process
+            # has started (and imported WeasyPrint) before anything is timed.
+            flood, other = await asyncio.gather(
+                *(
+                    walk(client, locale="en", package="pro", out=folder / who, account=who, echo=lambda _: None)
+                    for who in ("solo", "family")
+                )
+            )
 
             idle = await _one_report(client, other.order_id, other.vin, "de")
 
-            accepted, refused = [], 0
+            accepted, reused, refused = [], 0, 0
             for package in ("pro", "basic"):
                 for locale in LOCALES:
                     body = {"order_id": flood.order_id, "vin": flood.vin, "locale": locale, "package": package}
                     response = await client.post(ASYNC, json=body)
-                    if response.status_code == 202:
-                        accepted.append(response.json()["task_id"])
-                    else:
-                        assert response.status_code == 429, response.text
+                    if response.status_code == 429:
                         refused += 1
+                    elif response.json()["status"] == "complete":
+                        reused += 1  # the paid-for report, finished on fresh data: no render
+                    else:
+                        assert response.status_code == 202, response.text
+                        accepted.append(response.json()["task_id"])
             flooded = await _one_report(client, other.order_id, other.vin, "sv")
             statuses = [
                 (await client.get(f"/api/v1/tesla/reports/status/{task}")).json()["status"] for task in accepted
             ]
+        # The flood's backlog is of no further interest, and a graceful stop would render it first.
+        server.kill()
     return [
         f"  another order's Pro report: idle {idle:5.1f} s, while one order floods {flooded:5.1f} s  "
         f"×{flooded / idle:.2f}  (goal ≤ 1.5)",
-        f"  the flood: {len(accepted)} renders accepted, {refused} refused (429, render budget); "
-        f"{statuses.count('complete')} complete when the other report was",
+        f"  the flood: {len(accepted)} renders queued, {reused} answered by a finished report, {refused} refused "
+        f"(429, render budget); {statuses.count('complete')} of its renders finished before the other report",
     ]
 
 

@@ -33,7 +33,8 @@ def upgrade() -> None:
     # Requests made before this revision may already hold duplicates: keep the oldest open one of each.
     op.execute(
         "UPDATE report SET status = 'failed', failure_reason = 'A duplicate of an earlier request.' "
-        f"WHERE {OPEN_REQUEST} AND EXISTS (SELECT 1 FROM report AS earlier WHERE earlier.origin = 'request' "
+        "WHERE origin = 'request' AND status IN ('queued', 'processing', 'uploading') AND EXISTS ("
+        "SELECT 1 FROM report AS earlier WHERE earlier.origin = 'request' "
         "AND earlier.status IN ('queued', 'processing', 'uploading') AND earlier.order_id = report.order_id "
         "AND earlier.vin = report.vin AND earlier.locale = report.locale AND earlier.package = report.package "
         "AND (earlier.created_at < report.created_at OR (earlier.created_at = report.created_at "

@@ -93,18 +93,23 @@ def _pdf_pool(lane: bool = False) -> ProcessPoolExecutor:
                 max_workers=1 if lane else PDF_POOL_WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_render_process,
+                initargs=(not lane,),
             )
         return pool
 
 
-def _init_render_process() -> None:
+def _init_render_process(idle: bool = True) -> None:
     """Renders are background work: they get the CPU the API's event loop leaves, and they end with it.
 
-    On Linux the render processes run under SCHED_IDLE (only when no normal process wants the CPU);
-    elsewhere they are niced. A parent killed outright (SIGKILL, the OOM killer) cannot shut its pool
-    down, so each render process watches its parent and exits when it is gone.
+    On Linux the shared pool's processes run under SCHED_IDLE (only when no normal process wants the
+    CPU); elsewhere, and in the lane, they are niced. The lane's render is the one another order
+    waits for while the pool works through a flood, so it takes CPU from the pool, never from the API.
+    A parent killed outright (SIGKILL, the OOM killer) cannot shut its pool down, so each render
+    process watches its parent and exits when it is gone.
     """
     try:
+        if not idle:
+            raise AttributeError("niced, not idle")
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
     except (AttributeError, OSError):
         with contextlib.suppress(OSError, AttributeError):

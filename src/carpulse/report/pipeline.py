@@ -160,8 +160,8 @@ async def run_render(state: State, report_id: str) -> None:
 async def _render(state: State, hint: str, *, lane: bool) -> bool:
     """Claim a report and render it; False when there was nothing (for the lane: nothing idle) to claim."""
     settings = state.settings.report
-    now = state.clock.now()
-    async with state.sessionmaker() as db:
+    async with state.render_claims, state.sessionmaker() as db:
+        now = state.clock.now()
         report_id = await ReportRepository(db).claim_next(
             now,
             now + timedelta(seconds=settings.lease_seconds),
