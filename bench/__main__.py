@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charging, platform, reports, tesla_acquisition, webhooks
+from bench import charging, platform, render_fairness, reports, tesla_acquisition, webhooks
 from carpulse.kit.logs import configure_logging
 
 
@@ -13,6 +13,7 @@ def main() -> None:
     webhooks.run()
     charging.run()
     reports.run()
+    render_fairness.run()
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ class TestDefaults:
             "charging_history": "30/minute",
             "oauth_initiate": "20/minute",
             "photo_upload": "10/minute",
+            "render": "10/minute",
+            "render_ip": "30/minute",
         }
         assert settings.charging.history_cache_seconds == 300
         assert (settings.server.header_timeout_seconds, settings.server.keep_alive_timeout_seconds) == (10.0, 5)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -50,3 +51,40 @@ class TestMigrations:
                 assert await connection.run_sync(_diff) == []
             finally:
                 await outer.rollback()
+
+
+class TestReportDedupeRevision:
+    async def test_open_duplicate_requests_keep_the_oldest_when_the_index_arrives(self, tmp_path: Path) -> None:
+        path = tmp_path / "before.db"
+        scratch = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
+        try:
+            async with scratch.begin() as connection:
+                await connection.run_sync(run_migrations, "e291fcb3d527", "upgrade")
+            columns = "id, order_id, connection_id, vin, locale, package, origin, status, progress, attempts"
+            rows = [
+                ("oldest", "request", "queued", "2026-11-30 10:00:00"),
+                ("younger", "request", "processing", "2026-11-30 10:01:00"),
+                ("youngest", "request", "queued", "2026-11-30 10:02:00"),
+                ("finished", "request", "complete", "2026-11-30 09:00:00"),
+                ("paid-for", "order", "queued", "2026-11-30 09:30:00"),
+            ]
+            with sqlite3.connect(path) as raw:  # no foreign keys: the rows need no order
+                raw.executemany(
+                    f"INSERT INTO report ({columns}, created_at, updated_at) "
+                    "VALUES (?, 'order', 'connection', 'LRW3E7FA0NC000001', 'de', 'pro', ?, ?, 0, 0, ?, ?)",
+                    [(report_id, origin, status, at, at) for report_id, origin, status, at in rows],
+                )
+            async with scratch.begin() as connection:
+                await connection.run_sync(run_migrations, "head", "upgrade")
+            with sqlite3.connect(path) as raw:
+                statuses = dict(raw.execute("SELECT id, status FROM report").fetchall())
+        finally:
+            await scratch.dispose()
+
+        assert statuses == {
+            "oldest": "queued",
+            "younger": "failed",
+            "youngest": "failed",
+            "finished": "complete",
+            "paid-for": "queued",
+        }

@@ -299,6 +299,9 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "charging_history": "30/minute",
     "oauth_initiate": "20/minute",
     "photo_upload": "10/minute",
+    # Report renders (each seconds of CPU), queued or while you wait: per order, and per client IP.
+    "render": "10/minute",
+    "render_ip": "30/minute",
 }
 
 

@@ -40,6 +40,10 @@ class State:
     # Renders this process runs at once (the document pool's size): more would only queue in the
     # pool while holding database rows and the event loop's time.
     render_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PDF_POOL_WORKERS))
+    # One more render, in the document lane, for an order with nothing rendering while the slots are busy.
+    render_lane: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    # Claims in this process one at a time: the lane must see a render just claimed as running.
+    render_claims: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def get_state(request: Request) -> State:

@@ -88,7 +88,12 @@ class TestAsyncReports:
         )
         assert [r.status_code for r in responses] == [202] * len(LOCALES)
         tasks = [r.json() for r in responses]
-        assert all(t["status"] == "queued" for t in tasks)
+        # The order's own language is the paid-for report, finished on fresh data: that task is the answer.
+        paid_for = (await reports_of(committed_client, intent["order_id"]))["vehicles"][0]["reports"][0]
+        assert [t["status"] for t in tasks] == [
+            "complete" if loc == paid_for["locale"] else "queued" for loc in LOCALES
+        ]
+        assert tasks[LOCALES.index(paid_for["locale"])]["task_id"] == paid_for["task_id"]
         assert len({t["task_id"] for t in tasks}) == len(LOCALES)
 
         await settle_reports(committed_app)

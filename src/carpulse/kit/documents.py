@@ -36,7 +36,10 @@ PARENT_CHECK_SECONDS = 1.0
 
 _T = TypeVar("_T")
 
-_pool: ProcessPoolExecutor | None = None
+# The shared pool (PDF_POOL_WORKERS processes), and a one-process "lane" kept for a report whose
+# order has nothing rendering: with every shared process busy on one order's backlog, another
+# customer's report starts at once instead of after a whole render (see report/pipeline.py).
+_pools: dict[bool, ProcessPoolExecutor] = {}
 _pool_lock = threading.Lock()
 
 
@@ -81,27 +84,32 @@ def render_pdf(html: str) -> bytes:
     return cast(bytes, document.write_pdf())
 
 
-def _pdf_pool() -> ProcessPoolExecutor:
-    global _pool
+def _pdf_pool(lane: bool = False) -> ProcessPoolExecutor:
     with _pool_lock:
-        if _pool is None:
+        pool = _pools.get(lane)
+        if pool is None:
             # "spawn": forking a process that runs an event loop and threads is unsafe.
-            _pool = ProcessPoolExecutor(
-                max_workers=PDF_POOL_WORKERS,
+            pool = _pools[lane] = ProcessPoolExecutor(
+                max_workers=1 if lane else PDF_POOL_WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_render_process,
+                initargs=(not lane,),
             )
-        return _pool
+        return pool
 
 
-def _init_render_process() -> None:
+def _init_render_process(idle: bool = True) -> None:
     """Renders are background work: they get the CPU the API's event loop leaves, and they end with it.
 
-    On Linux the render processes run under SCHED_IDLE (only when no normal process wants the CPU);
-    elsewhere they are niced. A parent killed outright (SIGKILL, the OOM killer) cannot shut its pool
-    down, so each render process watches its parent and exits when it is gone.
+    On Linux the shared pool's processes run under SCHED_IDLE (only when no normal process wants the
+    CPU); elsewhere, and in the lane, they are niced. The lane's render is the one another order
+    waits for while the pool works through a flood, so it takes CPU from the pool, never from the API.
+    A parent killed outright (SIGKILL, the OOM killer) cannot shut its pool down, so each render
+    process watches its parent and exits when it is gone.
     """
     try:
+        if not idle:
+            raise AttributeError("niced, not idle")
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
     except (AttributeError, OSError):
         with contextlib.suppress(OSError, AttributeError):
@@ -117,25 +125,25 @@ def _init_render_process() -> None:
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:
-    global _pool
     with _pool_lock:
-        if _pool is broken:
-            _pool = None
+        for lane, pool in list(_pools.items()):
+            if pool is broken:
+                del _pools[lane]
     broken.shutdown(wait=False, cancel_futures=True)
 
 
-async def run_in_document_pool(function: Callable[..., _T], *args: Any) -> _T:
-    """Run a picklable, module-level `function(*args)` in the document process pool.
+async def run_in_document_pool(function: Callable[..., _T], *args: Any, lane: bool = False) -> _T:
+    """Run a picklable, module-level `function(*args)` in the document process pool (or the lane's).
 
     A pool whose worker died (killed, out of memory) is replaced and the call retried once.
     """
     loop = asyncio.get_running_loop()
-    pool = _pdf_pool()
+    pool = _pdf_pool(lane)
     try:
         return await loop.run_in_executor(pool, function, *args)
     except BrokenProcessPool:
         _discard_pool(pool)
-    return await loop.run_in_executor(_pdf_pool(), function, *args)
+    return await loop.run_in_executor(_pdf_pool(lane), function, *args)
 
 
 async def render_pdf_off_loop(html: str) -> bytes:
@@ -145,8 +153,8 @@ async def render_pdf_off_loop(html: str) -> bytes:
 
 def shutdown_pdf_pool() -> None:
     """Stop the worker processes (the app's lifespan calls this on shutdown); a later render starts new ones."""
-    global _pool
     with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carpulse.models.base import Base, TimestampedMixin, UTCDateTime, new_id, utcnow
@@ -19,6 +19,10 @@ class ReportStatus(StrEnum):
     failed = "failed"
 
 
+# A requested report that is still queued or rendering; one per order, vehicle, language and package.
+OPEN_REQUEST = "origin = 'request' AND status IN ('queued', 'processing', 'uploading')"
+
+
 class Report(TimestampedMixin, Base):
     """One document for one vehicle in one language: the task a customer polls, and its result.
 
@@ -26,6 +30,20 @@ class Report(TimestampedMixin, Base):
     """
 
     __tablename__ = "report"
+    __table_args__ = (
+        # The database, not a read-then-insert, decides which of two simultaneous identical requests
+        # makes the task: a partial unique index holds on PostgreSQL and SQLite alike.
+        Index(
+            "uq_report_open_request",
+            "order_id",
+            "vin",
+            "locale",
+            "package",
+            unique=True,
+            postgresql_where=text(OPEN_REQUEST),
+            sqlite_where=text(OPEN_REQUEST),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True, comment="the task id; a capability")
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -50,6 +68,9 @@ class Report(TimestampedMixin, Base):
     pdf_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     html_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, comment="when a worker last took it: its order's turn in the fair queue"
+    )
 
 
 class VehicleSnapshotRecord(Base):

@@ -15,7 +15,7 @@ from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.database import SessionDep
 from carpulse.errors import CarPulseError, PayloadTooLarge, RateLimited, ValidationFailed, problem_responses
 from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable, VehicleAsleep
-from carpulse.rate_limit import limit_by_ip, limit_by_ip_and_owner
+from carpulse.rate_limit import limit_by_ip_and_owner, request_client_ip
 from carpulse.report.errors import (
     PackageNotPaid,
     PhotoDimensionsTooLarge,
@@ -25,6 +25,7 @@ from carpulse.report.errors import (
     PhotoTypeUnsupported,
     PhotoUnreadable,
     ReportNotFound,
+    ReportRequestConflict,
 )
 from carpulse.report.schemas import (
     GenerateReports,
@@ -87,36 +88,42 @@ async def session_reports(
 @router.post(
     "/vehicle-report/pdf",
     response_class=Response,
-    dependencies=[Depends(limit_by_ip("pdf"))],
     responses={
         **PDF_RESPONSE,
         **problem_responses(*_ACCESS_ERRORS, RateLimited, VehicleAsleep, TeslaUnavailable, TeslaError),
     },
-    summary="A vehicle report as PDF, rendered while you wait",
+    summary="A vehicle report as PDF, rendered while you wait (render budget: `render`, `render_ip`)",
 )
 async def report_pdf(request: Request, body: ReportRequest, db: SessionDep, context: ConnectContextDep) -> Response:
-    pdf, filename = await reports.render_now(db, get_state(request), context, body)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
-    )
+    rendered = await reports.render_now(db, get_state(request), context, body, request_client_ip(request))
+    headers = {
+        "Content-Disposition": f'attachment; filename="{rendered.filename}"',
+        "Cache-Control": "private, no-store",
+    }
+    if rendered.rate_limit is not None:
+        headers.update(rendered.rate_limit.headers())
+    return Response(rendered.pdf, media_type="application/pdf", headers=headers)
 
 
 @router.post(
     "/vehicle-report/pdf/async",
     response_model=TaskQueued,
     status_code=202,
-    responses=problem_responses(*_ACCESS_ERRORS),
-    summary="Queue a vehicle report (one language per task); poll its status",
+    responses=problem_responses(*_ACCESS_ERRORS, RateLimited, ReportRequestConflict),
+    summary="Queue a vehicle report (one language per task; the same request again returns the same task)",
 )
 async def report_pdf_async(
-    request: Request, body: ReportRequest, db: SessionDep, context: ConnectContextDep
+    request: Request, response: Response, body: ReportRequest, db: SessionDep, context: ConnectContextDep
 ) -> TaskQueued:
     state = get_state(request)
-    report = await reports.request(db, state, context, body)
+    requested = await reports.request(db, state, context, body, request_client_ip(request))
+    if requested.rate_limit is not None:
+        response.headers.update(requested.rate_limit.headers())
+    report = requested.report
     return TaskQueued(
-        task_id=report.id, status_url=f"{state.settings.base_url}/api/v1/tesla/reports/status/{report.id}"
+        task_id=report.id,
+        status=report.status,
+        status_url=f"{state.settings.base_url}/api/v1/tesla/reports/status/{report.id}",
     )
 
 

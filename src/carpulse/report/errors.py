@@ -58,3 +58,10 @@ class PhotoLimitReached(Conflict):
 
     slug = "photo-limit-reached"
     title = "Photo limit reached"
+
+
+class ReportRequestConflict(Conflict):
+    """An identical report request was made at the same moment and is no longer open; asking again works."""
+
+    slug = "report-request-conflict"
+    title = "Report request conflict"

@@ -115,8 +115,8 @@ async def document_inputs(
     return inputs, record
 
 
-async def render_off_loop(inputs: DocumentInputs) -> RenderedReport:
-    html, pdf = await run_in_document_pool(render_document, inputs)
+async def render_off_loop(inputs: DocumentInputs, *, lane: bool = False) -> RenderedReport:
+    html, pdf = await run_in_document_pool(render_document, inputs, lane=lane)
     return RenderedReport(html=html, pdf=pdf)
 
 
@@ -140,37 +140,52 @@ def _retryable(exc: BaseException) -> bool:
 
 
 async def run_render(state: State, report_id: str) -> None:
-    """The `report.render` job: claim, build, store, complete. A second delivery finds nothing to claim.
+    """The `report.render` job: claim, build, store, complete. A job with nothing left to claim does nothing.
 
     It waits for one of the process's render slots before claiming, so a burst of requests stays
     `queued` rather than crowding the event loop and the database while the pool works through them.
+    A job is a trigger, not an assignment: with a slot free it renders the fairest report waiting
+    (see `ReportRepository.claim_next`), which is its own `report_id` only when no other order waits
+    longer. Every queued report had a job, and each job renders one report, so none is left behind.
     """
+    if state.render_slots.locked() and not state.render_lane.locked():
+        # Every slot is busy (one order's backlog, say): an order with nothing rendering goes first, now.
+        async with state.render_lane:
+            if await _render(state, report_id, lane=True):
+                return
     async with state.render_slots:
-        await _render(state, report_id)
+        await _render(state, report_id, lane=False)
 
 
-async def _render(state: State, report_id: str) -> None:
+async def _render(state: State, hint: str, *, lane: bool) -> bool:
+    """Claim a report and render it; False when there was nothing (for the lane: nothing idle) to claim."""
     settings = state.settings.report
-    now = state.clock.now()
-    async with state.sessionmaker() as db:
-        claimed = await ReportRepository(db).claim(report_id, now, now + timedelta(seconds=settings.lease_seconds))
+    async with state.render_claims, state.sessionmaker() as db:
+        now = state.clock.now()
+        report_id = await ReportRepository(db).claim_next(
+            now,
+            now + timedelta(seconds=settings.lease_seconds),
+            now - timedelta(seconds=settings.reconcile_after_seconds),
+            idle_orders_only=lane,
+        )
         await db.commit()
-    if not claimed:
-        log.info("report.render_skipped", report=report_id[:8])
-        return
+    if report_id is None:
+        if not lane:
+            log.info("report.render_skipped", report=hint[:8])
+        return False
     heartbeat = asyncio.create_task(_keep_lease(state, report_id))
     try:
         async with state.sessionmaker() as db:
             report = await ReportRepository(db).get(report_id)
             if report is None:
-                return
+                return True
             access = await vehicle_access.for_order(db, connect_context(state), report.order_id)
             inputs, record = await document_inputs(
                 db, state, access, report.vin, report.package, report.locale, report.id[:12]
             )
             report.snapshot_id = record.id
             await db.commit()
-        rendered = await render_off_loop(inputs)
+        rendered = await render_off_loop(inputs, lane=lane)
         async with state.sessionmaker() as db:
             repository = ReportRepository(db)
             await repository.advance(report_id, state.clock.now(), status=ReportStatus.uploading, progress=70)
@@ -198,6 +213,7 @@ async def _render(state: State, report_id: str) -> None:
         await _record_failure(state, report_id, exc)
     finally:
         heartbeat.cancel()
+    return True
 
 
 async def _keep_lease(state: State, report_id: str) -> None:

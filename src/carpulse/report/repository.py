@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from carpulse.database import insert_ignoring_conflicts
 from carpulse.models import (
@@ -27,6 +28,9 @@ OPEN_STATES = (ReportStatus.queued, ReportStatus.processing, ReportStatus.upload
 # An unpaid order may still be paid until it expires (its provider checkout expires with it).
 UNPAID_STATES = (OrderStatus.pending_payment, OrderStatus.failed, OrderStatus.expired)
 READABLE_STATES = (OrderStatus.paid, OrderStatus.fulfilled)
+LEASED_STATES = (ReportStatus.processing, ReportStatus.uploading)
+# Bounds the claim loop; each lost race means another worker took a report, so this is never reached in practice.
+_CLAIM_TRIES = 50
 
 
 class ReportRepository:
@@ -44,28 +48,105 @@ class ReportRepository:
         """Insert the paid-for report unless it exists (dedupe key): payment events arrive more than once."""
         await self.db.execute(insert_ignoring_conflicts(self.db, Report.__table__, values))
 
-    async def claim(self, report_id: str, now: datetime, lease_until: datetime) -> bool:
-        """Take the render: queued, or abandoned by a worker whose lease ran out. One UPDATE, one winner."""
+    async def same_request(self, order_id: str, vin: str, locale: str, package: str) -> Report | None:
+        """The order's report of this vehicle, language and package still queued or rendering, if any."""
         statement = (
-            update(Report)
+            select(Report)
             .where(
-                Report.id == report_id,
-                or_(
-                    Report.status == ReportStatus.queued,
-                    (Report.status.in_((ReportStatus.processing, ReportStatus.uploading))) & (Report.lease_until < now),
-                ),
+                Report.order_id == order_id,
+                Report.vin == vin,
+                Report.locale == locale,
+                Report.package == package,
+                Report.status.in_(OPEN_STATES),
             )
-            .values(
-                status=ReportStatus.processing,
-                progress=10,
-                lease_until=lease_until,
-                attempts=Report.attempts + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+            .order_by(Report.created_at, Report.id)
+            .limit(1)
         )
-        result = await self.db.execute(statement)
+        return (await self.db.execute(statement)).scalar_one_or_none()
+
+    async def finished(self, order_id: str, vin: str, locale: str, package: str, data_since: datetime) -> Report | None:
+        """The latest complete report of this kind whose vehicle data was read at or after `data_since`."""
+        statement = (
+            select(Report)
+            .join(VehicleSnapshotRecord, VehicleSnapshotRecord.id == Report.snapshot_id)
+            .where(
+                Report.order_id == order_id,
+                Report.vin == vin,
+                Report.locale == locale,
+                Report.package == package,
+                Report.status == ReportStatus.complete,
+                Report.pdf_key.is_not(None),
+                VehicleSnapshotRecord.captured_at >= data_since,
+            )
+            .order_by(Report.completed_at.desc(), Report.id)
+            .limit(1)
+        )
+        return (await self.db.execute(statement)).scalar_one_or_none()
+
+    async def add_request(self, values: dict[str, Any]) -> bool:
+        """Insert a requested report unless an identical one is open (partial unique index); True if inserted."""
+        result = await self.db.execute(insert_ignoring_conflicts(self.db, Report.__table__, values))
         return bool(getattr(result, "rowcount", 0))
+
+    def _claimable(self, now: datetime, retry_before: datetime) -> Any:
+        # A report put back after a failed attempt waits for the reconciler's pause (no hot retry loop on
+        # a dead vendor); one whose worker's lease ran out is taken over.
+        return or_(
+            (Report.status == ReportStatus.queued) & ((Report.attempts == 0) | (Report.updated_at < retry_before)),
+            Report.status.in_(LEASED_STATES) & (Report.lease_until < now),
+        )
+
+    def _fair_next(self, now: datetime, retry_before: datetime, idle_orders_only: bool) -> Any:
+        """The next report to render, fair across orders: the order with the fewest renders running, then
+        the one served longest ago (never first), then its oldest report. Round-robin under a flood."""
+        other = aliased(Report)
+        running = (
+            select(func.count())
+            .where(other.order_id == Report.order_id, other.status.in_(LEASED_STATES), other.lease_until >= now)
+            .correlate(Report)
+            .scalar_subquery()
+        )
+        served = (
+            select(func.max(other.claimed_at))
+            .where(other.order_id == Report.order_id)
+            .correlate(Report)
+            .scalar_subquery()
+        )
+        statement = select(Report.id).where(self._claimable(now, retry_before))
+        if idle_orders_only:
+            statement = statement.where(running == 0)
+        return statement.order_by(running, served.asc().nulls_first(), Report.created_at, Report.id).limit(1)
+
+    async def claim_next(
+        self, now: datetime, lease_until: datetime, retry_before: datetime, *, idle_orders_only: bool = False
+    ) -> str | None:
+        """Take the fairest claimable report with a lease (of an order with nothing rendering, if asked);
+        None when nothing waits.
+
+        The choice is a read, the take a conditional UPDATE: of several workers choosing the same report
+        one UPDATE wins and the others choose again, on PostgreSQL and SQLite alike.
+        """
+        for _ in range(_CLAIM_TRIES):
+            statement = self._fair_next(now, retry_before, idle_orders_only)
+            report_id = (await self.db.execute(statement)).scalar_one_or_none()
+            if report_id is None:
+                return None
+            statement = (
+                update(Report)
+                .where(Report.id == report_id, self._claimable(now, retry_before))
+                .values(
+                    status=ReportStatus.processing,
+                    progress=10,
+                    lease_until=lease_until,
+                    attempts=Report.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(await self.db.execute(statement), "rowcount", 0):
+                return str(report_id)
+        return None
 
     async def renew_lease(self, report_id: str, now: datetime, lease_until: datetime) -> None:
         statement = (

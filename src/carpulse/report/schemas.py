@@ -40,7 +40,9 @@ class ReportRequest(ReportTarget):
 
 class TaskQueued(BaseModel):
     task_id: str
-    status: Literal["queued"] = "queued"
+    status: ReportStatus = Field(
+        default=ReportStatus.queued, description="queued, or the state of the identical task this request joined"
+    )
     status_url: str
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +16,9 @@ from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
 from carpulse.models import Order, Report, ReportPhoto, ReportStatus
 from carpulse.order.repository import OrderRepository
+from carpulse.rate_limit import RateLimitDecision
 from carpulse.receipt.repository import ReceiptRepository
-from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound
+from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound, ReportRequestConflict
 from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo_off_loop
 from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
 from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
@@ -38,6 +40,19 @@ from carpulse.worker import enqueue_after_commit
 log = get_logger("carpulse.report")
 
 PHOTO_LIMITS = PhotoLimits()
+
+
+@dataclass(frozen=True)
+class RequestedReport:
+    report: Report
+    rate_limit: RateLimitDecision | None = None  # None when nothing was counted (a task reused, limits off)
+
+
+@dataclass(frozen=True)
+class RenderedNow:
+    pdf: bytes
+    filename: str
+    rate_limit: RateLimitDecision | None = None
 
 
 class ReportService:
@@ -200,40 +215,96 @@ class ReportService:
             raise PackageNotPaid("This order paid for Basic reports; a Pro report needs a Pro order.")
         return order, access, package
 
-    async def request(self, db: AsyncSession, state: State, context: ConnectContext, body: ReportRequest) -> Report:
-        """Queue one report (one language); each request is its own task, so nine languages run side by side."""
+    async def request(
+        self, db: AsyncSession, state: State, context: ConnectContext, body: ReportRequest, client_ip: str
+    ) -> RequestedReport:
+        """Queue one report (one language); each language is its own task, so nine run side by side.
+
+        Asking again for a report that is queued or rendering returns that task; so does asking for
+        a finished one while its vehicle data is fresh (`report.snapshot_max_age_seconds`), since a
+        new render would show the same data. Neither costs render budget.
+        """
         order, access, package = await self._access(db, context, body)
+        vin, locale = access.vehicle(body.vin).vin, body.locale.value
+        repository = ReportRepository(db)
+        existing = await self._existing(repository, state, order.id, vin, locale, package)
+        if existing is not None:
+            log.info("report.request_reused", report=existing.id[:8], status=existing.status.value)
+            return RequestedReport(existing, None)
+        decision = await self._spend_render_budget(state, order.id, client_ip)
         now = state.clock.now()
-        report = Report(
-            id=secrets.token_urlsafe(32),
-            order_id=order.id,
-            connection_id=access.connection_id,
-            vin=access.vehicle(body.vin).vin,
-            locale=body.locale.value,
-            package=package,
-            origin="request",
-            status=ReportStatus.queued,
-            progress=0,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
-        db.add(report)
-        await db.flush()
+        report_id = secrets.token_urlsafe(32)
+        values = {
+            "id": report_id,
+            "order_id": order.id,
+            "connection_id": access.connection_id,
+            "vin": vin,
+            "locale": locale,
+            "package": package,
+            "origin": "request",
+            "status": ReportStatus.queued,
+            "progress": 0,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if not await repository.add_request(values):
+            # An identical request committed first (the partial unique index refused this one): its task.
+            existing = await self._existing(repository, state, order.id, vin, locale, package)
+            if existing is None:
+                raise ReportRequestConflict("An identical report request just finished or failed; ask again.")
+            return RequestedReport(existing, decision)
+        report = await repository.get(report_id)
+        assert report is not None
         enqueue_after_commit(db, RENDER_JOB, report_id=report.id)
         log.info("report.requested", report=report.id[:8], vin=mask_vin(report.vin), locale=report.locale)
-        return report
+        return RequestedReport(report, decision)
+
+    async def _existing(
+        self, repository: ReportRepository, state: State, order_id: str, vin: str, locale: str, package: str
+    ) -> Report | None:
+        open_report = await repository.same_request(order_id, vin, locale, package)
+        if open_report is not None:
+            return open_report
+        return await self._fresh_finished(repository, state, order_id, vin, locale, package)
+
+    async def _fresh_finished(
+        self, repository: ReportRepository, state: State, order_id: str, vin: str, locale: str, package: str
+    ) -> Report | None:
+        max_age = state.settings.report.snapshot_max_age_seconds
+        if max_age == 0:
+            return None
+        since = state.clock.now() - timedelta(seconds=max_age)
+        return await repository.finished(order_id, vin, locale, package, since)
+
+    async def _spend_render_budget(self, state: State, order_id: str, client_ip: str) -> RateLimitDecision | None:
+        """Count one render against the client's IP and the order (`render_ip`, `render`); the tighter one
+        is what the response's RateLimit-* headers show."""
+        by_ip = await state.rate_limiter.hit("render_ip", client_ip)
+        by_order = await state.rate_limiter.hit("render", order_id)
+        decisions = [decision for decision in (by_order, by_ip) if decision is not None]
+        return min(decisions, key=lambda decision: decision.remaining, default=None)
 
     async def render_now(
-        self, db: AsyncSession, state: State, context: ConnectContext, body: ReportRequest
-    ) -> tuple[bytes, str]:
-        """The PDF, rendered while the caller waits (in the document pool, never on the event loop)."""
+        self, db: AsyncSession, state: State, context: ConnectContext, body: ReportRequest, client_ip: str
+    ) -> RenderedNow:
+        """The PDF, rendered while the caller waits (in the document pool, never on the event loop).
+
+        A finished report of the same kind on fresh data is sent as stored, without a render or budget.
+        """
         order, access, package = await self._access(db, context, body)
-        vin = access.vehicle(body.vin).vin
-        inputs, _ = await document_inputs(db, state, access, vin, package, body.locale.value, order.id[:12])
+        vin, locale = access.vehicle(body.vin).vin, body.locale.value
+        filename = f"carpulse-{vin}-{locale}-{package}.pdf"
+        finished = await self._fresh_finished(ReportRepository(db), state, order.id, vin, locale, package)
+        if finished is not None and finished.pdf_key is not None:
+            stored = await state.storage.get(finished.pdf_key)
+            if stored is not None:
+                return RenderedNow(stored, filename, None)
+        decision = await self._spend_render_budget(state, order.id, client_ip)
+        inputs, _ = await document_inputs(db, state, access, vin, package, locale, order.id[:12])
         await db.commit()  # keep the acquired data for the next language, and hold no lock while rendering
         rendered = await render_off_loop(inputs)
-        return rendered.pdf, f"carpulse-{vin}-{body.locale.value}-{package}.pdf"
+        return RenderedNow(rendered.pdf, filename, decision)
 
     async def _open_report(self, db: AsyncSession, state: State, task_id: str) -> Report | None:
         """A task id opens its report while its order opens its data (paid, not refunded, in its window)."""
