@@ -169,6 +169,7 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "pdf": "10/minute",
     "webhook": "100/minute",
     "login": "5/minute",
+    "voucher": "10/minute",
 }
 
 

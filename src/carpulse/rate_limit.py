@@ -124,3 +124,15 @@ def limit_by_ip(policy: str) -> Callable[[Request, Response], Awaitable[None]]:
 
     dependency.__name__ = f"rate_limit_{policy}"
     return dependency
+
+
+async def limit_by_ip_and_session(request: Request, response: Response, policy: str, session_id: str | None) -> None:
+    """Count one request against `policy` by client IP and, when there is one, by connect session too:
+    a session cannot spread its attempts over many addresses, nor an address over many sessions."""
+    limiter = get_rate_limiter(request)
+    decisions = [await limiter.hit(policy, request_client_ip(request))]
+    if session_id:
+        decisions.append(await limiter.hit(policy, "session", session_id))
+    counted = [decision for decision in decisions if decision is not None]
+    if counted:
+        response.headers.update(min(counted, key=lambda decision: decision.remaining).headers())
