@@ -56,6 +56,7 @@ class TestDefaults:
             "pdf": "10/minute",
             "webhook": "100/minute",
             "login": "5/minute",
+            "voucher": "10/minute",
         }
 
     def test_base_url_follows_host_and_port(self) -> None:
