@@ -123,7 +123,6 @@ class TestPayPalCheckout:
         assert capture.status_code in (409, 422, 502)
         assert capture.headers["content-type"] == PROBLEM
 
-
     async def test_a_declined_capture_closes_the_order_for_payment(
         self, committed_app: FastAPI, committed_client: httpx.AsyncClient
     ) -> None:
