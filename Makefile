@@ -15,7 +15,7 @@ STAMP := .venv/.carpulse-installed
 TEST_DATABASE_URL ?= $(or $(CARPULSE_TEST_DATABASE_URL),postgresql+asyncpg://postgres@127.0.0.1:5432/test)
 TEST_REDIS_URL ?= $(or $(CARPULSE_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
 
-.PHONY: help install run migrate check test test-server test-embedded services bench format clean
+.PHONY: help install run migrate check test test-server test-embedded fuzz services bench format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ test-embedded: install ## the suite on SQLite and in-process stores
 	CARPULSE_TEST_BACKEND=embedded $(RUN) pytest -m "not server"
 
 test: check test-server test-embedded ## check, then the suite on both backends
+
+FUZZ_EXAMPLES ?= 500
+fuzz: install services ## nightly-sized schemathesis run: FUZZ_EXAMPLES (500) per operation, on both backends
+	CARPULSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) \
+		CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(RUN) pytest tests/test_schemathesis.py
+	CARPULSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CARPULSE_TEST_BACKEND=embedded $(RUN) pytest -m "not server" tests/test_schemathesis.py
 
 bench: install services ## benchmarks (bench/)
 	$(RUN) python -m bench

@@ -64,6 +64,7 @@ class TestDefaults:
             "photo_upload": "10/minute",
             "render": "10/minute",
             "render_ip": "30/minute",
+            "voucher": "10/minute",
         }
         assert settings.charging.history_cache_seconds == 300
         assert (settings.server.header_timeout_seconds, settings.server.keep_alive_timeout_seconds) == (10.0, 5)

@@ -166,6 +166,7 @@ async def build_state(
 async def start_jobs(state: State, *, consume: bool | None = None) -> asyncio.Task[None] | None:
     """Start the broker; with Redis and an in-process worker (or `consume`), consume jobs here too."""
     import carpulse.inbound_event.tasks
+    import carpulse.payment.tasks
     import carpulse.report.tasks  # noqa: F401 - registers the jobs
 
     broker = state.jobs.broker

@@ -302,6 +302,8 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     # Report renders (each seconds of CPU), queued or while you wait: per order, and per client IP.
     "render": "10/minute",
     "render_ip": "30/minute",
+    # Voucher checks (validate-voucher, quotes with a code): per client IP and per connect session.
+    "voucher": "10/minute",
 }
 
 

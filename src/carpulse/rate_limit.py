@@ -182,3 +182,11 @@ class RateLimitHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def limit_by_ip_and_session(request: Request, policy: str, session_id: str | None) -> None:
+    """Count one request against `policy` by client IP and, when there is one, by connect session too:
+    a session cannot spread its attempts over many addresses, nor an address over many sessions."""
+    await enforce(request, policy, request_client_ip(request))
+    if session_id:
+        await enforce(request, policy, "session", session_id)

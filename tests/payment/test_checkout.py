@@ -123,6 +123,24 @@ class TestPayPalCheckout:
         assert capture.status_code in (409, 422, 502)
         assert capture.headers["content-type"] == PROBLEM
 
+    async def test_a_declined_capture_closes_the_order_for_payment(
+        self, committed_app: FastAPI, committed_client: httpx.AsyncClient
+    ) -> None:
+        client = committed_client
+        intent = await checkout(client, "paypal")
+        await act_on_hosted_page(client, intent["redirect_url"], "decline")
+        await settle(committed_app)
+        declined = await client.post(f"/api/v1/payment/capture/paypal/{intent['order_id']}")
+        assert declined.status_code == 200, declined.text
+        assert declined.json()["status"] == "failed"
+        await settle(committed_app)
+
+        again = await client.post(f"/api/v1/payment/capture/paypal/{intent['order_id']}")
+
+        assert again.status_code == 409, again.text
+        assert again.json()["type"] == "/problems/order-not-payable"
+        assert (await order(client, intent["order_id"]))["status"] == "failed"
+
 
 class TestCreateIntentRefusals:
     async def test_another_sessions_quote_is_404(self, committed_client: httpx.AsyncClient) -> None:

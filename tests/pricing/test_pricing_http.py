@@ -90,32 +90,7 @@ class TestQuote:
 
 
 class TestVoucherRules:
-    @pytest.mark.parametrize(
-        ("fields", "reason"),
-        [
-            ({"active": False}, "unknown"),
-            ({"valid_from": "2999-01-01T00:00:00+00:00"}, "not_started"),
-            ({"valid_until": "2001-01-01T00:00:00+00:00", "valid_from": "2000-01-01T00:00:00+00:00"}, "expired"),
-            ({"packages": ["bulk"]}, "package_not_eligible"),
-            ({"min_amount_cents": 100000}, "minimum_not_met"),
-        ],
-    )
-    async def test_each_rule_refuses_with_its_reason(
-        self, client: httpx.AsyncClient, admin_token: str, fields: dict[str, Any], reason: str
-    ) -> None:
-        await create_voucher(client, admin_token, **fields)
-        session_id = await selected_session(client, "solo", "pro")
-        check = await client.post(
-            "/api/v1/pricing/validate-voucher", json={"code": "SPRING25", "session_id": session_id}
-        )
-        assert check.status_code == 200
-        assert check.json()["valid"] is False
-        assert check.json()["reason"] == reason
-        quote = await client.post("/api/v1/pricing/quote", json={"session_id": session_id, "voucher_code": "SPRING25"})
-        assert quote.status_code == 422
-        assert quote.json()["type"] == "/problems/voucher-invalid"
-        assert quote.json()["reason"] == reason
-
+    # Each refusal, public and precise: tests/pricing/test_voucher_guarding.py.
     async def test_valid_voucher_previews_the_discount(self, client: httpx.AsyncClient, admin_token: str) -> None:
         await create_voucher(client, admin_token, kind="fixed", percent_off=None, amount_off_cents=500)
         check = await client.post(
@@ -155,14 +130,15 @@ class TestVoucherAdmin:
         "body",
         [
             {"code": "X1", "kind": "percent", "percent_off": "10"},
-            {"code": "BAD1", "kind": "percent"},
-            {"code": "BAD2", "kind": "fixed", "percent_off": "10"},
-            {"code": "BAD3", "kind": "percent", "percent_off": "150"},
-            {"code": "BAD4", "kind": "percent", "percent_off": "10", "valid_from": "2026-01-01T00:00:00"},
+            {"code": "BADCODE8", "kind": "percent", "percent_off": "10.123"},
+            {"code": "BADCODE1", "kind": "percent"},
+            {"code": "BADCODE2", "kind": "fixed", "percent_off": "10"},
+            {"code": "BADCODE3", "kind": "percent", "percent_off": "150"},
+            {"code": "BADCODE4", "kind": "percent", "percent_off": "10", "valid_from": "2026-01-01T00:00:00"},
             # Beyond what the database stores: schemathesis found this one as a 500.
-            {"code": "BAD5", "kind": "percent", "percent_off": "10", "max_redemptions": 23524953824126664704},
-            {"code": "BAD6", "kind": "percent", "percent_off": "10", "max_per_customer": 2**31},
-            {"code": "BAD7", "kind": "percent", "percent_off": "10", "min_amount_cents": 2**40},
+            {"code": "BADCODE5", "kind": "percent", "percent_off": "10", "max_redemptions": 23524953824126664704},
+            {"code": "BADCODE6", "kind": "percent", "percent_off": "10", "max_per_customer": 2**31},
+            {"code": "BADCODE7", "kind": "percent", "percent_off": "10", "min_amount_cents": 2**40},
         ],
     )
     async def test_bad_vouchers_are_422(

@@ -55,6 +55,8 @@ class Voucher(TimestampedMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     # Reserved + confirmed redemptions; moved only by conditional UPDATEs so the last use goes once.
     uses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Payments honoured after their reserved use was released and no use was left (see OrderService._paid).
+    over_cap_uses: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class VoucherRedemption(TimestampedMixin, Base):

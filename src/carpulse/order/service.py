@@ -18,7 +18,7 @@ from carpulse.models.priced import priced_values
 from carpulse.order.errors import OrderNotFound
 from carpulse.order.repository import OrderRepository
 from carpulse.payment.gateway import PaymentOutcome, PaymentStatus
-from carpulse.pricing.errors import VoucherUsedUp
+from carpulse.pricing.errors import VoucherNoLongerValid, VoucherUsedUp
 from carpulse.pricing.repository import VoucherRepository
 from carpulse.receipt.service import receipt as receipt_service
 from carpulse.worker import enqueue_after_commit
@@ -50,8 +50,14 @@ class OrderService:
         repository.record(order.id, None, OrderStatus.pending_payment, "customer", f"checkout with {provider}", now)
         if quote.voucher_id is not None:
             # Reserve the voucher now; confirmed when paid, released on decline or expiry.
-            if not await VoucherRepository(db).take_use(quote.voucher_id):
+            refused = await VoucherRepository(db).reserve_use(quote.voucher_id, quote.customer_key, now)
+            if refused == "used_up":
                 raise VoucherUsedUp("The voucher's last use was just taken; ask for a new quote without it.")
+            if refused is not None:
+                raise VoucherNoLongerValid(
+                    "The quote's voucher can no longer be used; ask for a new quote, with another code or none.",
+                    reason=refused,
+                )
             db.add(
                 VoucherRedemption(
                     voucher_id=quote.voucher_id,
@@ -132,7 +138,7 @@ class OrderService:
             return "already-paid"
         await db.refresh(order)
         repository.record(order.id, previous, OrderStatus.paid, actor, f"payment {outcome.provider_payment_id}", now)
-        await self._confirm_voucher(db, order)
+        await self._confirm_voucher(db, order, actor, now)
         await receipt_service.issue(db, order, company, now)
         # Fulfilment starts once this commits; the reconciler finds paid orders whose job was lost.
         enqueue_after_commit(db, "report.order_paid", order_id=order.id)
@@ -148,17 +154,24 @@ class OrderService:
         log.info("order.fulfilled", order=order_id[:8])
         return True
 
-    async def _confirm_voucher(self, db: AsyncSession, order: Order) -> None:
+    async def _confirm_voucher(self, db: AsyncSession, order: Order, actor: str, now: datetime) -> None:
         if order.voucher_id is None:
             return
         repository = OrderRepository(db)
         if await repository.set_redemption_state(order.id, [RedemptionState.reserved], RedemptionState.confirmed):
             return
-        # Released by a decline or expiry before this success: take the use again if one is left.
-        if await repository.set_redemption_state(
-            order.id, [RedemptionState.released], RedemptionState.confirmed
-        ) and not await VoucherRepository(db).take_use(order.voucher_id):
-            log.warning("order.voucher_over_cap_after_late_payment", order=order.id[:8])
+        if not await repository.set_redemption_state(order.id, [RedemptionState.released], RedemptionState.confirmed):
+            return
+        # Paid after a decline or expiry released its use (its checkout could not be closed in time).
+        vouchers = VoucherRepository(db)
+        if await vouchers.take_use_again(order.voucher_id):
+            return
+        # The money is in and the customer paid the price they were quoted: the sale is honoured, and the
+        # use beyond the cap is counted on the voucher and written into the order's history for the admin.
+        await vouchers.record_over_cap(order.voucher_id)
+        reason = f"voucher {order.voucher_code} over its cap: paid after its released use was taken by another order"
+        repository.record(order.id, OrderStatus.paid, OrderStatus.paid, actor, reason, now)
+        log.warning("order.voucher_over_cap_after_late_payment", order=order.id[:8], voucher=order.voucher_code)
 
     async def _unpaid(
         self, db: AsyncSession, order: Order, to: OrderStatus, actor: str, now: datetime, reason: str

@@ -16,7 +16,7 @@ from carpulse.order.errors import OrderNotFound, OrderNotPayable
 from carpulse.payment.errors import ProviderUnavailable, WebhookRejected
 from carpulse.payment.schemas import CreateIntent, IntentCreated, OrderRead, VerifyPayment, WebhookAccepted
 from carpulse.payment.service import payments
-from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherUsedUp
+from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherNoLongerValid, VoucherUsedUp
 from carpulse.rate_limit import limit_by_ip, limit_by_ip_and_owner
 from carpulse.receipt.document import render_receipt_pdf
 from carpulse.receipt.errors import ReceiptNotFound
@@ -40,6 +40,7 @@ TokenId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-
         QuoteExpired,
         OrderNotPayable,
         VoucherUsedUp,
+        VoucherNoLongerValid,
         ProviderUnavailable,
         ValidationFailed,
         RateLimited,

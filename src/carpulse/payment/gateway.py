@@ -86,6 +86,11 @@ class PaymentGateway(Protocol):
         """Capture an approved payment (PayPal); providers that capture on their own just verify."""
         ...
 
+    async def close(self, provider_payment_id: str, idempotency_key: str) -> PaymentOutcome:
+        """Make sure an unpaid payment can no longer be paid (an order we gave up on); its state afterwards,
+        which may still be `succeeded` when the customer paid first."""
+        ...
+
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         """Verify and read a webhook delivery; raises `WebhookSignatureInvalid`."""
         ...

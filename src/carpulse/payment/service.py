@@ -41,6 +41,7 @@ from carpulse.worker import enqueue_after_commit
 log = get_logger("carpulse.payment")
 
 WEBHOOK_JOB = "inbound_event.handle"
+CLOSE_JOB = "payment.close_checkout"
 
 
 class PaymentService:
@@ -101,10 +102,14 @@ class PaymentService:
         await ConnectSessionRepository(state.ephemeral).save_until_expiry(session, state.clock.now())
 
     async def _existing(self, order: Order, provider: str) -> IntentCreated:
-        """A second create-intent for the same quote returns the first (double clicks, retries)."""
-        if order.status not in (OrderStatus.pending_payment, OrderStatus.failed) or order.provider != provider:
+        """A second create-intent for the same quote returns the first (double clicks, retries).
+
+        A failed order is not offered again: its checkout is closed (`close_checkout`) and its voucher
+        use given back, so paying it needs a new quote."""
+        if order.status is not OrderStatus.pending_payment or order.provider != provider:
             raise OrderNotPayable(
-                f"This quote already has an order that is {order.status.value} with {order.provider}."
+                f"This quote already has an order that is {order.status.value} with {order.provider}; "
+                "ask for a new quote."
             )
         return IntentCreated(
             order_id=order.id,
@@ -134,6 +139,9 @@ class PaymentService:
             raise OrderNotPayable("Only a PayPal order waiting for capture can be captured.")
         if order.status is OrderStatus.paid or order.status is OrderStatus.fulfilled:
             return order
+        if order.status is not OrderStatus.pending_payment:
+            # We gave this order up (and its voucher use with it): we do not take its money any more.
+            raise OrderNotPayable(f"This order is {order.status.value}; ask for a new quote.")
         payment_id, order_key = order.provider_payment_id, order.id
         await release_read(db)
         outcome = await state.payments.get("paypal").capture(payment_id, f"order:{order_key}:capture")
@@ -149,7 +157,24 @@ class PaymentService:
                 if verified.status is PaymentStatus.succeeded and verified.payment_method:
                     outcome = dataclasses.replace(outcome, payment_method=verified.payment_method)
         result = await orders.apply(db, order, outcome, actor, state.clock.now(), state.settings.company)
+        if result == OrderStatus.failed.value:
+            # A declined try leaves the provider's checkout payable; the order has given its voucher use
+            # back, so close the checkout before someone pays it at the discount after all.
+            enqueue_after_commit(db, CLOSE_JOB, order_id=order.id)
         await db.refresh(order)
+        return result
+
+    async def close_checkout(self, db: AsyncSession, state: State, order_id: str) -> str:
+        """Close a failed order's checkout at the provider, then apply what the provider says."""
+        order = await orders.get(db, order_id)
+        if order.status is not OrderStatus.failed or order.provider_payment_id is None:
+            return "not-failed"
+        provider, payment_id = order.provider, order.provider_payment_id
+        await release_read(db)
+        outcome = await state.payments.get(provider).close(payment_id, f"order:{order_id}:close")
+        await db.refresh(order)
+        result = await self._apply(db, state, order, outcome, "worker")
+        log.info("payment.checkout_closed", order=order_id[:8], provider=provider, result=result)
         return result
 
     async def receive_webhook(

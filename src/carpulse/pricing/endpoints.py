@@ -3,15 +3,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.auth.dependencies import AdminAccount
 from carpulse.auth.errors import AdminRequired, InvalidToken
 from carpulse.connect.dependencies import ConnectContextDep
 from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.connect.schemas import Locale
-from carpulse.connect.service import connect
+from carpulse.connect.service import ConnectContext, connect
 from carpulse.database import SessionDep
-from carpulse.errors import ValidationFailed, problem_responses
+from carpulse.errors import RateLimited, ValidationFailed, problem_responses
 from carpulse.kit.money import plain_rate
 from carpulse.pricing.errors import (
     NothingSelected,
@@ -31,7 +32,8 @@ from carpulse.pricing.schemas import (
     VoucherUpdate,
 )
 from carpulse.pricing.service import pricing
-from carpulse.state import get_state
+from carpulse.rate_limit import limit_by_ip_and_session
+from carpulse.state import State, get_state
 
 router = APIRouter(prefix="/pricing", tags=["pricing"])
 _ADMIN = (InvalidToken, AdminRequired)
@@ -50,10 +52,15 @@ async def catalog(request: Request, response: Response, locale: Locale = Locale.
 @router.post(
     "/quote",
     response_model=QuoteRead,
-    responses=problem_responses(ConnectSessionNotFound, NothingSelected, VoucherInvalid, ValidationFailed),
+    responses=problem_responses(ConnectSessionNotFound, NothingSelected, VoucherInvalid, ValidationFailed, RateLimited),
     summary="Price the session's selection (the server computes every amount)",
+    description="A quote with a voucher code counts against the `voucher` rate limit, by client IP and by session.",
 )
-async def quote(request: Request, body: QuoteRequest, db: SessionDep, context: ConnectContextDep) -> QuoteRead:
+async def quote(
+    request: Request, response: Response, body: QuoteRequest, db: SessionDep, context: ConnectContextDep
+) -> QuoteRead:
+    if body.voucher_code:
+        await limit_by_ip_and_session(request, "voucher", body.session_id)
     state = get_state(request)
     session = await connect.get(context, body.session_id)
     settings = state.settings.pricing
@@ -87,13 +94,24 @@ async def quote(request: Request, body: QuoteRequest, db: SessionDep, context: C
 @router.post(
     "/validate-voucher",
     response_model=VoucherCheckResult,
-    responses=problem_responses(ConnectSessionNotFound, NothingSelected, ValidationFailed),
+    responses=problem_responses(ConnectSessionNotFound, NothingSelected, ValidationFailed, RateLimited),
     summary="Check a voucher against a session's selection (or a package and vehicle count)",
+    description=(
+        "Every code that cannot be used now gets the same answer (`reason: unavailable`), whether it exists "
+        "or not; the admin's `POST /vouchers/check` tells why. Counts against the `voucher` rate limit, by "
+        "client IP and by session."
+    ),
 )
 async def validate_voucher(
-    request: Request, body: VoucherCheck, db: SessionDep, context: ConnectContextDep
+    request: Request, response: Response, body: VoucherCheck, db: SessionDep, context: ConnectContextDep
 ) -> VoucherCheckResult:
-    state = get_state(request)
+    await limit_by_ip_and_session(request, "voucher", body.session_id)
+    return await _check(get_state(request), body, db, context, precise=False)
+
+
+async def _check(
+    state: State, body: VoucherCheck, db: AsyncSession, context: ConnectContext, *, precise: bool
+) -> VoucherCheckResult:
     customer_key = None
     if body.session_id:
         session = await connect.get(context, body.session_id)
@@ -113,7 +131,20 @@ async def validate_voucher(
         now=state.clock.now(),
         vat_rate=state.settings.pricing.vat_rate_percent,
         locale=body.locale.value,
+        precise=precise,
     )
+
+
+@router.post(
+    "/vouchers/check",
+    response_model=VoucherCheckResult,
+    responses=problem_responses(*_ADMIN, ConnectSessionNotFound, NothingSelected, ValidationFailed),
+    summary="Check a voucher with the precise reason it cannot be used (admin)",
+)
+async def check_voucher(
+    request: Request, _: AdminAccount, body: VoucherCheck, db: SessionDep, context: ConnectContextDep
+) -> VoucherCheckResult:
+    return await _check(get_state(request), body, db, context, precise=True)
 
 
 @router.get(

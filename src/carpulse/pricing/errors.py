@@ -10,6 +10,14 @@ class VoucherInvalid(ValidationFailed):
     title = "Voucher not valid"
 
 
+class VoucherNoLongerValid(Conflict):
+    """The quote's voucher cannot be used any more (switched off, expired, or this customer's uses are
+    taken); ask for a new quote, with another code or none."""
+
+    slug = "voucher-no-longer-valid"
+    title = "Voucher no longer valid"
+
+
 class VoucherUsedUp(Conflict):
     """The voucher's last use was taken by someone else a moment ago."""
 

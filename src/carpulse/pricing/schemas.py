@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import math
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +16,12 @@ from carpulse.pricing.catalog import PackageCode
 
 # Counts are stored as 32-bit integers (PostgreSQL INTEGER); a larger cap means no cap in practice.
 MAX_COUNT = 2**31 - 1
+# Admin-chosen codes: long and varied enough that guessing within the `voucher` rate limit is hopeless.
+MIN_CODE_LENGTH = 8
+MIN_DISTINCT_CHARACTERS = 5
+MIN_CODE_BITS = 40
+# Generated codes: 16 characters of a 32-letter alphabet, 80 bits.
+GENERATED_CODE_LENGTH = 16
 
 
 class VolumeTier(BaseModel):
@@ -92,21 +100,71 @@ class VoucherCheckResult(BaseModel):
     gross_cents: int | None = None
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("times need a UTC offset")
+    return moment
+
+
+def _window(valid_from: datetime | None, valid_until: datetime | None) -> None:
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise ValueError("valid_until must be after valid_from")
+
+
+def guessable_code(code: str) -> str | None:
+    """Why an admin-chosen code is too easy to guess, or None.
+
+    Entropy is estimated from the length and the character classes used (digits 10, letters 26,
+    both 36, more with `-`/`_`); runs like `ABCDEFGH` and few distinct characters count as guessable.
+    """
+    if len(code) < MIN_CODE_LENGTH:
+        return f"a code needs at least {MIN_CODE_LENGTH} characters"
+    if len(set(code)) < MIN_DISTINCT_CHARACTERS:
+        return f"a code needs at least {MIN_DISTINCT_CHARACTERS} different characters"
+    alphabet = (10 if any(c.isdigit() for c in code) else 0) + (26 if any(c.isalpha() for c in code) else 0)
+    alphabet += 2 if any(c in "-_" for c in code) else 0
+    if len(code) * math.log2(alphabet) < MIN_CODE_BITS:
+        return f"a code this short needs letters and digits (about {MIN_CODE_BITS} bits)"
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(code)}
+    if steps in ({1}, {-1}):
+        return "a code cannot be a run like ABCDEFGH"
+    return None
+
+
+def _code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().upper()
+    problem = guessable_code(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class VoucherCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    code: str | None = Field(
+        default=None,
+        min_length=MIN_CODE_LENGTH,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description=f"case-insensitive; omit it to get a random {GENERATED_CODE_LENGTH}-character code",
+    )
     kind: VoucherKind
-    percent_off: Decimal | None = Field(default=None, gt=0, le=100)
+    percent_off: Decimal | None = Field(default=None, gt=0, le=100, max_digits=5, decimal_places=2)
     amount_off_cents: int | None = Field(default=None, gt=0, le=10_000_000)
     currency: str = Field(default="EUR", pattern="^[A-Z]{3}$")
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     max_redemptions: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     max_per_customer: int | None = Field(default=None, ge=1, le=MAX_COUNT)
-    packages: list[PackageCode] | None = None
+    packages: list[PackageCode] | None = Field(default=None, min_length=1)
     min_amount_cents: int = Field(default=0, ge=0, le=MAX_COUNT)
     active: bool = True
+
+    _code_strength = field_validator("code")(_code)
+    _aware_times = field_validator("valid_from", "valid_until")(_aware)
 
     @model_validator(mode="after")
     def _consistent(self) -> VoucherCreate:
@@ -114,12 +172,12 @@ class VoucherCreate(BaseModel):
             raise ValueError("a percent voucher has percent_off and no amount_off_cents")
         if self.kind is VoucherKind.fixed and (self.amount_off_cents is None or self.percent_off is not None):
             raise ValueError("a fixed voucher has amount_off_cents and no percent_off")
-        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
-        for moment in (self.valid_from, self.valid_until):
-            if moment is not None and moment.tzinfo is None:
-                raise ValueError("times need a UTC offset")
+        _window(self.valid_from, self.valid_until)
         return self
+
+
+# Columns that cannot be NULL: an explicit null in a PATCH is refused (omit the field to keep it).
+_NOT_NULL = ("active", "min_amount_cents")
 
 
 class VoucherUpdate(BaseModel):
@@ -129,9 +187,19 @@ class VoucherUpdate(BaseModel):
     valid_until: datetime | None = None
     max_redemptions: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     max_per_customer: int | None = Field(default=None, ge=1, le=MAX_COUNT)
-    packages: list[PackageCode] | None = None
-    min_amount_cents: int | None = Field(default=None, ge=0, le=MAX_COUNT)
-    active: bool | None = None
+    packages: list[PackageCode] | None = Field(default=None, min_length=1)
+    min_amount_cents: int | None = Field(default=None, ge=0, le=MAX_COUNT, description="cannot be null")
+    active: bool | None = Field(default=None, description="cannot be null")
+
+    _aware_times = field_validator("valid_from", "valid_until")(_aware)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VoucherUpdate:
+        for name in _NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        _window(self.valid_from, self.valid_until)
+        return self
 
 
 class VoucherRead(BaseModel):
@@ -151,6 +219,9 @@ class VoucherRead(BaseModel):
     min_amount_cents: int
     active: bool
     uses: int
+    over_cap_uses: int = Field(
+        description="discounted sales beyond max_redemptions: payments that arrived after their use was released"
+    )
     created_at: datetime
 
     @field_validator("percent_off")

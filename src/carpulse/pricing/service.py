@@ -26,6 +26,7 @@ from carpulse.pricing.catalog import (
 from carpulse.pricing.errors import NothingSelected, VoucherCodeTaken, VoucherInvalid, VoucherNotFound
 from carpulse.pricing.repository import VoucherRepository
 from carpulse.pricing.schemas import (
+    GENERATED_CODE_LENGTH,
     Catalog,
     CatalogPackage,
     QuoteLine,
@@ -146,6 +147,19 @@ def price(
     )
 
 
+def unavailable_voucher() -> VoucherInvalid:
+    """The public's one answer for a code that cannot be used now, whether it exists or not."""
+    return VoucherInvalid("This code cannot be used for this purchase.", reason="unavailable", field="voucher_code")
+
+
+# Crockford's base32: no I, L, O or U, so a code read aloud or retyped survives.
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def generated_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(GENERATED_CODE_LENGTH))
+
+
 def terms_of(voucher: Voucher) -> VoucherTerms:
     return VoucherTerms(voucher.code, voucher.kind, voucher.percent_off, voucher.amount_off_cents)
 
@@ -184,15 +198,18 @@ class PricingService:
         now: datetime,
         vat_rate: Decimal,
     ) -> Voucher:
-        """The voucher, if this purchase may use it now; else `VoucherInvalid` with a reason."""
+        """The voucher, if this purchase may use it now; else `VoucherInvalid` with the precise reason
+        (for the admin: the public gets `unavailable_voucher()` instead)."""
         repository = VoucherRepository(db)
         voucher = await repository.by_code(code)
 
         def refuse(reason: str, message: str) -> VoucherInvalid:
             return VoucherInvalid(message, reason=reason, field="voucher_code")
 
-        if voucher is None or not voucher.active:
-            raise refuse("unknown", "No active voucher has this code.")
+        if voucher is None:
+            raise refuse("unknown", "No voucher has this code.")
+        if not voucher.active:
+            raise refuse("inactive", "This voucher is switched off.")
         if voucher.valid_from and now < voucher.valid_from:
             raise refuse("not_started", "This voucher is not valid yet.")
         if voucher.valid_until and now >= voucher.valid_until:
@@ -213,7 +230,7 @@ class PricingService:
             and customer_key is not None
             and await repository.customer_uses(voucher.id, customer_key) >= voucher.max_per_customer
         ):
-            raise refuse("customer_limit", "You have already used this voucher.")
+            raise refuse("customer_limit", "This customer has used up their uses of this voucher.")
         return voucher
 
     async def check_voucher(
@@ -227,7 +244,9 @@ class PricingService:
         now: datetime,
         vat_rate: Decimal,
         locale: str,
+        precise: bool = False,
     ) -> VoucherCheckResult:
+        """Preview a code; `precise` (the admin's) says why it cannot be used, the public's never does."""
         try:
             voucher = await self.usable_voucher(
                 db,
@@ -239,8 +258,9 @@ class PricingService:
                 vat_rate=vat_rate,
             )
         except VoucherInvalid as exc:
+            shown = exc if precise else unavailable_voucher()
             return VoucherCheckResult(
-                valid=False, code=code.strip().upper(), reason=str(exc.extensions.get("reason")), message=exc.detail
+                valid=False, code=code.strip().upper(), reason=str(shown.extensions.get("reason")), message=shown.detail
             )
         priced = price(package, vehicle_count, vat_rate, locale, terms_of(voucher))
         return VoucherCheckResult(
@@ -264,15 +284,18 @@ class PricingService:
         count = len(session.selection.vins)
         voucher = None
         if voucher_code:
-            voucher = await self.usable_voucher(
-                db,
-                voucher_code,
-                package=package,
-                vehicle_count=count,
-                customer_key=session.customer_key,
-                now=now,
-                vat_rate=vat_rate,
-            )
+            try:
+                voucher = await self.usable_voucher(
+                    db,
+                    voucher_code,
+                    package=package,
+                    vehicle_count=count,
+                    customer_key=session.customer_key,
+                    now=now,
+                    vat_rate=vat_rate,
+                )
+            except VoucherInvalid as exc:
+                raise unavailable_voucher() from exc
         priced = price(package, count, vat_rate, session.locale.value, terms_of(voucher) if voucher else None)
         quote = Quote(
             id=secrets.token_urlsafe(32),
@@ -300,7 +323,7 @@ class PricingService:
 
     async def create_voucher(self, db: AsyncSession, body: VoucherCreate) -> Voucher:
         data = body.model_dump()
-        data["code"] = body.code.strip().upper()
+        data["code"] = body.code or generated_code()
         data["packages"] = [package.value for package in body.packages] if body.packages else None
         voucher = Voucher(**data)
         db.add(voucher)
@@ -319,7 +342,21 @@ class PricingService:
             setattr(voucher, field, value)
         if voucher.valid_from and voucher.valid_until and voucher.valid_until <= voucher.valid_from:
             raise VoucherInvalid("valid_until must be after valid_from.", reason="window", field="valid_until")
-        await db.flush()
+        if voucher.max_redemptions is not None and voucher.max_redemptions < voucher.uses:
+            raise VoucherInvalid(
+                f"The voucher has {voucher.uses} uses; max_redemptions cannot be lower.",
+                reason="below_uses",
+                field="max_redemptions",
+            )
+        try:
+            async with db.begin_nested():
+                await db.flush()
+        except IntegrityError as exc:  # a use taken since we read the voucher
+            raise VoucherInvalid(
+                "The voucher's uses changed meanwhile; max_redemptions cannot be lower than its uses.",
+                reason="below_uses",
+                field="max_redemptions",
+            ) from exc
         return voucher
 
     async def _voucher(self, db: AsyncSession, voucher_id: str) -> Voucher:

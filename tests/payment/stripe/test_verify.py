@@ -139,3 +139,34 @@ class TestUnknownId:
             await gateway.verify("5O190127TN364715T")
 
         assert fake.requests == []
+
+
+class TestClose:
+    async def test_a_declined_session_is_expired_and_can_no_longer_be_paid(
+        self, gateway: StripeGateway, http: httpx.AsyncClient, fake: StripeFake
+    ) -> None:
+        started = await gateway.create_payment(checkout_request())
+        await press(http, started, "decline")
+
+        outcome = await gateway.close(started.provider_payment_id, "order:ord_7Hk2:close")
+
+        assert outcome.status is PaymentStatus.expired
+        assert fake.sessions[started.provider_payment_id]["status"] == "expired"
+        assert started.redirect_url is not None
+        page = await http.get(started.redirect_url, params={"sandbox_outcome": "pay", "sandbox_method": "card"})
+        assert page.status_code == 409
+        assert (await gateway.verify(started.provider_payment_id)).status is PaymentStatus.expired
+
+    async def test_a_session_paid_first_stays_paid(self, gateway: StripeGateway, http: httpx.AsyncClient) -> None:
+        started = await gateway.create_payment(checkout_request())
+        await press(http, started, "pay")
+
+        outcome = await gateway.close(started.provider_payment_id, "order:ord_7Hk2:close")
+
+        assert outcome.status is PaymentStatus.succeeded
+
+    async def test_closing_twice_is_harmless(self, gateway: StripeGateway) -> None:
+        started = await gateway.create_payment(checkout_request())
+        first = await gateway.close(started.provider_payment_id, "order:ord_7Hk2:close")
+        second = await gateway.close(started.provider_payment_id, "order:ord_7Hk2:close-again")
+        assert first.status is second.status is PaymentStatus.expired

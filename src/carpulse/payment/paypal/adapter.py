@@ -255,6 +255,11 @@ class PayPalGateway:
             order = await self.client.get_order(provider_payment_id)
         return order_outcome(order)
 
+    async def close(self, provider_payment_id: str, idempotency_key: str) -> PaymentOutcome:
+        """Nothing to close: PayPal takes the money only when we capture, and `PaymentService.capture`
+        refuses orders that failed or expired. Their state, for the caller to apply."""
+        return await self.verify(provider_payment_id)
+
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         await self.signatures.verify(body, headers)
         return self.read_event(body)

@@ -34,6 +34,7 @@ from carpulse.payment.stripe.errors import (
     StripeGatewayError,
     StripeNotConfigured,
     StripePaymentNotFound,
+    StripeRequestRejected,
     StripeUnavailable,
     stripe_error,
 )
@@ -379,6 +380,21 @@ class StripeGateway:
 
     async def capture(self, provider_payment_id: str, idempotency_key: str) -> PaymentOutcome:
         """Checkout captures on its own (automatic capture); this only reads the state."""
+        return await self.verify(provider_payment_id)
+
+    async def close(self, provider_payment_id: str, idempotency_key: str) -> PaymentOutcome:
+        """Expire the Checkout Session: after a declined try it stays open and could still be paid."""
+        if provider_payment_id.startswith("cs_"):
+            try:
+                await self._call(
+                    "checkout.expire",
+                    lambda: self.client.v1.checkout.sessions.expire_async(
+                        provider_payment_id, options={"idempotency_key": idempotency_key}
+                    ),
+                )
+                log.info("stripe.checkout_expired", session_id=provider_payment_id)
+            except StripeRequestRejected:
+                pass  # no longer open: paid (or expired) before we got to it; the state below says which
         return await self.verify(provider_payment_id)
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
