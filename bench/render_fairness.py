@@ -9,16 +9,13 @@ packages) until the `render` budget refuses one, then the other order asks for o
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.server import free_port, serving, wait_live
+from bench.server import free_port, migrate, sandbox_env, serving, wait_live
 from carpulse.demo import walk
 from carpulse.kit.i18n import LOCALES
 
@@ -55,18 +52,8 @@ async def _one_report(client: httpx.AsyncClient, order_id: str, vin: str, locale
 async def _measure(folder: Path) -> list[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "CARPULSE_DATABASE__URL": f"sqlite+aiosqlite:///{folder / 'fair.db'}",
-        "CARPULSE_STORAGE__URL": str(folder / "storage"),
-        "CARPULSE_SANDBOX__WAKE_DELAY_SECONDS": "0",
-        "CARPULSE_PUBLIC_BASE_URL": base,
-        "CARPULSE_TESLA__PUBLIC_KEY_PATH": str(folder / "public.pem"),
-        "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(folder / "private.pem"),
-        "CARPULSE_LOG__LEVEL": "WARNING",
-    }
-    await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "carpulse.cli", "migrate"], env=env, check=True, capture_output=True
-    )
+    env = sandbox_env(folder, port, "fair")
+    await migrate(env)
     with serving(env, port) as server:
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
             await wait_live(client, attempts=1200)  # a loaded machine starts slowly

@@ -9,17 +9,14 @@ The first figures come from an in-process app on the embedded defaults; the late
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.server import free_port, serving, wait_live
+from bench.server import free_port, migrate, sandbox_env, serving, wait_live
 from carpulse.config import Settings
 from carpulse.demo import in_process_client, walk
 from carpulse.kit.documents import render_pdf
@@ -105,19 +102,8 @@ async def _under_load(folder: Path) -> list[str]:
     share the server's event loop, so the latencies are the server's."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "CARPULSE_DATABASE__URL": f"sqlite+aiosqlite:///{folder / 'server.db'}",
-        "CARPULSE_STORAGE__URL": str(folder / "server-storage"),
-        "CARPULSE_RATE_LIMIT__ENABLED": "false",
-        "CARPULSE_SANDBOX__WAKE_DELAY_SECONDS": "0",
-        "CARPULSE_PUBLIC_BASE_URL": base,
-        "CARPULSE_TESLA__PUBLIC_KEY_PATH": str(folder / "public.pem"),
-        "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(folder / "private.pem"),
-        "CARPULSE_LOG__LEVEL": "WARNING",
-    }
-    await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "carpulse.cli", "migrate"], env=env, check=True, capture_output=True
-    )
+    env = sandbox_env(folder, port, "server", CARPULSE_RATE_LIMIT__ENABLED="false")
+    await migrate(env)
     lines = []
     with serving(env, port):
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:

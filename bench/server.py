@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -32,6 +34,26 @@ def serving(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def sandbox_env(folder: Path, port: int, name: str, **settings: str) -> dict[str, str]:
+    """The environment of a `carpulse serve` on the embedded defaults and the sandbox, its files in `folder`."""
+    return os.environ | {
+        "CARPULSE_DATABASE__URL": f"sqlite+aiosqlite:///{folder / f'{name}.db'}",
+        "CARPULSE_STORAGE__URL": str(folder / f"{name}-storage"),
+        "CARPULSE_SANDBOX__WAKE_DELAY_SECONDS": "0",
+        "CARPULSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CARPULSE_TESLA__PUBLIC_KEY_PATH": str(folder / "public.pem"),
+        "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(folder / "private.pem"),
+        "CARPULSE_LOG__LEVEL": "WARNING",
+        **settings,
+    }
+
+
+async def migrate(env: dict[str, str]) -> None:
+    await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "carpulse.cli", "migrate"], env=env, check=True, capture_output=True
+    )
 
 
 async def wait_live(client: httpx.AsyncClient, attempts: int = 300) -> None:
