@@ -192,3 +192,28 @@ class TestLivenessCheck:
             assert "dead" in dead.stderr
         finally:
             _stop(worker)
+
+
+class TestLiveWorkerKeepsItsRunningJob:
+    async def test_a_job_running_longer_than_the_claim_time_is_not_claimed(self, redis_server: RedisServer) -> None:
+        import carpulse.inbound_event.tasks  # noqa: F401 - registers the job
+
+        queue = f"carpulse-test:{uuid.uuid4().hex}:jobs"
+        running = create_broker(redis_server.url, queue, claim_idle_seconds=1)
+        redis = Redis.from_url(redis_server.url)
+        try:
+            bind_jobs(running)
+            await running.startup()
+            await running.declare_group()  # type: ignore[attr-defined]
+            await Jobs(running).enqueue("inbound_event.handle", event_pk=str(uuid.uuid4()))
+            await asyncio.wait_for(anext(running.listen()), 5)
+            for _ in range(6):  # 1.5 s running, the worker's refresh every third of the claim time
+                await asyncio.sleep(0.25)
+                await running.keep_claimed()  # type: ignore[attr-defined]
+            stolen = await redis.xautoclaim(queue, "carpulse", "other", min_idle_time=1000, count=10)
+            assert stolen[1] == []
+            pending = await redis.xpending_range(queue, "carpulse", min="-", max="+", count=10)
+            assert [entry["consumer"].decode() for entry in pending] == [running.consumer_name]  # type: ignore[attr-defined]
+        finally:
+            await running.shutdown()
+            await redis.aclose()

@@ -190,15 +190,19 @@ def _stream_broker(
         async def keep_claimed(self) -> None:
             """Reset the idle time of the messages this worker is running, so that only a dead
             worker's messages grow idle enough for another worker to claim."""
-            if self.in_flight:
-                await self._client().xclaim(
-                    self.queue_name,
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    min_idle_time=0,
-                    message_ids=list(self.in_flight),
-                    justid=True,
-                )
+            if not self.in_flight:
+                return
+            sent: list[Any] = list(self.in_flight)
+            kept = await self._client().xclaim(
+                self.queue_name,
+                self.consumer_group_name,
+                self.consumer_name,
+                min_idle_time=0,
+                message_ids=sent,
+                justid=True,
+            )
+            # Ids Redis no longer has (it restarted empty) are not refreshed again.
+            self.in_flight -= set(sent) - set(kept)
 
         async def shutdown(self) -> None:
             if self._sender is not None:
@@ -310,6 +314,9 @@ async def dispatch_after_commit(session: AsyncSession, jobs: Jobs) -> None:
     for name, ids in pending:
         try:
             await jobs.enqueue(name, **ids)
+        except REDIS_ERRORS as exc:
+            # Committed rows, Redis down: a 503 would make the client repeat what already happened.
+            log.warning("worker.enqueue_failed", job=name, error=type(exc).__name__)
         except Exception:
             # The rows are committed; a reconciler will find the work this job would have done.
             log.exception("worker.enqueue_failed", job=name)
