@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpo
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_PATH, mount_sandbox
 from carpulse.state import State
-from carpulse.worker import Jobs, bind_jobs, create_broker
+from carpulse.worker import Jobs, beat, bind_jobs, consume, create_broker
 from carpulse.worker import start as start_broker
 
 log = get_logger("carpulse.app")
@@ -159,7 +159,15 @@ async def build_state(
         box=SecretBox([key.get_secret_value() for key in settings.security.token_keys]),
         tesla=build_tesla(settings, vendor_http),
         payments=build_payments(settings, vendor_http),
-        jobs=Jobs(create_broker(redis_url if settings.jobs.broker == "redis" else None, settings.jobs.queue_name)),
+        jobs=Jobs(
+            create_broker(
+                redis_url if settings.jobs.broker == "redis" else None,
+                settings.jobs.queue_name,
+                prefetch=settings.jobs.prefetch,
+                claim_idle_seconds=settings.jobs.claim_idle_seconds,
+                socket_timeout_seconds=settings.redis.socket_timeout_seconds,
+            )
+        ),
     )
 
 
@@ -174,10 +182,18 @@ async def start_jobs(state: State, *, consume: bool | None = None) -> asyncio.Ta
     await start_broker(broker, state)
     consume = state.settings.jobs.in_process_worker if consume is None else consume
     if state.settings.jobs.broker == "redis" and consume:
-        from taskiq.api import run_receiver_task
-
-        return asyncio.create_task(run_receiver_task(broker, run_startup=False))
+        return asyncio.create_task(consume_jobs(state))
     return None
+
+
+def consume_jobs(state: State) -> Coroutine[Any, Any, None]:
+    jobs = state.settings.jobs
+    return consume(
+        state.jobs.broker,
+        concurrency=jobs.concurrency,
+        prefetch=jobs.prefetch,
+        claim_idle_seconds=jobs.claim_idle_seconds,
+    )
 
 
 RECONCILE_EVERY_SECONDS = 60.0
@@ -197,14 +213,20 @@ async def reconcile_once(state: State) -> None:
     await revoke_refunded(state)
 
 
-async def reconcile_forever(state: State, every_seconds: float = RECONCILE_EVERY_SECONDS) -> None:
-    """Where this process runs jobs: reconcile every minute, and apply the retention period hourly."""
+async def reconcile_forever(
+    state: State, every_seconds: float = RECONCILE_EVERY_SECONDS, *, sweep_at_start: bool = False
+) -> None:
+    """Where this process runs jobs: reconcile every minute, and apply the retention period hourly.
+
+    An API process sleeps first, so it serves before it sweeps; a worker sweeps at once, since a
+    worker restarted after a crash is what lost work waits for.
+    """
     from carpulse.report.tasks import delete_expired
 
     rounds = 0
     while True:
-        # Sleep first: a process starting up serves before it sweeps (lost work waits minutes anyway).
-        await asyncio.sleep(every_seconds)
+        if rounds or not sweep_at_start:
+            await asyncio.sleep(every_seconds)
         try:
             await reconcile_once(state)
             if rounds % RETENTION_EVERY_ROUNDS == 0:
@@ -220,8 +242,6 @@ async def run_worker(settings: Settings) -> None:
     Messages are acknowledged after their job ran, so a worker killed mid-job leaves its message
     pending; the report's expired lease lets the reconciler of any worker hand it on.
     """
-    from taskiq.api import run_receiver_task
-
     if settings.jobs.broker != "redis":
         raise RuntimeError(
             "`carpulse worker` consumes the Redis broker (CARPULSE_JOBS__BROKER=redis); "
@@ -229,15 +249,19 @@ async def run_worker(settings: Settings) -> None:
         )
     configure_logging(settings.log.level, settings.log.json_lines)
     state = await build_state(settings, resolve_version(settings.app_version))
-    await start_jobs(state, consume=False)
-    receiver = asyncio.create_task(run_receiver_task(state.jobs.broker, run_startup=False))
-    reconciler = asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds))
-    log.info("worker.started", queue=settings.jobs.queue_name, database=state.engine.dialect.name)
+    heartbeat = asyncio.create_task(beat(Path(settings.jobs.heartbeat_path), settings.jobs.heartbeat_seconds))
+    tasks = [heartbeat]
     try:
-        await asyncio.gather(receiver, reconciler)
+        await start_jobs(state, consume=False)
+        tasks.append(asyncio.create_task(consume_jobs(state)))
+        tasks.append(
+            asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds, sweep_at_start=True))
+        )
+        log.info("worker.started", queue=settings.jobs.queue_name, database=state.engine.dialect.name)
+        await asyncio.gather(*tasks)
     finally:
-        receiver.cancel()
-        reconciler.cancel()
+        for task in tasks:
+            task.cancel()
         await close_state(state)
         log.info("worker.stopped")
 

@@ -75,14 +75,28 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    check: Annotated[
+        bool, typer.Option("--check", help="exit 0 when a worker's heartbeat is fresh, 1 when not (a liveness probe)")
+    ] = False,
+) -> None:
     """Run jobs (report renders, webhook handling) from the Redis broker, and reconcile lost work."""
     import asyncio
 
     from carpulse.app import run_worker
     from carpulse.config import get_settings
+    from carpulse.worker import heartbeat_age
 
     settings = get_settings()
+    if check:
+        allowed = 3 * settings.jobs.heartbeat_seconds
+        age = heartbeat_age(Path(settings.jobs.heartbeat_path))
+        if age is None or age > allowed:
+            seen = "no heartbeat" if age is None else f"heartbeat {age:.1f} s old"
+            typer.echo(f"worker dead: {seen} at {settings.jobs.heartbeat_path} (allowed {allowed:g} s)", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"worker alive: heartbeat {age:.1f} s old")
+        return
     if settings.jobs.broker != "redis":
         typer.echo(
             "`carpulse worker` consumes the Redis broker: set CARPULSE_JOBS__BROKER=redis and CARPULSE_REDIS__URL. "

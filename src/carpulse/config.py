@@ -473,6 +473,24 @@ class JobSettings(BaseModel):
     reconcile_every_seconds: float = Field(
         default=60.0, gt=0, description="how often a process running jobs looks for work whose job was lost"
     )
+    concurrency: int = Field(default=10, ge=1, le=1000, description="jobs one worker process runs at once")
+    prefetch: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="messages a worker takes from the stream per read; a killed worker strands at most these",
+    )
+    claim_idle_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        description="a message no live worker has touched this long (its worker died) is claimed by another",
+    )
+    heartbeat_path: str = Field(
+        default="var/worker.heartbeat", description="file `carpulse worker` touches while its event loop runs"
+    )
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="how often the heartbeat is touched; `carpulse worker --check` allows 3×"
+    )
 
 
 class SandboxSettings(BaseModel):

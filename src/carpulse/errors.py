@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -319,6 +321,16 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("redis.unavailable", error=type(exc).__name__, path=request.url.path)
+    return problem_response(
+        request,
+        DependencyUnavailable,
+        "A store this request needs is unavailable; retry in a moment.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CarPulseError, _on_carpulse_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
@@ -326,3 +338,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(PoolTimeoutError, _on_database_error)
     app.add_exception_handler(ConnectionError, _on_database_error)
+    # Sessions, OAuth states and the job stream live in Redis; losing it is an outage, not a bug.
+    app.add_exception_handler(RedisConnectionError, _on_redis_error)
+    app.add_exception_handler(RedisTimeoutError, _on_redis_error)

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from carpulse.app import reconcile_forever
 from carpulse.kit.clock import FrozenClock
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.report.pipeline import run_render
@@ -58,6 +59,27 @@ class TestReconciler:
         assert listing["status"] == "complete"
         assert listing["order_status"] == "fulfilled"
         assert await requeue_lost(state) == 0
+
+    async def test_a_worker_sweeps_at_start_not_a_period_later(
+        self, committed_client: httpx.AsyncClient, committed_app: FastAPI
+    ) -> None:
+        state = committed_app.state.carpulse
+        state.settings.report.start_on_payment = False  # the job runs, and does nothing: as if lost
+        intent = await paid_order(committed_client, committed_app, package="basic")
+        state.settings.report.start_on_payment = True
+        later(committed_app, minutes=5)
+
+        # What `carpulse worker` runs: an hour between sweeps, the first one now.
+        sweeping = asyncio.create_task(reconcile_forever(state, 3600, sweep_at_start=True))
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                await settle_reports(committed_app)
+                if (await reports_of(committed_client, intent["order_id"]))["status"] == "complete":
+                    break
+        finally:
+            sweeping.cancel()
+        assert (await reports_of(committed_client, intent["order_id"]))["status"] == "complete"
 
     async def test_a_render_whose_worker_died_is_taken_over_after_its_lease(
         self, committed_client: httpx.AsyncClient, committed_app: FastAPI

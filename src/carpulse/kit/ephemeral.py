@@ -7,11 +7,29 @@ the same interface and the same tests.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from carpulse.kit.clock import Clock, system_clock
+
+
+def redis_connection_options(socket_timeout_seconds: float) -> dict[str, Any]:
+    """Options for every Redis client: a pooled connection that died with a Redis restart is
+    checked before reuse and a failed command is retried once on a fresh connection, so the first
+    requests after recovery do not fail on stale sockets."""
+    return {
+        "socket_timeout": socket_timeout_seconds,
+        "socket_connect_timeout": socket_timeout_seconds,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+        "retry": Retry(NoBackoff(), 1),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
 
 
 class EphemeralStore(Protocol):
@@ -137,12 +155,7 @@ class RedisEphemeralStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "carpulse:", timeout_seconds: float = 2.0) -> RedisEphemeralStore:
-        client = Redis.from_url(
-            url,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
-            health_check_interval=30,
-        )
+        client = Redis.from_url(url, **redis_connection_options(timeout_seconds))
         return cls(client, prefix)
 
     def _key(self, key: str) -> str:
