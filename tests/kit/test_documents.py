@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import os
 import re
@@ -360,3 +361,51 @@ class TestRenderProcessesEndWithTheirParent:
         finally:
             if parent.poll() is None:
                 parent.kill()
+
+    @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the processes through /proc")
+    @pytest.mark.parametrize("lane", [False, True], ids=["pool", "lane"])
+    def test_a_parent_killed_before_its_render_process_has_started_leaves_nothing(
+        self, tmp_path: Path, lane: bool
+    ) -> None:
+        # Killed 20 ms after the first submit: the render process (and multiprocessing's resource
+        # tracker) are spawned but have not run a line of ours yet.
+        script = tmp_path / "parent.py"
+        script.write_text(
+            "import asyncio, os, signal, time\n"
+            "from carpulse.kit.documents import run_in_document_pool\n"
+            "async def main():\n"
+            "    asyncio.get_running_loop().call_later(0.02, os.kill, os.getpid(), signal.SIGKILL)\n"
+            f"    await run_in_document_pool(time.sleep, 60, lane={lane})\n"
+            "if __name__ == '__main__':\n"
+            "    asyncio.run(main())\n"
+        )
+        marker = f"CARPULSE_TEST_ORPHAN={os.getpid()}-{time.monotonic_ns()}"
+        name, value = marker.split("=")
+        parent = subprocess.Popen([sys.executable, str(script)], env=os.environ | {name: value})
+        try:
+            assert parent.wait(30) == -signal.SIGKILL
+            deadline = time.monotonic() + 5
+            while (survivors := _processes_with(marker)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for pid in survivors:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            assert survivors == [], "processes outlived their parent"
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Live processes whose environment holds `marker` (they inherited it from the test's parent)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes()
+        except OSError:
+            continue  # gone, or not ours
+        if marker.encode() in environment.split(b"\0"):
+            found.append(int(entry.name))
+    return found

@@ -198,3 +198,52 @@ class TestAmountMismatch:
         assert flagged["status"] == "pending_payment"
         assert flagged["flagged"] is True
         assert flagged["receipt_id"] is None
+
+
+def _is_a_path(transitions: list[dict[str, Any]]) -> bool:
+    """Each recorded transition leaves the state the one before it entered (a flag or partial refund stays put)."""
+    current = None
+    for transition in transitions:
+        if transition["from_status"] != current:
+            return False
+        current = transition["to_status"]
+    return True
+
+
+class TestDeclineAndSuccessAtTheSameMoment:
+    async def test_every_history_is_a_path_of_the_state_machine(
+        self, committed_app: FastAPI, committed_client: httpx.AsyncClient
+    ) -> None:
+        client = committed_client
+        fake = committed_app.state.carpulse.sandbox.stripe
+        fake.auto_deliver = False
+        session_id = await selected_session(client, "solo", "basic")
+        order_ids: list[str] = []
+        event_ids: list[str] = []
+        for _ in range(25):
+            quote = (await client.post("/api/v1/pricing/quote", json={"session_id": session_id})).json()
+            intent = await client.post(
+                "/api/v1/payment/create-intent",
+                json={"session_id": session_id, "quote_id": quote["quote_id"], "provider": "stripe"},
+            )
+            assert intent.status_code == 200, intent.text
+            order_ids.append(intent.json()["order_id"])
+            known = len(fake.events)
+            # The card is declined, then the customer pays with another on the same hosted page.
+            await act_on_hosted_page(client, intent.json()["redirect_url"], "decline")
+            await act_on_hosted_page(client, intent.json()["redirect_url"], "pay")
+            event_ids += [event["id"] for event in fake.events[known:]]
+
+        deliveries = await asyncio.gather(*(fake.redeliver(event_id) for event_id in event_ids))
+        await settle(committed_app)
+
+        assert all(delivery.status_code == 202 for delivery in deliveries)
+        histories = {order_id: (await order(client, order_id))["transitions"] for order_id in order_ids}
+        contradictory = [
+            [(step["from_status"], step["to_status"], step["created_at"]) for step in history]
+            for history in histories.values()
+            if not _is_a_path(history)
+        ]
+        assert contradictory == []
+        for history in histories.values():
+            assert history[-1]["to_status"] in ("paid", "fulfilled")

@@ -5,7 +5,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.models import Account
+from carpulse.database import insert_ignoring_conflicts
+from carpulse.models import Account, AccountRole
 
 
 class AccountRepository:
@@ -25,3 +26,12 @@ class AccountRepository:
         self.session.add(account)
         await self.session.flush()
         return account
+
+    async def add_if_absent(self, username: str, password_hash: str, role: AccountRole) -> bool:
+        """Insert the account unless the username is taken (by anyone, at any moment); True if inserted.
+
+        One statement, so two processes seeding the same account cannot both insert it.
+        """
+        values = {"username": username.lower(), "password_hash": password_hash, "role": role}
+        result = await self.session.execute(insert_ignoring_conflicts(self.session, Account.__table__, values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]

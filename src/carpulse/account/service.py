@@ -26,16 +26,20 @@ class AccountService:
         """
         repository = AccountRepository(session)
         account = await repository.get_by_username(username)
+        if account is None:
+            # Replicas starting together all find it missing: one insert lands, the others find its row.
+            created = password_hash or hash_password(development_password)
+            inserted = await repository.add_if_absent(username, created, AccountRole.admin)
+            account = await repository.get_by_username(username)
+            if account is None:
+                raise RuntimeError(f"the admin account {username!r} was neither inserted nor found")
+            if inserted:
+                log.info("account.admin_created", account_id=str(account.id))
+                return account
         if password_hash is None:
-            current = account.password_hash if account else None
+            current = account.password_hash
             keep = current is not None and verify_password(development_password, current)
             password_hash = current if keep and current else hash_password(development_password)
-        if account is None:
-            account = await repository.add(
-                Account(username=username.lower(), password_hash=password_hash, role=AccountRole.admin)
-            )
-            log.info("account.admin_created", account_id=str(account.id))
-            return account
         if account.password_hash != password_hash or account.role is not AccountRole.admin or not account.is_active:
             account.password_hash = password_hash
             account.role = AccountRole.admin

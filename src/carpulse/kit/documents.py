@@ -93,35 +93,47 @@ def _pdf_pool(lane: bool = False) -> ProcessPoolExecutor:
                 max_workers=1 if lane else PDF_POOL_WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_render_process,
-                initargs=(not lane,),
+                initargs=(os.getpid(), not lane),
             )
         return pool
 
 
-def _init_render_process(idle: bool = True) -> None:
+def _init_render_process(parent_pid: int, idle: bool = True) -> None:
     """Renders are background work: they get the CPU the API's event loop leaves, and they end with it.
 
     On Linux the shared pool's processes run under SCHED_IDLE (only when no normal process wants the
     CPU); elsewhere, and in the lane, they are niced. The lane's render is the one another order
     waits for while the pool works through a flood, so it takes CPU from the pool, never from the API.
     A parent killed outright (SIGKILL, the OOM killer) cannot shut its pool down, so each render
-    process watches its parent and exits when it is gone.
+    process watches its parent and exits when it is gone; multiprocessing's resource tracker ends
+    when the last of them has.
     """
-    try:
-        if not idle:
-            raise AttributeError("niced, not idle")
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
-    except (AttributeError, OSError):
+    scheduled_idle = False
+    if idle:
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
+            scheduled_idle = True
+    if not scheduled_idle:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(RENDER_NICENESS)
-    parent = os.getppid()
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="carpulse-parent-watch", daemon=True).start()
 
-    def watch_parent() -> None:
-        while os.getppid() == parent:
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit once the parent is gone: its end of the spawn pipe closes, or this process is re-parented.
+
+    The parent's id comes from the parent: read here, it would already be init's (or a subreaper's)
+    when the parent died while this process was still starting, and then never change.
+    """
+    # Not PR_SET_PDEATHSIG: it fires when the *thread* that spawned the process exits, and any
+    # caller's thread may be the one whose submit spawns a render process.
+    parent = multiprocessing.parent_process()
+    while os.getppid() == parent_pid and (parent is None or parent.is_alive()):
+        if parent is None:
             time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(0)
-
-    threading.Thread(target=watch_parent, name="carpulse-parent-watch", daemon=True).start()
+        else:
+            parent.join(PARENT_CHECK_SECONDS)  # returns at once when the parent's pipe closes
+    os._exit(0)
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.models import Order, OrderStatus, OrderTransition, RedemptionState, VoucherRedemption
+
+
+class Move(NamedTuple):
+    """A status change that happened: the status it left, and when it is recorded."""
+
+    previous: OrderStatus
+    at: datetime
 
 
 class OrderRepository:
@@ -31,15 +38,40 @@ class OrderRepository:
         )
         return result.scalar_one_or_none()
 
-    async def move(self, order_id: str, allowed_from: Iterable[OrderStatus], to: OrderStatus, **values: Any) -> bool:
-        """Change the status only from one of `allowed_from`: one conditional UPDATE, so one caller wins."""
-        result = await self.session.execute(
-            update(Order)
-            .where(Order.id == order_id, Order.status.in_(list(allowed_from)))
-            .values(status=to, **values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    async def move(
+        self, order_id: str, allowed_from: Iterable[OrderStatus], to: OrderStatus, at: datetime, **values: Any
+    ) -> Move | None:
+        """Change the status only from one of `allowed_from`, at `at`; None when the status allows no move.
+
+        The status is read under the row's lock (PostgreSQL; on SQLite the transaction holds the write
+        lock) and the UPDATE is conditional on exactly that status, so `Move.previous` is the status the
+        UPDATE replaced, never one read before a concurrent move, and only one caller wins a given move.
+        `Move.at` is `at`, or just after the transition it follows when that one was recorded later (a
+        concurrent handler may have read the clock first): the recorded history stays in order.
+        """
+        allowed = set(allowed_from)
+        while True:
+            current = (
+                await self.session.execute(select(Order.status).where(Order.id == order_id).with_for_update())
+            ).scalar_one_or_none()
+            if current is None or current not in allowed:
+                return None
+            result = await self.session.execute(
+                update(Order)
+                .where(Order.id == order_id, Order.status == current)
+                .values(status=to, updated_at=at, **values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                last = (
+                    await self.session.execute(
+                        select(func.max(OrderTransition.created_at)).where(OrderTransition.order_id == order_id)
+                    )
+                ).scalar_one_or_none()
+                # Strictly later: the history is read back in `created_at` order.
+                return Move(current, at if last is None or at > last else last + timedelta(microseconds=1))
+            # Moved by another transaction between the read and the UPDATE (a database without row
+            # locks): read again. The statuses form no cycle, so this ends.
 
     def record(
         self, order_id: str, from_status: str | None, to_status: str, actor: str, reason: str | None, at: datetime

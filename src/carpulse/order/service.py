@@ -124,21 +124,21 @@ class OrderService:
             await db.flush()
             log.warning("order.amount_mismatch", order=order.id[:8], reason=reason)
             return "flagged"
-        previous = order.status
         moved = await repository.move(
             order.id,
             PAYABLE_FROM,
             OrderStatus.paid,
+            now,
             paid_at=now,
-            updated_at=now,
             payment_method=outcome.payment_method,
             payment_reference=outcome.reference,
         )
-        if not moved:
+        if moved is None:
             return "already-paid"
         await db.refresh(order)
-        repository.record(order.id, previous, OrderStatus.paid, actor, f"payment {outcome.provider_payment_id}", now)
-        await self._confirm_voucher(db, order, actor, now)
+        reason = f"payment {outcome.provider_payment_id}"
+        repository.record(order.id, moved.previous, OrderStatus.paid, actor, reason, moved.at)
+        await self._confirm_voucher(db, order, actor, moved.at)
         await receipt_service.issue(db, order, company, now)
         # Fulfilment starts once this commits; the reconciler finds paid orders whose job was lost.
         enqueue_after_commit(db, "report.order_paid", order_id=order.id)
@@ -148,9 +148,10 @@ class OrderService:
     async def fulfil(self, db: AsyncSession, order_id: str, now: datetime) -> bool:
         """Paid → fulfilled once every report it paid for is delivered; True for the one caller that moved it."""
         repository = OrderRepository(db)
-        if not await repository.move(order_id, (OrderStatus.paid,), OrderStatus.fulfilled, updated_at=now):
+        moved = await repository.move(order_id, (OrderStatus.paid,), OrderStatus.fulfilled, now)
+        if moved is None:
             return False
-        repository.record(order_id, OrderStatus.paid, OrderStatus.fulfilled, "worker", "reports delivered", now)
+        repository.record(order_id, moved.previous, OrderStatus.fulfilled, "worker", "reports delivered", moved.at)
         log.info("order.fulfilled", order=order_id[:8])
         return True
 
@@ -182,10 +183,10 @@ class OrderService:
             if to is OrderStatus.failed
             else (OrderStatus.pending_payment, OrderStatus.failed)
         )
-        previous = order.status
-        if not await repository.move(order.id, allowed, to, updated_at=now):
+        moved = await repository.move(order.id, allowed, to, now)
+        if moved is None:
             return "ignored"
-        repository.record(order.id, previous, to, actor, reason, now)
+        repository.record(order.id, moved.previous, to, actor, reason, moved.at)
         if order.voucher_id is not None and await repository.set_redemption_state(
             order.id, [RedemptionState.reserved], RedemptionState.released
         ):
@@ -195,12 +196,10 @@ class OrderService:
 
     async def _refunded(self, db: AsyncSession, order: Order, actor: str, now: datetime) -> str:
         repository = OrderRepository(db)
-        previous = order.status
-        if not await repository.move(
-            order.id, (OrderStatus.paid, OrderStatus.fulfilled), OrderStatus.refunded, updated_at=now
-        ):
+        moved = await repository.move(order.id, (OrderStatus.paid, OrderStatus.fulfilled), OrderStatus.refunded, now)
+        if moved is None:
             return "ignored"
-        repository.record(order.id, previous, OrderStatus.refunded, actor, "refunded at the provider", now)
+        repository.record(order.id, moved.previous, OrderStatus.refunded, actor, "refunded at the provider", moved.at)
         # From this commit on the order opens nothing; the job deletes its files and kept tokens.
         enqueue_after_commit(db, "report.order_refunded", order_id=order.id)
         await db.refresh(order)
