@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from carpulse.cli import alembic_config
 from carpulse.config import DatabaseSettings, Settings
 from carpulse.database import create_engine
 from carpulse.kit.passwords import hash_password
+from tests.redis_server import RedisServer
 
 BACKEND = os.environ.get("CARPULSE_TEST_BACKEND", "server")
 SERVER = BACKEND == "server"
@@ -261,3 +262,14 @@ async def admin_token(client: httpx.AsyncClient) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis of the test's own on a free port, to stop and start again empty; killed at the end."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,6 @@ from tests.redis_server import RedisServer, free_port
 from tests.report.test_worker_restart import _environment, _start, _wait_healthy
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _worker_environment(tmp_path: Path, redis: RedisServer, port: int = 0) -> dict[str, str]:

@@ -10,6 +10,7 @@ says where and when a person charged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import weakref
@@ -74,12 +75,11 @@ class ChargingHistory:
         key = self.key(connection_id, vin)
         async with _one_reader(key):
             cached = await self.store.get(key)
+            # An entry written under a retired key, or damaged, is read again.
             if cached is not None:
-                try:
-                    sessions: list[dict[str, Any]] = json.loads(self.box.decrypt(cached.decode()))
-                    return sessions
-                except (UndecryptableSecret, UnicodeDecodeError, ValueError):
-                    pass  # written under a retired key, or damaged: read it again
+                with contextlib.suppress(UndecryptableSecret, UnicodeDecodeError, ValueError):
+                    kept: list[dict[str, Any]] = json.loads(self.box.decrypt(cached.decode()))
+                    return kept
             sessions = await self._read(fleet, vin, now)
             await self.store.set(key, self.box.encrypt(json.dumps(sessions)), self.ttl_seconds)
             return sessions

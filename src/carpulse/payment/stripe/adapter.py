@@ -7,6 +7,7 @@ nothing here names a payment-method type (Endive refuses `payment_method_types`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -384,8 +385,9 @@ class StripeGateway:
 
     async def close(self, provider_payment_id: str, idempotency_key: str) -> PaymentOutcome:
         """Expire the Checkout Session: after a declined try it stays open and could still be paid."""
+        # Refused when no longer open (paid or expired before we got to it): the state below says which.
         if provider_payment_id.startswith("cs_"):
-            try:
+            with contextlib.suppress(StripeRequestRejected):
                 await self._call(
                     "checkout.expire",
                     lambda: self.client.v1.checkout.sessions.expire_async(
@@ -393,8 +395,6 @@ class StripeGateway:
                     ),
                 )
                 log.info("stripe.checkout_expired", session_id=provider_payment_id)
-            except StripeRequestRejected:
-                pass  # no longer open: paid (or expired) before we got to it; the state below says which
         return await self.verify(provider_payment_id)
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
