@@ -154,6 +154,27 @@ class TestOAuthStateIsBoundToItsBrowser:
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
 
+    async def test_concurrent_first_sign_ins_of_one_api_client_each_use_their_own_binding(
+        self, committed_client: httpx.AsyncClient
+    ) -> None:
+        first, second = [
+            (await committed_client.post("/api/v1/tesla/oauth/initiate", json={})).json() for _ in range(2)
+        ]
+        committed_client.cookies.clear()
+        late = (await committed_client.post("/api/v1/tesla/oauth/initiate", json={})).json()  # the jar's cookie now
+        assert late["binding"] != first["binding"]
+        url = urlsplit(first["authorization_url"])
+        query = {key: values[0] for key, values in parse_qs(url.query).items()} | {"sandbox_account": "solo"}
+        consent = await committed_client.get(url.path, params=query)
+        callback = {key: values[0] for key, values in parse_qs(urlsplit(consent.headers["location"]).query).items()}
+
+        response = await committed_client.get(
+            "/api/v1/tesla/oauth/callback", params=callback, headers={**JSON, "X-Connect-Binding": first["binding"]}
+        )
+
+        assert response.status_code == 200, response.text
+        assert second["binding"] == first["binding"]
+
     async def test_a_second_sign_in_in_the_same_browser_keeps_its_binding(
         self, committed_client: httpx.AsyncClient
     ) -> None:

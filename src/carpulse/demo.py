@@ -79,7 +79,11 @@ async def walk(
     if consent.status_code not in (302, 303):
         raise DemoFailed(f"consent: HTTP {consent.status_code}")
     callback = urlsplit(consent.headers["location"])
-    session = _ok(await client.get(callback.path, params=_query(consent.headers["location"]), headers=JSON), "callback")
+    # As an API client: the sign-in's own binding, so walks sharing one client never mix their cookies.
+    bound = JSON | {"X-Connect-Binding": initiated["binding"]}
+    session = _ok(
+        await client.get(callback.path, params=_query(consent.headers["location"]), headers=bound), "callback"
+    )
     session_id = session["session_id"]
 
     vehicles = _ok(await client.get(f"/api/v1/tesla/session/{session_id}/vehicles"), "vehicles")["vehicles"]

@@ -182,7 +182,9 @@ async def callback(
             state=state,
             error=error,
             error_description=error_description,
-            binding=request.cookies.get(BINDING_COOKIE) or request.headers.get(BINDING_HEADER),
+            # A client that names its binding means it (a browser cannot be made to send a header on a
+            # redirect); else the browser's cookie, which concurrent first sign-ins may have overwritten.
+            binding=request.headers.get(BINDING_HEADER) or request.cookies.get(BINDING_COOKIE),
         )
     except CarPulseError as exc:
         if _wants_json(request):
