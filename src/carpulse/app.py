@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpo
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_PATH, mount_sandbox
 from carpulse.state import State
-from carpulse.worker import Jobs, beat, bind_jobs, consume, create_broker
+from carpulse.worker import DEFAULT_LANE, RENDER_LANE, Jobs, beat, bind_jobs, consume, create_lanes
 from carpulse.worker import start as start_broker
 
 log = get_logger("carpulse.app")
@@ -159,15 +159,17 @@ async def build_state(
         box=SecretBox([key.get_secret_value() for key in settings.security.token_keys]),
         tesla=build_tesla(settings, vendor_http),
         payments=build_payments(settings, vendor_http),
-        jobs=Jobs(
-            create_broker(
+        jobs=Jobs.of(
+            create_lanes(
                 redis_url if settings.jobs.broker == "redis" else None,
                 settings.jobs.queue_name,
                 prefetch=settings.jobs.prefetch,
                 claim_idle_seconds=settings.jobs.claim_idle_seconds,
                 socket_timeout_seconds=settings.redis.socket_timeout_seconds,
+                max_stream_length=settings.jobs.max_stream_length,
             )
         ),
+        render_slots=asyncio.Semaphore(settings.report.concurrent_renders),
     )
 
 
@@ -177,23 +179,40 @@ async def start_jobs(state: State, *, consume: bool | None = None) -> asyncio.Ta
     import carpulse.payment.tasks
     import carpulse.report.tasks  # noqa: F401 - registers the jobs
 
-    broker = state.jobs.broker
-    bind_jobs(broker)
-    await start_broker(broker, state)
+    for broker in state.jobs.brokers():
+        bind_jobs(broker)
+        await start_broker(broker, state)
     consume = state.settings.jobs.in_process_worker if consume is None else consume
     if state.settings.jobs.broker == "redis" and consume:
         return asyncio.create_task(consume_jobs(state))
     return None
 
 
-def consume_jobs(state: State) -> Coroutine[Any, Any, None]:
+async def consume_jobs(state: State) -> None:
+    """Each lane with its own receiver, and the jobs due later moved to their streams.
+
+    The render lane takes only what this process's render slots (and the lane for idle orders) can
+    start, so other workers get the rest; webhooks and payments never wait behind a render.
+    """
     jobs = state.settings.jobs
-    return consume(
-        state.jobs.broker,
-        concurrency=jobs.concurrency,
-        prefetch=jobs.prefetch,
-        claim_idle_seconds=jobs.claim_idle_seconds,
-    )
+    concurrency = {DEFAULT_LANE: jobs.concurrency, RENDER_LANE: state.settings.report.concurrent_renders + 1}
+    tasks = [
+        asyncio.create_task(
+            consume(
+                broker,
+                concurrency=concurrency.get(lane, jobs.concurrency),
+                prefetch=jobs.prefetch,
+                claim_idle_seconds=jobs.claim_idle_seconds,
+            )
+        )
+        for lane, broker in state.jobs.lanes.items()
+    ]
+    tasks.append(asyncio.create_task(state.jobs.promote_forever()))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 RECONCILE_EVERY_SECONDS = 60.0
@@ -268,7 +287,7 @@ async def run_worker(settings: Settings) -> None:
 
 async def close_state(state: State) -> None:
     await state.jobs.drain()
-    await state.jobs.broker.shutdown()
+    await state.jobs.shutdown()
     shutdown_pdf_pool()
     await state.payments.aclose()
     await state.tesla.http.aclose()

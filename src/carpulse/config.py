@@ -485,6 +485,11 @@ class JobSettings(BaseModel):
         ge=1,
         description="a message no live worker has touched this long (its worker died) is claimed by another",
     )
+    max_stream_length: int = Field(
+        default=100_000,
+        ge=100,
+        description="a safety cap per stream (it holds only jobs in flight); past it the oldest are trimmed",
+    )
     heartbeat_path: str = Field(
         default="var/worker.heartbeat", description="file `carpulse worker` touches while its event loop runs"
     )
@@ -580,6 +585,24 @@ class ReportSettings(BaseModel):
         default=300, ge=5, description="a render not finished in this long is taken over by another worker"
     )
     max_attempts: int = Field(default=3, ge=1, le=10, description="renders tried before a report is failed")
+    retry_window_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="how long a report waits out a throttling or sleeping vendor before it is failed",
+    )
+    defer_seconds: tuple[float, float] = Field(
+        default=(5.0, 30.0),
+        description="a throttled render tries again after Tesla's Retry-After, spaced from the first to the second",
+    )
+    retry_seconds: tuple[float, float] = Field(
+        default=(15.0, 600.0), description="a failed render tries again spaced from the first to the second"
+    )
+    concurrent_renders: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="reports one process works on at once: reading the car, then waiting for a document slot",
+    )
     reconcile_after_seconds: int = Field(
         default=120, ge=1, description="a paid order without its reports this long is re-queued"
     )
@@ -587,6 +610,14 @@ class ReportSettings(BaseModel):
     wake_budget_seconds: float = Field(default=45.0, ge=0, description="how long to wait for a car to wake")
     wake_poll_seconds: float = Field(default=5.0, gt=0)
     history_months: int = Field(default=24, ge=1, le=24, description="charging history shown in Pro reports")
+
+    @field_validator("defer_seconds", "retry_seconds")
+    @classmethod
+    def _spacing(cls, value: tuple[float, float]) -> tuple[float, float]:
+        first, last = value
+        if not 0 < first <= last:
+            raise ValueError("a spacing is [first, last] seconds with 0 < first <= last, e.g. [5, 30]")
+        return value
 
 
 class Settings(BaseSettings):

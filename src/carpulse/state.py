@@ -13,6 +13,7 @@ from carpulse.kit.client_ip import Network
 from carpulse.kit.clock import Clock
 from carpulse.kit.documents import PDF_POOL_WORKERS
 from carpulse.kit.ephemeral import EphemeralStore
+from carpulse.kit.locks import KeyedLocks
 from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import Storage
 from carpulse.payment.factory import PaymentGateways
@@ -37,13 +38,15 @@ class State:
     payments: PaymentGateways
     jobs: Jobs
     sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted
-    # Renders this process runs at once (the document pool's size): more would only queue in the
-    # pool while holding database rows and the event loop's time.
+    # Reports this process works on at once (`report.concurrent_renders`): each reads its car first,
+    # then waits for the document pool, so a slow car holds one slot and not the pool.
     render_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PDF_POOL_WORKERS))
     # One more render, in the document lane, for an order with nothing rendering while the slots are busy.
     render_lane: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     # Claims in this process one at a time: the lane must see a render just claimed as running.
     render_claims: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One acquisition per vehicle at a time in this process: its other renders reuse what it read.
+    vehicle_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 def get_state(request: Request) -> State:

@@ -4,12 +4,19 @@ A job is `async def job(state, **ids)`, registered by name with `@job("domain.ev
 ids only and are enqueued after the transaction that created their work commits, so a job never
 sees uncommitted rows; handlers are idempotent because delivery is at-least-once. The queue is a
 trigger, not the truth: reconcilers find work whose job was lost.
+
+On Redis every lane is its own stream, read by its own receiver: renders (seconds of a car and of
+CPU each) never hold up payment webhooks. A job is sent at most once while a message for it is
+live (queued, or taken by a worker and not yet acknowledged), so reconcilers of every replica can
+sweep without flooding the stream; an acknowledged message is deleted, so a stream holds only the
+jobs in flight. Jobs due later wait in a sorted set until a consumer moves them to their stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
@@ -31,17 +38,33 @@ log = get_logger("carpulse.worker")
 
 JobFunction = Callable[..., Awaitable[None]]
 _JOBS: dict[str, JobFunction] = {}
+_LANES: dict[str, str] = {}
 _PENDING_KEY = "carpulse.pending_jobs"
 
+DEFAULT_LANE = "default"
+RENDER_LANE = "render"
+# A message's claim check outlives any queue we expect; past it, a reconciler may send a second one.
+LIVE_KEY_SECONDS = 24 * 3600
 
-def job(name: str) -> Callable[[JobFunction], JobFunction]:
-    """Register `async def fn(state: State, **ids)` as the job `name`."""
+
+def job(name: str, *, lane: str = DEFAULT_LANE) -> Callable[[JobFunction], JobFunction]:
+    """Register `async def fn(state: State, **ids)` as the job `name`, consumed from `lane`'s stream."""
 
     def register(fn: JobFunction) -> JobFunction:
         _JOBS[name] = fn
+        _LANES[name] = lane
         return fn
 
     return register
+
+
+def lane_stream(queue_name: str, lane: str) -> str:
+    return queue_name if lane == DEFAULT_LANE else f"{queue_name}.{lane}"
+
+
+def job_key(name: str, ids: dict[str, Any]) -> str:
+    """What makes two messages the same job: its name and its ids."""
+    return f"{name}:{json.dumps(ids, sort_keys=True, separators=(',', ':'), default=str)}"
 
 
 def registered_jobs() -> dict[str, JobFunction]:
@@ -55,11 +78,24 @@ def create_broker(
     prefetch: int = 1,
     claim_idle_seconds: float = 30.0,
     socket_timeout_seconds: float = 5.0,
+    max_stream_length: int = 100_000,
 ) -> AsyncBroker:
     if redis_url:
-        return _stream_broker(redis_url, queue_name, prefetch, claim_idle_seconds, socket_timeout_seconds)
+        return _stream_broker(
+            redis_url, queue_name, prefetch, claim_idle_seconds, socket_timeout_seconds, max_stream_length
+        )
     # Exceptions stay inside the job runner (logged), as they would on a worker process.
     return InMemoryBroker(propagate_exceptions=False)
+
+
+def create_lanes(redis_url: str | None, queue_name: str, **options: Any) -> dict[str, AsyncBroker]:
+    """One broker per lane on Redis (each its own stream); in memory one broker serves every lane."""
+    if not redis_url:
+        return {DEFAULT_LANE: create_broker(None)}
+    return {lane: create_broker(redis_url, lane_stream(queue_name, lane), **options) for lane in LANES}
+
+
+LANES = (DEFAULT_LANE, RENDER_LANE)
 
 
 def bind_jobs(broker: AsyncBroker) -> None:
@@ -84,9 +120,35 @@ def _runner(name: str, fn: JobFunction) -> Callable[..., Awaitable[None]]:
 REDIS_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 XREAD_BLOCK_MS = 2000
 
+# Send a job unless a message for it is live: its claim check names a message still in the stream
+# (acknowledged messages are deleted). Atomic, so two replicas' reconcilers cannot both send it.
+_SEND_ONCE = """
+local live = redis.call('GET', KEYS[2])
+if live and #redis.call('XRANGE', KEYS[1], live, live) > 0 then
+  return false
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[1], 'key', KEYS[2])
+redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
+return id
+"""
+# Acknowledge, delete the entry (a stream holds only jobs in flight), and drop its claim check.
+_ACK_AND_DELETE = """
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' and redis.call('GET', ARGV[3]) == ARGV[2] then
+  redis.call('DEL', ARGV[3])
+end
+return 1
+"""
+
 
 def _stream_broker(
-    redis_url: str, queue_name: str, prefetch: int, claim_idle_seconds: float, socket_timeout_seconds: float
+    redis_url: str,
+    queue_name: str,
+    prefetch: int,
+    claim_idle_seconds: float,
+    socket_timeout_seconds: float,
+    max_stream_length: int,
 ) -> AsyncBroker:
     from redis.asyncio import Redis
     from redis.exceptions import ResponseError
@@ -95,11 +157,13 @@ def _stream_broker(
 
     class StreamBroker(RedisStreamBroker):
         """taskiq's stream broker with one Redis client kept for sending (its own `kick` builds a
-        client per message, a third of the CPU a webhook costs the API), a consumer group recreated
-        whenever Redis lost it, and dead consumers' messages claimed on every round, not only after
-        new messages arrived as taskiq-redis does."""
+        client per message, a third of the CPU a webhook costs the API), a job sent only while none
+        of its messages is live, acknowledged messages deleted, a consumer group recreated whenever
+        Redis lost it, and dead consumers' messages claimed on every round, not only after new
+        messages arrived as taskiq-redis does."""
 
         _sender: Redis | None = None
+        _scripts: dict[str, Any] | None = None
 
         def __init__(self) -> None:
             super().__init__(
@@ -117,19 +181,51 @@ def _stream_broker(
                 **redis_connection_options(socket_timeout_seconds + XREAD_BLOCK_MS / 1000),
             )
             self.in_flight: set[bytes] = set()
+            self.delayed_key = f"{queue_name}.delayed"
 
         def _client(self) -> Redis:
             if self._sender is None:
                 self._sender = Redis(connection_pool=self.connection_pool)
             return self._sender
 
+        def _script(self, name: str) -> Any:
+            if self._scripts is None:
+                client = self._client()
+                self._scripts = {
+                    "send": client.register_script(_SEND_ONCE),
+                    "ack": client.register_script(_ACK_AND_DELETE),
+                }
+            return self._scripts[name]
+
+        def live_key(self, key: str) -> str:
+            return f"{self.queue_name}:live:{key}"
+
         async def kick(self, message: BrokerMessage) -> None:
-            await self._client().xadd(
-                message.labels.get("queue_name") or self.queue_name,
-                {b"data": message.message},
-                maxlen=self.maxlen,
-                approximate=self.approximate,
+            key = message.labels.get("job_key")
+            if not key:
+                await self._client().xadd(
+                    self.queue_name, {b"data": message.message}, maxlen=max_stream_length, approximate=True
+                )
+                return
+            sent = await self._script("send")(
+                keys=[self.queue_name, self.live_key(str(key))],
+                args=[message.message, max_stream_length, LIVE_KEY_SECONDS],
             )
+            if sent is None:
+                log.debug("worker.already_queued", job=message.task_name)
+
+        async def schedule(self, member: str, at: float) -> None:
+            await self._client().zadd(self.delayed_key, {member: at})
+
+        async def take_due(self, now: float, limit: int = 100) -> list[str]:
+            """Members due by `now`, each removed by exactly one caller (ZREM answers 1 to one of them)."""
+            client = self._client()
+            due = await client.zrangebyscore(self.delayed_key, "-inf", now, start=0, num=limit)
+            taken = []
+            for member in due:
+                if isinstance(member, bytes) and await client.zrem(self.delayed_key, member):
+                    taken.append(member.decode())
+            return taken
 
         async def declare_group(self) -> None:
             try:
@@ -147,9 +243,10 @@ def _stream_broker(
 
         def _ackable(self, message_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
             self.in_flight.add(message_id)
+            live_key = fields.get(b"key", b"")
 
             async def ack() -> None:
-                await self._client().xack(self.queue_name, self.consumer_group_name, message_id)
+                await self._script("ack")(keys=[self.queue_name], args=[self.consumer_group_name, message_id, live_key])
                 self.in_flight.discard(message_id)
 
             return AckableMessage(data=fields[b"data"], ack=ack)
@@ -285,23 +382,93 @@ async def _keep_claimed(broker: AsyncBroker, every_seconds: float) -> None:
 
 
 class Jobs:
-    """What the app uses to start jobs."""
+    """What the app uses to start jobs: now (once while a message for the job is live), or later."""
 
-    def __init__(self, broker: AsyncBroker) -> None:
+    def __init__(self, broker: AsyncBroker, lanes: dict[str, AsyncBroker] | None = None) -> None:
         self.broker = broker
+        self.lanes = {DEFAULT_LANE: broker, **(lanes or {})}
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._started: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def of(cls, lanes: dict[str, AsyncBroker]) -> Jobs:
+        return cls(lanes[DEFAULT_LANE], lanes)
+
+    def brokers(self) -> list[AsyncBroker]:
+        """Each broker once (in memory, one serves every lane)."""
+        return list({id(broker): broker for broker in self.lanes.values()}.values())
+
+    def broker_for(self, name: str) -> AsyncBroker:
+        return self.lanes.get(_LANES.get(name, DEFAULT_LANE), self.broker)
 
     async def enqueue(self, name: str, **ids: Any) -> None:
         if name not in _JOBS:
             raise KeyError(f"no job named {name!r}")
-        task = self.broker.find_task(name)
+        task = self.broker_for(name).find_task(name)
         if task is None:
             raise KeyError(f"job {name!r} is not bound to the broker")
-        await task.kiq(ids)
+        await task.kicker().with_labels(job_key=job_key(name, ids)).kiq(ids)
+
+    async def enqueue_later(self, delay_seconds: float, name: str, **ids: Any) -> None:
+        """Start the job in `delay_seconds` (a retry's pause). On Redis it waits in a sorted set that every
+        consumer moves from; if that is lost, the reconciler still finds the work."""
+        if name not in _JOBS:
+            raise KeyError(f"no job named {name!r}")
+        schedule = getattr(self.broker, "schedule", None)
+        if schedule is None:
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(max(0.0, delay_seconds), self._start_now, name, ids)
+            self._timers.add(timer)
+            return
+        member = json.dumps({"job": name, "ids": ids}, sort_keys=True, default=str)
+        await schedule(member, time.time() + max(0.0, delay_seconds))
+
+    def _start_now(self, name: str, ids: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        self._timers = {timer for timer in self._timers if timer.when() > loop.time()}
+        task = loop.create_task(self._enqueue_logged(name, ids))
+        self._started.add(task)
+        task.add_done_callback(self._started.discard)
+
+    async def _enqueue_logged(self, name: str, ids: dict[str, Any]) -> None:
+        try:
+            await self.enqueue(name, **ids)
+        except Exception:
+            log.exception("worker.enqueue_failed", job=name)
+
+    async def promote_due(self) -> int:
+        """Move the jobs whose time came from the sorted set to their streams; the number moved."""
+        take_due = getattr(self.broker, "take_due", None)
+        if take_due is None:
+            return 0
+        moved = 0
+        for member in await take_due(time.time()):
+            entry = json.loads(member)
+            if entry.get("job") in _JOBS:
+                await self.enqueue(entry["job"], **entry.get("ids", {}))
+                moved += 1
+        return moved
+
+    async def promote_forever(self, every_seconds: float = 1.0) -> None:
+        while True:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.promote_due()
+            await asyncio.sleep(every_seconds)
 
     async def drain(self) -> None:
         """Wait for in-process jobs to finish (embedded broker; tests and shutdown)."""
-        if isinstance(self.broker, InMemoryBroker):
-            await self.broker.wait_all()
+        if self._started:
+            await asyncio.gather(*self._started, return_exceptions=True)
+        for broker in self.brokers():
+            if isinstance(broker, InMemoryBroker):
+                await broker.wait_all()
+
+    async def shutdown(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for broker in self.brokers():
+            await broker.shutdown()
 
 
 def enqueue_after_commit(session: AsyncSession, name: str, **ids: Any) -> None:

@@ -24,14 +24,22 @@ async def settle_reports(app: FastAPI, rounds: int = 50) -> None:
 
 
 async def paid_order(
-    client: httpx.AsyncClient, app: FastAPI, *, package: str = "pro", account: str = "solo", provider: str = "stripe"
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    *,
+    package: str = "pro",
+    account: str = "solo",
+    provider: str = "stripe",
+    settle: bool = True,
 ) -> dict[str, Any]:
+    """Buy and pay; with `settle`, also wait for the jobs the payment started (renders included)."""
     intent = await checkout(client, provider, account=account, package=package)
     paid = await act_on_hosted_page(client, intent["redirect_url"], "pay")
     assert paid.status_code < 400, paid.text
     verified = await client.post("/api/v1/payment/verify", json={"order_id": intent["order_id"]})
     assert verified.status_code == 200, verified.text
-    await settle_reports(app)
+    if settle:
+        await settle_reports(app)
     return intent
 
 

@@ -405,9 +405,7 @@ class TestFairOrder:
         """What a worker does when a render slot frees."""
         now = state.clock.now()
         async with state.sessionmaker() as db:
-            report_id = await ReportRepository(db).claim_next(
-                now, now + timedelta(minutes=5), now - timedelta(minutes=2)
-            )
+            report_id = await ReportRepository(db).claim_next(now, now + timedelta(minutes=5))
             await db.commit()
         return report_id
 

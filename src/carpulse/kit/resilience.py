@@ -14,9 +14,18 @@ def backoff_delay(attempt: int, base: float = 0.25, cap: float = 4.0, rng: rando
     return (rng or random).uniform(0, ceiling)
 
 
+def spaced_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Equal-jitter exponential backoff, for scheduling the next try: in [ceiling / 2, ceiling] with
+    ceiling = min(cap, base * 2**attempt), so tries are spread out but never come at once."""
+    ceiling = min(cap, base * 2.0 ** max(0, attempt))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
 class CircuitBreaker:
-    """Opens when most recent calls failed, so a vendor outage is not hammered; after
-    `reset_seconds` one probe goes through, and its outcome closes or re-opens the circuit.
+    """Opens when most recent calls failed, so a vendor outage is not hammered; every
+    `reset_seconds` one probe goes through (the others keep waiting), and its outcome closes or
+    re-opens the circuit. A short pause with a single probe finds a recovered vendor within seconds
+    and costs a failing one a call per pause.
 
     A failure rate over a window (not a run of consecutive failures) keeps a few unlucky retries
     of one request from cutting every user off.
@@ -27,7 +36,7 @@ class CircuitBreaker:
         window: int = 50,
         min_calls: int = 20,
         failure_ratio: float = 0.6,
-        reset_seconds: float = 30.0,
+        reset_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.outcomes: deque[bool] = deque(maxlen=window)
@@ -43,6 +52,16 @@ class CircuitBreaker:
             return False
         # Half-open once the pause is over: the next call is the probe.
         return self.clock() - self.opened_at < self.reset_seconds
+
+    def refuses(self) -> bool:
+        """Whether to refuse this call: True while paused; once a pause is over, the first caller is
+        the probe (False) and the pause starts again for everyone else until its outcome is known."""
+        if self.opened_at is None:
+            return False
+        if self.is_open:
+            return True
+        self.opened_at = self.clock()
+        return False
 
     def retry_after(self) -> float:
         if self.opened_at is None:

@@ -60,6 +60,12 @@ class Report(TimestampedMixin, Base):
     )
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    deferrals: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, comment="times a throttling vendor made it wait (not attempts)"
+    )
+    retry_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, comment="a queued report waiting out a pause is not claimed before this"
+    )
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     snapshot_id: Mapped[uuid.UUID | None] = mapped_column(

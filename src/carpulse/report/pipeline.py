@@ -20,10 +20,11 @@ from carpulse.errors import CarPulseError
 from carpulse.kit.documents import run_in_document_pool
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
+from carpulse.kit.resilience import spaced_delay
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.order.service import orders
 from carpulse.provider.tesla.adapter import TeslaProvider
-from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep
+from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep, asked_to_wait
 from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
 from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository, sample_to_json
@@ -51,10 +52,21 @@ def content_package(package: str) -> str:
 async def obtain_snapshot(
     db: AsyncSession, state: State, access: VehicleAccess, vin: str, package: str
 ) -> VehicleSnapshotRecord:
-    """The vehicle's data: reused while fresh (so 9 languages cost one acquisition), else acquired now."""
+    """The vehicle's data: reused while fresh (so 9 languages cost one acquisition), else acquired now.
+
+    Renders of one vehicle in this process wait for each other's acquisition rather than each
+    calling Tesla (and billing a call) for the same car.
+    """
+    with_history = package == "pro"
+    async with state.vehicle_locks.hold((access.connection_id, vin, with_history)):
+        return await _obtain_snapshot(db, state, access, vin, with_history)
+
+
+async def _obtain_snapshot(
+    db: AsyncSession, state: State, access: VehicleAccess, vin: str, with_history: bool
+) -> VehicleSnapshotRecord:
     settings = state.settings.report
     now = state.clock.now()
-    with_history = package == "pro"
     repository = SnapshotRepository(db)
     since = now - timedelta(seconds=settings.snapshot_max_age_seconds)
     fresh = await repository.fresh(access.connection_id, vin, since, with_history=with_history)
@@ -86,7 +98,7 @@ async def obtain_snapshot(
         battery_samples=[sample_to_json(sample) for sample in samples_from_snapshot(snapshot)],
     )
     db.add(record)
-    await db.flush()
+    await db.commit()  # visible to the renders of this vehicle waiting for it
     log.info("report.vehicle_acquired", vin=mask_vin(vin), billable_calls=snapshot.billable_calls)
     return record
 
@@ -163,10 +175,7 @@ async def _render(state: State, hint: str, *, lane: bool) -> bool:
     async with state.render_claims, state.sessionmaker() as db:
         now = state.clock.now()
         report_id = await ReportRepository(db).claim_next(
-            now,
-            now + timedelta(seconds=settings.lease_seconds),
-            now - timedelta(seconds=settings.reconcile_after_seconds),
-            idle_orders_only=lane,
+            now, now + timedelta(seconds=settings.lease_seconds), idle_orders_only=lane
         )
         await db.commit()
     if report_id is None:
@@ -232,16 +241,44 @@ async def _keep_lease(state: State, report_id: str) -> None:
 
 
 async def _record_failure(state: State, report_id: str, exc: BaseException) -> None:
-    retry = _retryable(exc)
+    """Put the report back with a time to try again, or fail it; then schedule that try.
+
+    A throttled render tries again after the vendor's pause, spaced out (by default 5 s doubling to
+    30 s): soon after the throttling ends, without hammering it meanwhile. A failed one waits longer.
+    """
+    settings = state.settings.report
+    wait = asked_to_wait(exc)
+    delay: float | None = None
     async with state.sessionmaker() as db:
         repository = ReportRepository(db)
         report = await repository.get(report_id)
         if report is None:
             return
         now = state.clock.now()
-        if retry and report.attempts < state.settings.report.max_attempts:
-            # Back to the queue; the reconciler picks it up after a pause (no hot retry loop on a dead vendor).
-            await repository.advance(report_id, now, status=ReportStatus.queued, progress=0, lease_until=None)
+        within_window = now - report.created_at < timedelta(seconds=settings.retry_window_seconds)
+        if wait is not None and within_window:
+            delay = max(wait, spaced_delay(report.deferrals, *settings.defer_seconds))
+            await repository.advance(
+                report_id,
+                now,
+                status=ReportStatus.queued,
+                progress=0,
+                lease_until=None,
+                attempts=max(0, report.attempts - 1),
+                deferrals=report.deferrals + 1,
+                retry_at=now + timedelta(seconds=delay),
+            )
+            log.info("report.render_deferred", report=report_id[:8], seconds=round(delay, 1), error=type(exc).__name__)
+        elif _retryable(exc) and report.attempts < settings.max_attempts and within_window:
+            delay = spaced_delay(report.attempts - 1, *settings.retry_seconds)
+            await repository.advance(
+                report_id,
+                now,
+                status=ReportStatus.queued,
+                progress=0,
+                lease_until=None,
+                retry_at=now + timedelta(seconds=delay),
+            )
             log.warning("report.render_retry", report=report_id[:8], attempt=report.attempts, error=repr(exc)[:200])
         else:
             await repository.advance(
@@ -253,3 +290,5 @@ async def _record_failure(state: State, report_id: str, exc: BaseException) -> N
             )
             log.error("report.render_failed", report=report_id[:8], error=repr(exc)[:200])
         await db.commit()
+    if delay is not None:
+        await state.jobs.enqueue_later(delay, RENDER_JOB, report_id=report_id)

@@ -88,15 +88,17 @@ class ReportRepository:
         result = await self.db.execute(insert_ignoring_conflicts(self.db, Report.__table__, values))
         return bool(getattr(result, "rowcount", 0))
 
-    def _claimable(self, now: datetime, retry_before: datetime) -> Any:
-        # A report put back after a failed attempt waits for the reconciler's pause (no hot retry loop on
-        # a dead vendor); one whose worker's lease ran out is taken over.
-        return or_(
-            (Report.status == ReportStatus.queued) & ((Report.attempts == 0) | (Report.updated_at < retry_before)),
-            Report.status.in_(LEASED_STATES) & (Report.lease_until < now),
-        )
+    @staticmethod
+    def _due(now: datetime) -> Any:
+        # A report put back after a failed or throttled attempt waits until its retry time: no hot loop
+        # on a vendor that is down or asks us to slow down.
+        return (Report.status == ReportStatus.queued) & (Report.retry_at.is_(None) | (Report.retry_at <= now))
 
-    def _fair_next(self, now: datetime, retry_before: datetime, idle_orders_only: bool) -> Any:
+    def _claimable(self, now: datetime) -> Any:
+        # One whose worker's lease ran out is taken over.
+        return or_(self._due(now), Report.status.in_(LEASED_STATES) & (Report.lease_until < now))
+
+    def _fair_next(self, now: datetime, idle_orders_only: bool) -> Any:
         """The next report to render, fair across orders: the order with the fewest renders running, then
         the one served longest ago (never first), then its oldest report. Round-robin under a flood."""
         other = aliased(Report)
@@ -112,14 +114,12 @@ class ReportRepository:
             .correlate(Report)
             .scalar_subquery()
         )
-        statement = select(Report.id).where(self._claimable(now, retry_before))
+        statement = select(Report.id).where(self._claimable(now))
         if idle_orders_only:
             statement = statement.where(running == 0)
         return statement.order_by(running, served.asc().nulls_first(), Report.created_at, Report.id).limit(1)
 
-    async def claim_next(
-        self, now: datetime, lease_until: datetime, retry_before: datetime, *, idle_orders_only: bool = False
-    ) -> str | None:
+    async def claim_next(self, now: datetime, lease_until: datetime, *, idle_orders_only: bool = False) -> str | None:
         """Take the fairest claimable report with a lease (of an order with nothing rendering, if asked);
         None when nothing waits.
 
@@ -127,18 +127,19 @@ class ReportRepository:
         one UPDATE wins and the others choose again, on PostgreSQL and SQLite alike.
         """
         for _ in range(_CLAIM_TRIES):
-            statement = self._fair_next(now, retry_before, idle_orders_only)
+            statement = self._fair_next(now, idle_orders_only)
             report_id = (await self.db.execute(statement)).scalar_one_or_none()
             if report_id is None:
                 return None
             statement = (
                 update(Report)
-                .where(Report.id == report_id, self._claimable(now, retry_before))
+                .where(Report.id == report_id, self._claimable(now))
                 .values(
                     status=ReportStatus.processing,
                     progress=10,
                     lease_until=lease_until,
                     attempts=Report.attempts + 1,
+                    retry_at=None,
                     claimed_at=now,
                     updated_at=now,
                 )
@@ -167,11 +168,12 @@ class ReportRepository:
         await self.db.execute(statement)
 
     async def stale(self, now: datetime, queued_before: datetime) -> list[str]:
-        """Open reports whose job was lost: queued for long, or leased by a worker that died."""
+        """Open reports whose job may be lost: due and queued for long, or leased by a worker that died.
+        (Their job is sent again only if no message for it is live.)"""
         statement = select(Report.id).where(
             or_(
-                (Report.status == ReportStatus.queued) & (Report.updated_at < queued_before),
-                Report.status.in_((ReportStatus.processing, ReportStatus.uploading)) & (Report.lease_until < now),
+                self._due(now) & (Report.updated_at < queued_before),
+                Report.status.in_(LEASED_STATES) & (Report.lease_until < now),
             )
         )
         return list((await self.db.execute(statement)).scalars())

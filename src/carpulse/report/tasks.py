@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from carpulse.kit.logs import get_logger
 from carpulse.report.pipeline import RENDER_JOB, run_render
 from carpulse.report.repository import KeptDataRepository, PhotoRepository, ReportRepository, SnapshotRepository
-from carpulse.worker import job
+from carpulse.worker import RENDER_LANE, job
 
 if TYPE_CHECKING:
     from carpulse.state import State
@@ -30,7 +30,7 @@ async def order_paid(state: State, order_id: str) -> None:
         await state.jobs.enqueue(RENDER_JOB, report_id=report_id)
 
 
-@job(RENDER_JOB)
+@job(RENDER_JOB, lane=RENDER_LANE)
 async def render(state: State, report_id: str) -> None:
     await run_render(state, report_id)
 

@@ -205,7 +205,7 @@ class PayPalClient:
         attempt = 0
         while True:
             breaker = self.breakers.get("paypal")
-            if breaker.is_open:
+            if breaker.refuses():
                 wait = max(1, round(breaker.retry_after()))
                 raise PayPalUnavailable(
                     "PayPal has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}

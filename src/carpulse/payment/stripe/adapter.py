@@ -302,7 +302,7 @@ class StripeGateway:
     async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         if not self.is_configured():
             raise StripeNotConfigured("Stripe payments are not configured on this server.")
-        if self.breaker is not None and self.breaker.is_open:
+        if self.breaker is not None and self.breaker.refuses():
             wait = max(1, round(self.breaker.retry_after()))
             raise StripeUnavailable(
                 "Stripe has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}

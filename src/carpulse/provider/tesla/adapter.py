@@ -24,7 +24,7 @@ from carpulse.provider.base import (
     Warranty,
 )
 from carpulse.provider.tesla.client import TeslaFleetClient
-from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep
+from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep, asked_to_wait
 from carpulse.provider.tesla.schemas import TeslaVehicle
 
 # VIN position 4 is the model line for Tesla (WMI 5YJ, 7SA, LRW, XP7, 7G2).
@@ -309,7 +309,9 @@ class TeslaProvider:
         """Everything we can read about one vehicle, fetched concurrently; gaps say what failed and why.
 
         Charging history pages at 50 sessions, so a heavy charger costs many billable calls: skip it
-        (`include_history=False`) when the document does not show it.
+        (`include_history=False`) when the document does not show it. A part Tesla throttled (or our
+        breaker held back) raises that error instead of leaving a gap that only means "not now": the
+        caller waits the pause out and reads the car whole.
         """
         now = self.clock.now()
         before = sum(self.fleet.billable_calls.values())
@@ -319,12 +321,16 @@ class TeslaProvider:
             online_state="unknown",
         )
         limiter = asyncio.Semaphore(self.concurrency)
+        waits: list[tuple[float, TeslaError]] = []
 
         async def guarded(name: str, call: Awaitable[Any]) -> Any:
             async with limiter:
                 try:
                     return await call
                 except TeslaError as exc:
+                    wait = asked_to_wait(exc)
+                    if wait is not None:
+                        waits.append((wait, exc))
                     snapshot.gaps[name] = exc.detail or exc.title
                     return None
 
@@ -339,6 +345,8 @@ class TeslaProvider:
             guarded("warranty", self.fleet.warranty(vin)),
             guarded("charging_history", self.fleet.charging_history(vin, start, now)) if include_history else nothing(),
         )
+        if waits:
+            raise max(waits, key=lambda pair: pair[0])[1]
         parts = {"vehicle_data": live, "service_data": service, "recent_alerts": alerts, "warranty": warranty}
         snapshot.raw = {name: part for name, part in parts.items() if part is not None}
         if live is not None:

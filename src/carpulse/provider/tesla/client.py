@@ -245,7 +245,7 @@ class TeslaFleetClient:
         rerouted = False
         while True:
             breaker = self.breakers.get(f"tesla:{self.region}")
-            if breaker.is_open:
+            if breaker.refuses():
                 wait = max(1, round(breaker.retry_after()))
                 raise TeslaUnavailable(
                     "Tesla has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}

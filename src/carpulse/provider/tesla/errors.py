@@ -37,6 +37,17 @@ class TeslaRateLimited(TeslaError):
     title = "Tesla is rate-limiting requests"
 
 
+def asked_to_wait(exc: BaseException) -> float | None:
+    """Seconds Tesla asked us to wait (a 429's Retry-After), or our breaker pauses calls to it; None
+    for any other error. Waiting is not failing: a caller tries again after that pause."""
+    if isinstance(exc, TeslaRateLimited | TeslaUnavailable) and "Retry-After" in exc.headers:
+        try:
+            return max(0.0, float(exc.headers["Retry-After"]))
+        except ValueError:
+            return None
+    return None
+
+
 class TeslaNotRegistered(TeslaError):
     """Our application is not registered in this Tesla region (an operator must register it)."""
 
