@@ -215,8 +215,8 @@ async def consume_jobs(state: State) -> None:
             task.cancel()
 
 
-RECONCILE_EVERY_SECONDS = 60.0
-RETENTION_EVERY_ROUNDS = 60
+RECONCILE_EVERY_SECONDS = 15.0
+RETENTION_EVERY_SECONDS = 3600.0
 
 
 async def reconcile_once(state: State) -> None:
@@ -226,7 +226,7 @@ async def reconcile_once(state: State) -> None:
     from carpulse.inbound_event.tasks import requeue_unhandled
     from carpulse.report.tasks import requeue_lost, revoke_refunded
 
-    await requeue_unhandled(state, older_than_seconds=RECONCILE_EVERY_SECONDS)
+    await requeue_unhandled(state, older_than_seconds=state.settings.report.reconcile_after_seconds)
     await requeue_lost(state)
     # Tokens and files past their need: refunded orders, unpaid checkouts that expired, ended windows.
     await revoke_refunded(state)
@@ -235,7 +235,7 @@ async def reconcile_once(state: State) -> None:
 async def reconcile_forever(
     state: State, every_seconds: float = RECONCILE_EVERY_SECONDS, *, sweep_at_start: bool = False
 ) -> None:
-    """Where this process runs jobs: reconcile every minute, and apply the retention period hourly.
+    """Where this process runs jobs: reconcile every `every_seconds`, and apply the retention period hourly.
 
     An API process sleeps first, so it serves before it sweeps; a worker sweeps at once, since a
     worker restarted after a crash is what lost work waits for.
@@ -248,7 +248,7 @@ async def reconcile_forever(
             await asyncio.sleep(every_seconds)
         try:
             await reconcile_once(state)
-            if rounds % RETENTION_EVERY_ROUNDS == 0:
+            if rounds % max(1, round(RETENTION_EVERY_SECONDS / every_seconds)) == 0:
                 await delete_expired(state)
         except Exception:
             log.exception("app.reconcile_failed")

@@ -471,7 +471,9 @@ class JobSettings(BaseModel):
     )
     queue_name: str = "carpulse-jobs"
     reconcile_every_seconds: float = Field(
-        default=60.0, gt=0, description="how often a process running jobs looks for work whose job was lost"
+        default=15.0,
+        gt=0,
+        description="how often a process running jobs looks for work whose job was lost (a live job is not re-sent)",
     )
     concurrency: int = Field(default=10, ge=1, le=1000, description="jobs one worker process runs at once")
     prefetch: int = Field(
@@ -582,7 +584,9 @@ class ReportSettings(BaseModel):
         default=900, ge=0, description="reuse a vehicle's acquired data this long (9 languages = 1 acquisition)"
     )
     lease_seconds: int = Field(
-        default=300, ge=5, description="a render not finished in this long is taken over by another worker"
+        default=20,
+        ge=5,
+        description="a render whose worker stopped renewing (every third of this) is taken over after this long",
     )
     max_attempts: int = Field(default=3, ge=1, le=10, description="renders tried before a report is failed")
     retry_window_seconds: int = Field(
@@ -604,7 +608,9 @@ class ReportSettings(BaseModel):
         description="reports one process works on at once: reading the car, then waiting for a document slot",
     )
     reconcile_after_seconds: int = Field(
-        default=120, ge=1, description="a paid order without its reports this long is re-queued"
+        default=15,
+        ge=1,
+        description="a paid order without reports, or a due report, this long is re-queued (unless its job is live)",
     )
     retention_days: int = Field(default=30, ge=1, description="reports and photos are deleted after this many days")
     wake_budget_seconds: float = Field(default=45.0, ge=0, description="how long to wait for a car to wake")

@@ -175,10 +175,17 @@ class TestFailure:
                 json={"order_id": intent["order_id"], "vin": vin, "locale": "en"},
             )
             await settle_reports(committed_app)
+            task_id = response.json()["task_id"]
+            # Tesla failing opens the breaker: the report waits for it (not an attempt) within its window...
+            status = (await committed_client.get(f"/api/v1/tesla/reports/status/{task_id}")).json()
+            assert (status["status"], status["failure_reason"]) == ("queued", None)
+            # ... and fails with the reason once the window is over.
+            later(committed_app, days=2)
+            await run_render(committed_app.state.carpulse, task_id)
         finally:
             fake.set_fault(error_rate=0)
 
-        status = (await committed_client.get(f"/api/v1/tesla/reports/status/{response.json()['task_id']}")).json()
+        status = (await committed_client.get(f"/api/v1/tesla/reports/status/{task_id}")).json()
         assert status["status"] == "failed"
         assert status["failure_reason"]
         assert status["download_url"] is None
