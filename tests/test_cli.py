@@ -34,7 +34,7 @@ class TestHelp:
     def test_lists_the_commands(self) -> None:
         result = runner.invoke(app, ["--help"])
         assert result.exit_code == 0
-        for command in ("serve", "migrate", "admin"):
+        for command in ("serve", "sandbox", "migrate", "admin"):
             assert command in result.stdout
 
 
@@ -97,7 +97,7 @@ def run_carpulse(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.
 
 
 class TestRefusedSettings:
-    @pytest.mark.parametrize("command", [["serve"], ["worker"], ["migrate"], ["keys", "generate"]])
+    @pytest.mark.parametrize("command", [["serve"], ["worker"], ["sandbox"], ["migrate"], ["keys", "generate"]])
     def test_each_problem_on_its_own_line_and_no_traceback(self, tmp_path: Path, command: list[str]) -> None:
         result = run_carpulse(command, unsafe_production_environment(tmp_path), tmp_path)
 

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -27,29 +26,9 @@ from tests.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     CLIENT_ADDRESS,
-    POSTGRES_URL,
-    SERVER,
     create_in_process_app,
     make_settings,
 )
-
-
-@pytest.fixture
-async def empty_database(tmp_path: Path) -> AsyncIterator[str]:
-    """A database of this test's own, with nothing in it (PostgreSQL: created and dropped here)."""
-    if not SERVER:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
-    url = make_url(POSTGRES_URL)
-    name = f"{url.database}_fresh_{uuid.uuid4().hex[:8]}"
-    server = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(server)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.close()
 
 
 def _start_migrations(database_url: str, count: int) -> list[subprocess.Popen[str]]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from carpulse.config import DEVELOPMENT_JWT_SECRET, MIN_KEY_BITS, Settings, key_strength_bits
+from carpulse.config import DEVELOPMENT_JWT_SECRET, MIN_KEY_BITS, Settings, key_strength_bits, settings_problems
 from tests.conftest import production_overrides
 
 PRODUCTION_READY: dict[str, Any] = production_overrides()
@@ -346,3 +346,64 @@ class TestApiDocs:
     def test_a_setting_in_either_direction(self) -> None:
         assert Settings(**production(http={"docs": True})).docs_enabled is True
         assert Settings(http={"docs": False}).docs_enabled is False  # type: ignore[arg-type]
+
+
+class TestSandboxUrl:
+    @pytest.mark.parametrize(
+        ("raw", "normalized"),
+        [
+            ("http://sandbox.internal:8200/_sandbox", "http://sandbox.internal:8200/_sandbox"),
+            ("https://sandbox.example/_sandbox/", "https://sandbox.example/_sandbox"),
+            ("http://10.0.0.5:8200/staging/_sandbox", "http://10.0.0.5:8200/staging/_sandbox"),
+        ],
+    )
+    def test_an_http_url_names_the_one_sandbox(
+        self, monkeypatch: pytest.MonkeyPatch, raw: str, normalized: str
+    ) -> None:
+        monkeypatch.setenv("CARPULSE_SANDBOX__URL", raw)
+        settings = Settings()
+        assert settings.sandbox.url == normalized
+        assert settings.sandbox_root == normalized
+        assert not settings.serves_sandbox
+
+    def test_unset_or_blank_is_this_process_own(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert Settings().sandbox_root == "http://localhost:8100/_sandbox"
+        monkeypatch.setenv("CARPULSE_SANDBOX__URL", " ")
+        settings = Settings()
+        assert settings.sandbox.url is None
+        assert settings.serves_sandbox
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "sandbox.internal:8200/_sandbox",
+            "ftp://sandbox.internal/_sandbox",
+            "http:///_sandbox",
+            "http://sandbox.internal:99999/_sandbox",
+            "http://sandbox.internal:8200",
+            "http://sandbox.internal:8200/_sandbox/tesla",
+            "http://user:secret@sandbox.internal/_sandbox",
+            "http://sandbox.internal/_sandbox?x=1",
+        ],
+    )
+    def test_nonsense_is_refused_naming_the_variable(self, monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+        monkeypatch.setenv("CARPULSE_SANDBOX__URL", raw)
+        with pytest.raises(ValidationError) as raised:
+            Settings()
+        problems = settings_problems(raised.value)
+        assert len(problems) == 1
+        assert problems[0].startswith("CARPULSE_SANDBOX__URL: ")
+        assert "_sandbox" in problems[0]
+
+    def test_a_named_sandbox_with_the_sandbox_off_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CARPULSE_SANDBOX__URL", "http://sandbox.internal:8200/_sandbox")
+        monkeypatch.setenv("CARPULSE_SANDBOX__ENABLED", "false")
+        with pytest.raises(ValidationError, match="SANDBOX__ENABLED is false"):
+            Settings()
+
+    @pytest.mark.parametrize("enabled", [True, False])
+    def test_production_refuses_a_named_sandbox(self, enabled: bool) -> None:
+        with pytest.raises(ValidationError) as raised:
+            Settings(**production(sandbox={"enabled": enabled, "url": "https://sandbox.example/_sandbox"}))
+        assert "CARPULSE_SANDBOX__URL must be unset" in str(raised.value)
+        assert ("CARPULSE_SANDBOX__ENABLED must be false" in str(raised.value)) is enabled

@@ -34,7 +34,7 @@ from carpulse.partner_key.service import partner_key
 from carpulse.payment.factory import PaymentGateways
 from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
-from carpulse.sandbox import SANDBOX_PATH, mount_sandbox
+from carpulse.sandbox import mount_sandbox, redirect_sandbox
 from carpulse.state import State
 from carpulse.worker import DEFAULT_LANE, RENDER_LANE, Jobs, beat, bind_jobs, consume, create_lanes
 from carpulse.worker import start as start_broker
@@ -58,8 +58,8 @@ VendorTransport = Callable[[FastAPI], httpx.AsyncBaseTransport]
 def tesla_endpoints(settings: Settings) -> TeslaEndpoints:
     """Tesla's hosts, or the sandbox fake's when the sandbox is on; each overridable in settings."""
     tesla = settings.tesla
-    if settings.sandbox.enabled:
-        root = f"{settings.base_url}{SANDBOX_PATH}/tesla"
+    if settings.sandbox_root:
+        root = f"{settings.sandbox_root}/tesla"
         defaults = TeslaEndpoints(
             authorize_url=f"{root}/oauth2/v3/authorize",
             token_url=f"{root}/oauth2/v3/token",
@@ -102,11 +102,12 @@ def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGatewa
     from carpulse.payment.paypal.adapter import PayPalGateway
     from carpulse.payment.stripe.adapter import StripeGateway
 
-    sandbox_root = f"{settings.base_url}{SANDBOX_PATH}" if settings.sandbox.enabled else None
+    sandbox_root = settings.sandbox_root
     paypal_live = "https://api-m.paypal.com" if settings.paypal.mode == "live" else "https://api-m.sandbox.paypal.com"
     certificate_hosts = list(settings.paypal.certificate_hosts)
     if sandbox_root:
-        certificate_hosts.append(urlsplit(settings.base_url).netloc)
+        # The PayPal fake serves its signing certificate from the sandbox's own host.
+        certificate_hosts.append(urlsplit(sandbox_root).netloc)
     stripe = StripeGateway(
         secret_key=settings.stripe.secret_key.get_secret_value(),
         webhook_secret=settings.stripe.webhook_secret.get_secret_value(),
@@ -307,8 +308,7 @@ async def seed_admin(state: State) -> None:
 async def ensure_sandbox_key(settings: Settings) -> None:
     """The sandbox makes its own partner key at first start, so the public-key endpoint answers."""
     private, public = Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path)
-    if not await asyncio.to_thread(public.exists):
-        await asyncio.to_thread(partner_key.generate, private, public, overwrite=True)
+    await asyncio.to_thread(partner_key.ensure, private, public)
 
 
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
@@ -427,7 +427,9 @@ def create_app(
     )
     install_error_handlers(app)
     mount_routers(app)
-    sandbox = mount_sandbox(app, settings, settings.tesla_redirect_uri) if settings.sandbox.enabled else None
+    sandbox = mount_sandbox(app, settings) if settings.serves_sandbox else None
+    if settings.sandbox.enabled and settings.sandbox.url:
+        redirect_sandbox(app, settings.sandbox.url)
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.

@@ -1,4 +1,4 @@
-"""`carpulse serve | worker | migrate | demo | admin hash-password | keys generate`."""
+"""`carpulse serve | worker | sandbox | migrate | demo | admin hash-password | keys generate`."""
 
 from __future__ import annotations
 
@@ -106,6 +106,39 @@ def worker(
         raise typer.Exit(2)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str | None, typer.Option(help="bind address (default: HOST or 0.0.0.0)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port (default: the port of CARPULSE_SANDBOX__URL, else 8200)")
+    ] = None,
+) -> None:
+    """Serve only the vendor fakes under /_sandbox: the one sandbox of several replicas (CARPULSE_SANDBOX__URL)."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from carpulse.config import DEFAULT_SANDBOX_PORT, get_settings
+    from carpulse.kit.logs import configure_logging
+    from carpulse.sandbox import create_sandbox_app
+
+    settings = get_settings()
+    if not settings.sandbox.enabled:
+        typer.echo("The sandbox is off (CARPULSE_SANDBOX__ENABLED=false); there is nothing to serve.", err=True)
+        raise typer.Exit(2)
+    configure_logging(settings.log.level, settings.log.json_lines)
+    named = urlsplit(settings.sandbox.url).port if settings.sandbox.url else None
+    uvicorn.run(
+        create_sandbox_app(settings),
+        host=host or settings.host,
+        port=port or named or DEFAULT_SANDBOX_PORT,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @app.command()

@@ -500,10 +500,50 @@ class JobSettings(BaseModel):
     )
 
 
+# Where the vendor fakes answer, on this process (`make run`) or on `carpulse sandbox`.
+SANDBOX_PATH = "/_sandbox"
+DEFAULT_SANDBOX_PORT = 8200
+
+
 class SandboxSettings(BaseModel):
-    enabled: bool = Field(default=True, description="mount the vendor fakes under /_sandbox")
+    enabled: bool = Field(default=True, description="use the vendor fakes instead of Tesla, Stripe and PayPal")
+    url: str | None = Field(
+        default=None,
+        description=(
+            "the one sandbox every process uses (`carpulse sandbox`), e.g. http://sandbox.internal:8200/_sandbox; "
+            "unset: this process mounts its own fakes under /_sandbox"
+        ),
+    )
     seed: int = Field(default=7, description="the synthetic fleet is deterministic from this seed")
     wake_delay_seconds: float = Field(default=5.0, ge=0, description="how long a sandbox car takes to wake")
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("url")
+    @classmethod
+    def _sandbox_root(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        example = f"e.g. http://sandbox.internal:{DEFAULT_SANDBOX_PORT}{SANDBOX_PATH}"
+        try:
+            parts = urlsplit(value.strip())
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({example})") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host ({example})")
+        if parts.username is not None or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must be a plain address, without credentials, query or fragment ({example})")
+        path = parts.path.rstrip("/")
+        if not path.endswith(SANDBOX_PATH):
+            raise ValueError(
+                f"{value!r} must end with {SANDBOX_PATH}, where `carpulse sandbox` serves the fakes ({example})"
+            )
+        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        return f"{parts.scheme}://{netloc}{f':{port}' if port is not None else ''}{path}"
 
 
 class LogSettings(BaseModel):
@@ -687,6 +727,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _sandbox_url_needs_the_sandbox(self) -> Settings:
+        if self.sandbox.url is not None and not self.sandbox.enabled and not self.is_production:
+            raise ValueError(
+                "CARPULSE_SANDBOX__URL names a sandbox, but CARPULSE_SANDBOX__ENABLED is false: "
+                "unset the URL to use the real vendors, or enable the sandbox"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_development_defaults(self) -> Settings:
         if self.environment is not Environment.production:
             return self
@@ -700,6 +749,10 @@ class Settings(BaseSettings):
         if self.sandbox.enabled:
             problems.append(
                 "CARPULSE_SANDBOX__ENABLED must be false: its fakes would stand in for Tesla, Stripe and PayPal"
+            )
+        if self.sandbox.url is not None:
+            problems.append(
+                "CARPULSE_SANDBOX__URL must be unset: it points Tesla, Stripe and PayPal at a sandbox's fakes"
             )
         if self.admin.password_hash is None:
             problems.append(
@@ -806,6 +859,18 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def sandbox_root(self) -> str | None:
+        """Where the vendor fakes answer: the one sandbox named, else this process's own; None without one."""
+        if not self.sandbox.enabled:
+            return None
+        return self.sandbox.url or f"{self.base_url}{SANDBOX_PATH}"
+
+    @property
+    def serves_sandbox(self) -> bool:
+        """This process mounts its own fakes: the sandbox is on and no other one is named."""
+        return self.sandbox.enabled and self.sandbox.url is None
 
     @property
     def tesla_redirect_uri(self) -> str:

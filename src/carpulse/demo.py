@@ -67,14 +67,17 @@ async def walk(
     package: str,
     out: Path,
     account: str = "solo",
+    provider: str = "stripe",
     echo: Echo = print,
     patience_seconds: float = 180.0,
 ) -> DemoResult:
+    """The flow through `client` (the API's address); the vendors' pages are opened where the API
+    sent the browser, which is another host when the sandbox is (`CARPULSE_SANDBOX__URL`)."""
     echo(f"1/7 connect: signing in to the sandbox Tesla account '{account}'")
     initiated = _ok(await client.post("/api/v1/tesla/oauth/initiate", json={"locale": locale}), "initiate")
-    authorize = urlsplit(initiated["authorization_url"])
     consent = await client.get(
-        authorize.path, params=_query(initiated["authorization_url"]) | {"sandbox_account": account}
+        _page(initiated["authorization_url"]),
+        params=_query(initiated["authorization_url"]) | {"sandbox_account": account},
     )
     if consent.status_code not in (302, 303):
         raise DemoFailed(f"consent: HTTP {consent.status_code}")
@@ -103,17 +106,26 @@ async def walk(
     intent = _ok(
         await client.post(
             "/api/v1/payment/create-intent",
-            json={"session_id": session_id, "quote_id": quote["quote_id"], "provider": "stripe", "locale": locale},
+            json={"session_id": session_id, "quote_id": quote["quote_id"], "provider": provider, "locale": locale},
         ),
         "create-intent",
     )
     order_id = intent["order_id"]
-    echo("4/7 pay: the sandbox Stripe checkout, paid with a test card")
-    hosted = urlsplit(intent["redirect_url"])
-    paid = await client.get(hosted.path, params=_query(intent["redirect_url"]) | {"sandbox_outcome": "pay"})
+    if provider == "paypal":
+        echo("4/7 pay: the sandbox PayPal approval page, approved, then captured")
+        outcome = "approve"
+    else:
+        echo("4/7 pay: the sandbox Stripe checkout, paid with a test card")
+        outcome = "pay"
+    paid = await client.get(
+        _page(intent["redirect_url"]), params=_query(intent["redirect_url"]) | {"sandbox_outcome": outcome}
+    )
     if paid.status_code >= 400:
         raise DemoFailed(f"hosted checkout: HTTP {paid.status_code}")
-    _ok(await client.post("/api/v1/payment/verify", json={"order_id": order_id}), "verify")
+    if provider == "paypal":
+        _ok(await client.post(f"/api/v1/payment/capture/paypal/{order_id}"), "capture")
+    else:
+        _ok(await client.post("/api/v1/payment/verify", json={"order_id": order_id}), "verify")
 
     echo("5/7 report: waiting for the report to render")
     reports = await _wait_for_reports(client, order_id, echo, patience_seconds)
@@ -138,6 +150,12 @@ async def walk(
 
 async def _save(path: Path, data: bytes) -> None:
     await asyncio.to_thread(path.write_bytes, data)
+
+
+def _page(url: str) -> str:
+    """A vendor page's address without its query (the query goes in as parameters)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def _local(url: str) -> str:

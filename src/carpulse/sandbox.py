@@ -1,19 +1,33 @@
-"""The bundled vendor fakes, mounted under `/_sandbox/<vendor>` on the embedded default.
+"""The bundled vendor fakes, under `/_sandbox/<vendor>`: mounted on the app, or served alone by `carpulse sandbox`.
 
 This is the only module of `carpulse` that imports `fakes`; settings refuse it in production.
-The payment fakes deliver their webhooks to our own endpoints through the app's vendor HTTP
-client (real HTTP under `make run`, in-process in tests).
+The payment fakes deliver their webhooks to `{base_url}/api/v1/payment/webhook/…`, the API's
+public address (real HTTP under `make run`, in-process in tests).
+
+A fake keeps its state in memory, so several API processes share one sandbox: every process
+names it with `CARPULSE_SANDBOX__URL`, mounts no fakes of its own, and redirects a request for
+`/_sandbox/…` to the same path there (a browser sent to the load balancer's `/_sandbox` lands on
+the one sandbox, never on fakes that know nothing of its sign-in or checkout).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
 
-from carpulse.config import Settings
+from carpulse.config import SANDBOX_PATH, Settings
+from carpulse.errors import DependencyUnavailable
 
-SANDBOX_PATH = "/_sandbox"
+__all__ = ["SANDBOX_PATH", "Sandbox", "create_sandbox_app", "mount_sandbox", "redirect_sandbox"]
+
+SendWebhook = Callable[[str, bytes, dict[str, str]], Awaitable[int]]
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass
@@ -24,23 +38,20 @@ class Sandbox:
     paypal: object
 
 
-def mount_sandbox(app: FastAPI, settings: Settings, redirect_uri: str) -> Sandbox:
+def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
+    """The three fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints)."""
     from fakes.paypal import PayPalFake
     from fakes.stripe import StripeFake
     from fakes.tesla_fleet import TeslaFleetFake
 
     if settings.is_production:
         raise RuntimeError("the sandbox never runs in production")
-
-    async def send_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
-        response = await app.state.carpulse.tesla.http.post(url, content=body, headers=headers)
-        return int(response.status_code)
-
     tesla = TeslaFleetFake(
         seed=settings.sandbox.seed,
         client_id=settings.tesla.client_id,
         client_secret=settings.tesla.client_secret.get_secret_value(),
-        redirect_uris=[redirect_uri],
+        # Every replica behind one public base URL builds this same callback.
+        redirect_uris=[settings.tesla_redirect_uri],
         wake_delay_seconds=settings.sandbox.wake_delay_seconds,
     )
     stripe = StripeFake(
@@ -56,7 +67,71 @@ def mount_sandbox(app: FastAPI, settings: Settings, redirect_uri: str) -> Sandbo
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
-    app.mount(f"{SANDBOX_PATH}/tesla", tesla.app, name="sandbox-tesla")
-    app.mount(f"{SANDBOX_PATH}/stripe", stripe.app, name="sandbox-stripe")
-    app.mount(f"{SANDBOX_PATH}/paypal", paypal.app, name="sandbox-paypal")
     return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal)
+
+
+def _mount(app: FastAPI, sandbox: Sandbox) -> None:
+    for name, fake in (("tesla", sandbox.tesla), ("stripe", sandbox.stripe), ("paypal", sandbox.paypal)):
+        app.mount(f"{SANDBOX_PATH}/{name}", fake.app, name=f"sandbox-{name}")  # type: ignore[attr-defined]
+
+
+def mount_sandbox(app: FastAPI, settings: Settings) -> Sandbox:
+    """This process's own fakes on the app; webhooks go out through the app's vendor HTTP client."""
+
+    async def send_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
+        response = await app.state.carpulse.tesla.http.post(url, content=body, headers=headers)
+        return int(response.status_code)
+
+    sandbox = build_sandbox(settings, send_webhook)
+    _mount(app, sandbox)
+    return sandbox
+
+
+def redirect_sandbox(app: FastAPI, sandbox_url: str) -> None:
+    """`/_sandbox/<rest>` answers 307 to `<sandbox_url>/<rest>` (method, body and query kept)."""
+    target = urlsplit(sandbox_url)
+
+    async def redirect(request: Request, rest: str) -> RedirectResponse:
+        if request.url.netloc == target.netloc and request.url.path.startswith(target.path + "/"):
+            # CARPULSE_SANDBOX__URL names this very address: only a route to `carpulse sandbox` helps.
+            raise DependencyUnavailable(
+                f"This process serves no sandbox, and CARPULSE_SANDBOX__URL ({sandbox_url}) names its own address: "
+                f"route {SANDBOX_PATH}/ to `carpulse sandbox`."
+            )
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{sandbox_url}/{rest}{query}", status_code=307)
+
+    app.add_api_route(
+        f"{SANDBOX_PATH}/{{rest:path}}", redirect, methods=_METHODS, include_in_schema=False, name="sandbox-redirect"
+    )
+
+
+def create_sandbox_app(settings: Settings) -> FastAPI:
+    """`carpulse sandbox`: only the fakes, for every API process and worker that names this one.
+
+    It is configured with the API's own environment: `settings.base_url` is the API's public
+    address (the load balancer), where the Tesla callback and the payment webhooks go.
+    """
+    http = httpx.AsyncClient(timeout=settings.tesla.timeout_seconds)
+
+    async def send_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
+        response = await http.post(url, content=body, headers=headers)
+        return int(response.status_code)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await http.aclose()
+
+    sandbox = build_sandbox(settings, send_webhook)
+    app = FastAPI(title="Car Pulse sandbox", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.sandbox = sandbox
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> JSONResponse:
+        return JSONResponse({"status": "ok", "api": settings.base_url})
+
+    _mount(app, sandbox)
+    return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -33,6 +34,17 @@ class PartnerKeyService:
         public_path.write_bytes(public_pem)
         log.info("partner_key.generated", public_key_path=str(public_path))
         return public_pem.decode()
+
+    def ensure(self, private_path: Path, public_path: Path) -> None:
+        """Generate a pair unless its public half exists; processes sharing the folder write one pair between them."""
+        if public_path.exists():
+            return
+        public_path.parent.mkdir(parents=True, exist_ok=True)
+        # Replicas starting together would otherwise interleave two pairs: one's private key, another's public.
+        with public_path.with_name(f"{public_path.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not public_path.exists():
+                self.generate(private_path, public_path, overwrite=True)
 
     def public_pem(self, public_path: Path) -> str | None:
         """The public key as PEM, or None when none is configured or it is not a P-256 public key."""
