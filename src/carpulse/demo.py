@@ -60,16 +60,19 @@ async def in_process_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
         yield client
 
 
-async def walk(
-    client: httpx.AsyncClient,
-    *,
-    locale: str,
-    package: str,
-    out: Path,
-    account: str = "solo",
-    echo: Echo = print,
-    patience_seconds: float = 180.0,
-) -> DemoResult:
+@dataclass(frozen=True)
+class Checkout:
+    """An order created and waiting for its payment: what the customer has before the checkout page."""
+
+    order_id: str
+    vins: list[str]
+    redirect_url: str
+
+
+async def checkout(
+    client: httpx.AsyncClient, *, locale: str, package: str, account: str = "solo", echo: Echo = print
+) -> Checkout:
+    """Connect the sandbox Tesla account, select its vehicle(s) and the package, quote, and create the order."""
     echo(f"1/7 connect: signing in to the sandbox Tesla account '{account}'")
     initiated = _ok(await client.post("/api/v1/tesla/oauth/initiate", json={"locale": locale}), "initiate")
     authorize = urlsplit(initiated["authorization_url"])
@@ -107,13 +110,32 @@ async def walk(
         ),
         "create-intent",
     )
-    order_id = intent["order_id"]
+    return Checkout(order_id=intent["order_id"], vins=vins, redirect_url=intent["redirect_url"])
+
+
+async def pay(client: httpx.AsyncClient, order: Checkout, echo: Echo = print) -> None:
+    """Pay on the sandbox Stripe checkout page with a test card, then ask for the payment to be verified."""
     echo("4/7 pay: the sandbox Stripe checkout, paid with a test card")
-    hosted = urlsplit(intent["redirect_url"])
-    paid = await client.get(hosted.path, params=_query(intent["redirect_url"]) | {"sandbox_outcome": "pay"})
+    hosted = urlsplit(order.redirect_url)
+    paid = await client.get(hosted.path, params=_query(order.redirect_url) | {"sandbox_outcome": "pay"})
     if paid.status_code >= 400:
         raise DemoFailed(f"hosted checkout: HTTP {paid.status_code}")
-    _ok(await client.post("/api/v1/payment/verify", json={"order_id": order_id}), "verify")
+    _ok(await client.post("/api/v1/payment/verify", json={"order_id": order.order_id}), "verify")
+
+
+async def walk(
+    client: httpx.AsyncClient,
+    *,
+    locale: str,
+    package: str,
+    out: Path,
+    account: str = "solo",
+    echo: Echo = print,
+    patience_seconds: float = 180.0,
+) -> DemoResult:
+    order = await checkout(client, locale=locale, package=package, account=account, echo=echo)
+    order_id = order.order_id
+    await pay(client, order, echo)
 
     echo("5/7 report: waiting for the report to render")
     reports = await _wait_for_reports(client, order_id, echo, patience_seconds)
