@@ -95,19 +95,25 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--kill-gap-max",
         type=float,
-        default=float(_env("KILL_GAP_MAX", "10")),
+        default=float(_env("KILL_GAP_MAX", "20")),
         help="kills: the next kill comes with the next slice of fulfilled orders, or after this many seconds",
     )
     add("--kill-jitter", type=float, default=float(_env("KILL_JITTER", "3")), help="kills: random delay, seconds")
     add("--drain-timeout", type=float, default=float(_env("DRAIN_TIMEOUT", "600")), help="kills: give up after")
     # redis
     add("--outage", type=float, default=None, help="redis: seconds Redis is down (20; quick 5)")
-    add("--load", type=int, default=int(_env("LOAD", "6")), help="redis: purchase loops running throughout")
+    add("--load", type=int, default=int(_env("LOAD", "3")), help="redis: purchase loops running throughout")
     add("--around", type=float, default=float(_env("AROUND", "15")), help="redis: seconds of load before and after")
     add("--settle", type=float, default=float(_env("SETTLE", "300")), help="redis, throttle: wait at most this long")
     # stream
     add("--stream-seconds", type=float, default=None, help="stream: seconds of load (600; quick 60)")
     add("--stream-load", type=int, default=int(_env("STREAM_LOAD", "2")), help="stream: purchase loops")
+    add(
+        "--stream-pause",
+        type=float,
+        default=float(_env("STREAM_PAUSE", "10")),
+        help="stream: seconds between one loop's purchases (a steady load, not a backlog)",
+    )
     # throttle
     add("--throttle-seconds", type=float, default=None, help="throttle: seconds of 429s (300; quick 30)")
     add("--throttle-orders", type=int, default=None, help="throttle: orders paid during the 429s (20; quick 6)")
@@ -408,11 +414,23 @@ async def buy_many(
 
 
 async def keep_buying(
-    client: httpx.AsyncClient, traffic: Traffic, stop: asyncio.Event, package: str, first: int, orders: list[str]
+    client: httpx.AsyncClient,
+    traffic: Traffic,
+    stop: asyncio.Event,
+    package: str,
+    first: int,
+    orders: list[str],
+    pause: float = 0.0,
 ) -> None:
-    """Purchases one after the other until `stop`; a failed step pauses briefly and starts a new purchase."""
+    """Purchases one after the other (`pause` seconds apart) until `stop`; a failed step pauses briefly
+    and starts a new purchase."""
     number = first
     while not stop.is_set():
+        if pause and number != first:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            if stop.is_set():
+                return
         number += 1000
         try:
             order = await checkout(
@@ -701,6 +719,13 @@ async def scenario_redis(options: argparse.Namespace, cluster: Cluster, db: Data
         f"{len(during)} ({sum(1 for r in paid_in_outage if r is None)} of 4 prepared)",
     )
     outcome.add("paid before the outage, fulfilled", "", f"{sum(1 for s in before if s.fulfilled_at)}/{len(before)}")
+    # The backlog's share: how long an order waited when Redis had nothing to do with it.
+    unaffected = [
+        s.fulfilled_at - (s.paid_at or 0.0) for s in before if s.fulfilled_at is not None and s.fulfilled_at < down_at
+    ]
+    outcome.add(
+        "slowest order done before the outage, from payment", "", _seconds(max(unaffected)) if unaffected else "-"
+    )
     other = {status: count for status, count in sorted(traffic.statuses.items()) if status >= 500 and status != 500}
     outcome.add("other 5xx answers / transport errors", "", f"{other or 0} / {traffic.transport_errors}")
     for line in traffic.server_errors:
@@ -711,7 +736,8 @@ async def scenario_redis(options: argparse.Namespace, cluster: Cluster, db: Data
 async def scenario_stream(options: argparse.Namespace, cluster: Cluster, db: Database) -> Outcome:
     outcome = Outcome(
         "stream",
-        f"{options.stream_seconds:g} s of {options.stream_load} purchase loops, reconciler every "
+        f"{options.stream_seconds:g} s of {options.stream_load} purchase loops ({options.stream_pause:g} s pauses), "
+        "reconciler every "
         f"{os.environ.get('CARPULSE_JOBS__RECONCILE_EVERY_SECONDS', '60')} s",
     )
     traffic = Traffic()
@@ -723,7 +749,9 @@ async def scenario_stream(options: argparse.Namespace, cluster: Cluster, db: Dat
             stop = asyncio.Event()
             orders: list[str] = []
             loops = [
-                asyncio.create_task(keep_buying(client, traffic, stop, options.package, n, orders))
+                asyncio.create_task(
+                    keep_buying(client, traffic, stop, options.package, n, orders, options.stream_pause)
+                )
                 for n in range(options.stream_load)
             ]
             deadline = time.monotonic() + options.stream_seconds
