@@ -15,7 +15,7 @@ STAMP := .venv/.carpulse-installed
 TEST_DATABASE_URL ?= $(or $(CARPULSE_TEST_DATABASE_URL),postgresql+asyncpg://postgres@127.0.0.1:5432/test)
 TEST_REDIS_URL ?= $(or $(CARPULSE_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
 
-.PHONY: help install run migrate check test test-server test-embedded fuzz services bench format clean
+.PHONY: help install run migrate check test test-server test-embedded fuzz services bench soak format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,11 @@ fuzz: install services ## nightly-sized schemathesis run: FUZZ_EXAMPLES (500) pe
 
 bench: install services ## benchmarks (bench/)
 	$(RUN) python -m bench
+
+# The issue-11 figures with real processes (minutes, not seconds: not part of `make bench`).
+# SOAK_SCENARIOS=kills,redis,stream,throttle, SOAK_QUICK=1, SOAK_STRICT=1, SOAK_DATABASE_URL, SOAK_ARGS="--orders 50 ..."
+soak: install services ## soak: worker kills, a Redis outage, stream length, Tesla 429s (SOAK_SCENARIOS, SOAK_QUICK)
+	$(RUN) python -m bench.soak $(SOAK_ARGS)
 
 format: install ## rewrite formatting and fixable lint
 	$(RUN) ruff format src tests bench migrations

@@ -60,19 +60,28 @@ async def in_process_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
         yield client
 
 
-async def walk(
+@dataclass(frozen=True)
+class Checkout:
+    """An order created and waiting for its payment: what the customer has before the checkout page."""
+
+    order_id: str
+    vins: list[str]
+    redirect_url: str
+    provider: str = "stripe"
+
+
+async def checkout(
     client: httpx.AsyncClient,
     *,
     locale: str,
     package: str,
-    out: Path,
     account: str = "solo",
     provider: str = "stripe",
     echo: Echo = print,
-    patience_seconds: float = 180.0,
-) -> DemoResult:
-    """The flow through `client` (the API's address); the vendors' pages are opened where the API
-    sent the browser, which is another host when the sandbox is (`CARPULSE_SANDBOX__URL`)."""
+) -> Checkout:
+    """Connect the sandbox Tesla account, select its vehicle(s) and the package, quote, and create the order.
+    The vendors' pages are opened where the API sent the browser, which is another host when the sandbox
+    is (`CARPULSE_SANDBOX__URL`)."""
     echo(f"1/7 connect: signing in to the sandbox Tesla account '{account}'")
     initiated = _ok(await client.post("/api/v1/tesla/oauth/initiate", json={"locale": locale}), "initiate")
     consent = await client.get(
@@ -110,22 +119,40 @@ async def walk(
         ),
         "create-intent",
     )
-    order_id = intent["order_id"]
-    if provider == "paypal":
+    return Checkout(order_id=intent["order_id"], vins=vins, redirect_url=intent["redirect_url"], provider=provider)
+
+
+async def pay(client: httpx.AsyncClient, order: Checkout, echo: Echo = print) -> None:
+    """Pay on the sandbox's hosted page (Stripe: a test card; PayPal: approve, then capture)."""
+    if order.provider == "paypal":
         echo("4/7 pay: the sandbox PayPal approval page, approved, then captured")
         outcome = "approve"
     else:
         echo("4/7 pay: the sandbox Stripe checkout, paid with a test card")
         outcome = "pay"
-    paid = await client.get(
-        _page(intent["redirect_url"]), params=_query(intent["redirect_url"]) | {"sandbox_outcome": outcome}
-    )
+    paid = await client.get(_page(order.redirect_url), params=_query(order.redirect_url) | {"sandbox_outcome": outcome})
     if paid.status_code >= 400:
         raise DemoFailed(f"hosted checkout: HTTP {paid.status_code}")
-    if provider == "paypal":
-        _ok(await client.post(f"/api/v1/payment/capture/paypal/{order_id}"), "capture")
+    if order.provider == "paypal":
+        _ok(await client.post(f"/api/v1/payment/capture/paypal/{order.order_id}"), "capture")
     else:
-        _ok(await client.post("/api/v1/payment/verify", json={"order_id": order_id}), "verify")
+        _ok(await client.post("/api/v1/payment/verify", json={"order_id": order.order_id}), "verify")
+
+
+async def walk(
+    client: httpx.AsyncClient,
+    *,
+    locale: str,
+    package: str,
+    out: Path,
+    account: str = "solo",
+    provider: str = "stripe",
+    echo: Echo = print,
+    patience_seconds: float = 180.0,
+) -> DemoResult:
+    order = await checkout(client, locale=locale, package=package, account=account, provider=provider, echo=echo)
+    order_id = order.order_id
+    await pay(client, order, echo)
 
     echo("5/7 report: waiting for the report to render")
     reports = await _wait_for_reports(client, order_id, echo, patience_seconds)
