@@ -104,6 +104,13 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     add("--outage", type=float, default=None, help="redis: seconds Redis is down (20; quick 5)")
     add("--load", type=int, default=int(_env("LOAD", "3")), help="redis: purchase loops running throughout")
     add("--around", type=float, default=float(_env("AROUND", "15")), help="redis: seconds of load before and after")
+    add(
+        "--load-pause",
+        type=float,
+        default=float(_env("LOAD_PAUSE", "10")),
+        help="redis: seconds between one loop's purchases (a load the renders keep up with, so the figure is "
+        "the outage's, not a backlog's)",
+    )
     add("--settle", type=float, default=float(_env("SETTLE", "300")), help="redis, throttle: wait at most this long")
     # stream
     add("--stream-seconds", type=float, default=None, help="stream: seconds of load (600; quick 60)")
@@ -652,8 +659,8 @@ async def _all_fulfilled(db: Database, orders: list[str]) -> bool:
 async def scenario_redis(options: argparse.Namespace, cluster: Cluster, db: Database) -> Outcome:
     outcome = Outcome(
         "redis",
-        f"Redis stopped {options.outage:g} s under {options.load} purchase loops ({options.around:g} s before and "
-        "after), then started empty",
+        f"Redis stopped {options.outage:g} s under {options.load} purchase loops ({options.load_pause:g} s pauses, "
+        f"{options.around:g} s before and after), then started empty",
     )
     traffic = Traffic()
     await cluster.start()
@@ -661,7 +668,7 @@ async def scenario_redis(options: argparse.Namespace, cluster: Cluster, db: Data
         stop = asyncio.Event()
         loose: list[str] = []
         loops = [
-            asyncio.create_task(keep_buying(client, traffic, stop, options.package, n, loose))
+            asyncio.create_task(keep_buying(client, traffic, stop, options.package, n, loose, options.load_pause))
             for n in range(options.load)
         ]
         await asyncio.sleep(options.around)
