@@ -391,21 +391,29 @@ async def buy(
 ) -> str | None:
     """One paid order (its id), retried on a failed step; None when every attempt failed."""
     for attempt in range(attempts):
-        try:
-            order = await checkout(
-                client,
-                locale=LOCALES[number % len(LOCALES)],
-                package=package,
-                account=ACCOUNTS[number % len(ACCOUNTS)],
-                echo=_quiet,
-            )
-            await pay(client, order, _quiet)
-            return order.order_id
-        except (DemoFailed, httpx.TransportError) as exc:
-            if isinstance(exc, httpx.TransportError):
-                traffic.transport_errors += 1
-            await asyncio.sleep(min(5.0, 0.5 * 2**attempt))
+        order_id = await _purchase(client, traffic, number, package)
+        if order_id is not None:
+            return order_id
+        await asyncio.sleep(min(5.0, 0.5 * 2**attempt))
     return None
+
+
+async def _purchase(client: httpx.AsyncClient, traffic: Traffic, number: int, package: str) -> str | None:
+    """Check out and pay one order (its id); None when a step failed."""
+    try:
+        order = await checkout(
+            client,
+            locale=LOCALES[number % len(LOCALES)],
+            package=package,
+            account=ACCOUNTS[number % len(ACCOUNTS)],
+            echo=_quiet,
+        )
+        await pay(client, order, _quiet)
+    except (DemoFailed, httpx.TransportError) as exc:
+        if isinstance(exc, httpx.TransportError):
+            traffic.transport_errors += 1
+        return None
+    return order.order_id
 
 
 async def buy_many(
@@ -439,20 +447,11 @@ async def keep_buying(
             if stop.is_set():
                 return
         number += 1000
-        try:
-            order = await checkout(
-                client,
-                locale=LOCALES[number % len(LOCALES)],
-                package=package,
-                account=ACCOUNTS[number % len(ACCOUNTS)],
-                echo=_quiet,
-            )
-            await pay(client, order, _quiet)
-            orders.append(order.order_id)
-        except (DemoFailed, httpx.TransportError) as exc:
-            if isinstance(exc, httpx.TransportError):
-                traffic.transport_errors += 1
+        order_id = await _purchase(client, traffic, number, package)
+        if order_id is None:
             await asyncio.sleep(0.5)
+        else:
+            orders.append(order_id)
 
 
 # ------------------------------------------------------------------------------------------ measurement

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -240,6 +240,19 @@ async def _keep_lease(state: State, report_id: str) -> None:
             log.warning("report.lease_renewal_failed", report=report_id[:8])
 
 
+async def _put_back(repository: ReportRepository, report: Report, now: datetime, delay: float, **values: int) -> None:
+    """Queued again, not to be claimed before `delay` seconds from now."""
+    await repository.advance(
+        report.id,
+        now,
+        status=ReportStatus.queued,
+        progress=0,
+        lease_until=None,
+        retry_at=now + timedelta(seconds=delay),
+        **values,
+    )
+
+
 async def _record_failure(state: State, report_id: str, exc: BaseException) -> None:
     """Put the report back with a time to try again, or fail it; then schedule that try.
 
@@ -258,27 +271,14 @@ async def _record_failure(state: State, report_id: str, exc: BaseException) -> N
         within_window = now - report.created_at < timedelta(seconds=settings.retry_window_seconds)
         if wait is not None and within_window:
             delay = max(wait, spaced_delay(report.deferrals, *settings.defer_seconds))
-            await repository.advance(
-                report_id,
-                now,
-                status=ReportStatus.queued,
-                progress=0,
-                lease_until=None,
-                attempts=max(0, report.attempts - 1),
-                deferrals=report.deferrals + 1,
-                retry_at=now + timedelta(seconds=delay),
+            # Not an attempt: the claim's count is given back.
+            await _put_back(
+                repository, report, now, delay, attempts=max(0, report.attempts - 1), deferrals=report.deferrals + 1
             )
             log.info("report.render_deferred", report=report_id[:8], seconds=round(delay, 1), error=type(exc).__name__)
         elif _retryable(exc) and report.attempts < settings.max_attempts and within_window:
             delay = spaced_delay(report.attempts - 1, *settings.retry_seconds)
-            await repository.advance(
-                report_id,
-                now,
-                status=ReportStatus.queued,
-                progress=0,
-                lease_until=None,
-                retry_at=now + timedelta(seconds=delay),
-            )
+            await _put_back(repository, report, now, delay)
             log.warning("report.render_retry", report=report_id[:8], attempt=report.attempts, error=repr(exc)[:200])
         else:
             await repository.advance(
