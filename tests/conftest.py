@@ -163,7 +163,7 @@ def create_in_process_app(settings: Settings) -> FastAPI:
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
     app = create_in_process_app(settings)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         state = app.state.carpulse
         async with engine.connect() as connection:
             outer = await connection.begin()
@@ -204,7 +204,7 @@ async def committed_app(settings: Settings, engine: AsyncEngine, redis_prefix: s
     deleted afterwards. Tests using it must not run in parallel with each other."""
     app = create_in_process_app(settings)
     try:
-        async with LifespanManager(app):
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
             yield app
     finally:
         async with engine.begin() as connection:
