@@ -54,6 +54,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def app_lifespan(app: Any) -> LifespanManager:
+    """The app's lifespan, with room for a loaded CI machine (asgi-lifespan's own limit is 5 s)."""
+    return LifespanManager(app, startup_timeout=60, shutdown_timeout=60)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if SERVER:
@@ -163,7 +168,7 @@ def create_in_process_app(settings: Settings) -> FastAPI:
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
     app = create_in_process_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+    async with app_lifespan(app):
         state = app.state.carpulse
         async with engine.connect() as connection:
             outer = await connection.begin()
@@ -204,7 +209,7 @@ async def committed_app(settings: Settings, engine: AsyncEngine, redis_prefix: s
     deleted afterwards. Tests using it must not run in parallel with each other."""
     app = create_in_process_app(settings)
     try:
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        async with app_lifespan(app):
             yield app
     finally:
         async with engine.begin() as connection:

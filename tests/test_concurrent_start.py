@@ -14,7 +14,6 @@ import asyncpg
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -26,6 +25,7 @@ from tests.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     CLIENT_ADDRESS,
+    app_lifespan,
     create_in_process_app,
     make_settings,
 )
@@ -121,7 +121,7 @@ class TestTwoReplicasStartingAtOnce:
             for replica in range(2)
         ]
         async with contextlib.AsyncExitStack() as stack:
-            await asyncio.gather(*(stack.enter_async_context(LifespanManager(app)) for app in apps))
+            await asyncio.gather(*(stack.enter_async_context(app_lifespan(app)) for app in apps))
             states = [app.state.carpulse for app in apps]
             for _ in range(5):
                 # The admin both found missing: each seeds it, in the same instant.

@@ -5,12 +5,11 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import Depends, FastAPI, Response
 
 from carpulse.app import create_app
 from carpulse.rate_limit import RateLimiter, limit_by_ip, limit_by_ip_and_owner
-from tests.conftest import CLIENT_ADDRESS, REDIS_URL, make_settings
+from tests.conftest import CLIENT_ADDRESS, REDIS_URL, app_lifespan, make_settings
 
 
 def add_probe(app: FastAPI) -> None:
@@ -109,7 +108,7 @@ class TestSharedAcrossReplicas:
         replicas = [create_app(settings), create_app(settings)]
         for replica in replicas:
             add_probe(replica)
-        async with LifespanManager(replicas[0]), LifespanManager(replicas[1]):
+        async with app_lifespan(replicas[0]), app_lifespan(replicas[1]):
             clients = [
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=r, client=CLIENT_ADDRESS), base_url="http://t")
                 for r in replicas

@@ -26,7 +26,6 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -40,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from carpulse.app import create_app
 from carpulse.kit.storage import LocalStorage
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, SERVER, delete_redis_prefix, make_settings
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, SERVER, app_lifespan, delete_redis_prefix, make_settings
 
 # Examples per operation: 50 in `make test`; `make fuzz` runs 500 (CARPULSE_FUZZ_EXAMPLES sets it anywhere).
 MAX_EXAMPLES = int(os.environ.get("CARPULSE_FUZZ_EXAMPLES") or os.environ.get("CARPULSE_SCHEMATHESIS_EXAMPLES") or "50")
@@ -79,7 +78,7 @@ class LiveServer:
 
 async def serve(app: FastAPI, server: uvicorn.Server, sock: socket.socket) -> None:
     """Run the lifespan, then serve with every request's writes in one outer transaction, rolled back."""
-    async with LifespanManager(app):
+    async with app_lifespan(app):
         state = app.state.carpulse
         async with state.engine.connect() as connection:
             outer = await connection.begin()

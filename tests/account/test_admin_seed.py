@@ -5,14 +5,13 @@ from typing import Any
 
 import bcrypt
 import httpx
-from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from carpulse.app import create_app
 from carpulse.config import DEVELOPMENT_ADMIN_PASSWORD
 from carpulse.models import Account, AccountRole
-from tests.conftest import CLIENT_ADDRESS, make_settings
+from tests.conftest import CLIENT_ADDRESS, app_lifespan, make_settings
 
 
 async def _login(app: Any, username: str, password: str) -> int:
@@ -45,7 +44,7 @@ class TestAdminSeeding:
         settings = make_settings(database_url, tmp_path, hashed, redis_prefix, admin={"username": "Seed-Admin"})
         try:
             app = create_app(settings)
-            async with LifespanManager(app):
+            async with app_lifespan(app):
                 assert await _login(app, "seed-admin", "seed-style-password") == 200
                 assert await _login(app, "seed-admin", "other") == 401
             rows = await _admins(engine, "seed-admin")
@@ -65,7 +64,7 @@ class TestAdminSeeding:
             ):
                 settings = make_settings(database_url, tmp_path, hashed, redis_prefix, admin={"username": "rotating"})
                 app = create_app(settings)
-                async with LifespanManager(app):
+                async with app_lifespan(app):
                     assert await _login(app, "rotating", good) == 200
                     assert await _login(app, "rotating", bad) == 401
             assert len(await _admins(engine, "rotating")) == 1
@@ -81,7 +80,7 @@ class TestAdminSeeding:
         try:
             for _ in range(2):  # a restart keeps the same account and password
                 app = create_app(settings)
-                async with LifespanManager(app):
+                async with app_lifespan(app):
                     assert await _login(app, "devadmin", DEVELOPMENT_ADMIN_PASSWORD) == 200
             assert len(await _admins(engine, "devadmin")) == 1
         finally:

@@ -14,13 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from carpulse.app import create_app
 from carpulse.connect.repository import RELAY_PREFIX, STATE_PREFIX
 from carpulse.provider.tesla.client import pkce_pair
-from tests.conftest import CLIENT_ADDRESS, SERVER, delete_redis_prefix, make_settings
+from tests.conftest import CLIENT_ADDRESS, SERVER, app_lifespan, delete_redis_prefix, make_settings
 from tests.dev_proxy.test_dev_proxy import (
     BROWSER,
     CALLBACK,
@@ -59,7 +58,7 @@ async def local_app(
         },
     )
     local = create_app(settings, vendor_transport=lambda _app: httpx.ASGITransport(app=app))
-    async with LifespanManager(local):
+    async with app_lifespan(local):
         # The same test database, inside the deployed app's rolled-back transaction.
         local.state.carpulse.sessionmaker = app.state.carpulse.sessionmaker
         yield local

@@ -6,11 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
 
 from carpulse.app import create_app
-from tests.conftest import CLIENT_ADDRESS, POSTGRES_URL, SERVER, make_settings
+from tests.conftest import CLIENT_ADDRESS, POSTGRES_URL, SERVER, app_lifespan, make_settings
 from tests.tcp_proxy import TcpProxy
 
 
@@ -93,7 +92,7 @@ class TestDatabaseOutage:
             database={"connect_timeout_seconds": 1.0},
         )
         app = create_app(settings)
-        async with LifespanManager(app):
+        async with app_lifespan(app):
             transport = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 assert (await client.get("/health")).status_code == 200
