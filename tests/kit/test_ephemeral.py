@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from carpulse.kit.clock import FrozenClock
 from carpulse.kit.ephemeral import EphemeralStore, MemoryEphemeralStore, RedisEphemeralStore
 from tests.conftest import REDIS_URL, delete_redis_prefix
+from tests.redis_server import RedisServer
 
 
 @dataclass
@@ -337,3 +339,25 @@ class TestMemoryEviction:
         assert await store.set_if_absent("extra", b"v") is True
         assert await store.get("k0") is None
         assert await store.get("extra") == b"v"
+
+
+@pytest.mark.server
+class TestTakeUnderAStall:
+    async def test_a_take_that_timed_out_fails_and_keeps_the_value(self, redis_server: RedisServer) -> None:
+        """Redis stalls past the client's timeout: the take fails (the app answers 503) and is not sent
+        again, so a sign-in's state is neither reported "already used" nor lost; the next try gets it.
+        (Seen in CI: a callback stalled 6.3 s, the retried GETDEL read nil, the sign-in was refused.)"""
+        store = RedisEphemeralStore.from_url(redis_server.url, prefix="stall:", timeout_seconds=0.3)
+        admin = Redis.from_url(redis_server.url)
+        try:
+            await store.set("state", b"s1", ttl_seconds=60)
+            await admin.execute_command("CLIENT", "PAUSE", "500", "WRITE")
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(RedisTimeoutError):
+                await store.take("state")
+            assert asyncio.get_running_loop().time() - started < 0.5  # one try, not a second one queued behind it
+            await asyncio.sleep(0.4)
+            assert await store.take("state") == b"s1"
+        finally:
+            await store.close()
+            await admin.aclose()

@@ -13,22 +13,26 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from carpulse.kit.clock import Clock, system_clock
 
 
 def redis_connection_options(socket_timeout_seconds: float) -> dict[str, Any]:
     """Options for every Redis client: a pooled connection that died with a Redis restart is
-    checked before reuse and a failed command is retried once on a fresh connection, so the first
-    requests after recovery do not fail on stale sockets."""
+    checked before reuse and a command whose connection failed is retried once on a fresh one, so
+    the first requests after recovery do not fail on stale sockets.
+
+    A command that timed out is *not* retried: it may have run. Sent again, a one-time take
+    (a sign-in's state, GETDEL) finds nothing and a counter counts twice; the caller answers 503.
+    """
     return {
         "socket_timeout": socket_timeout_seconds,
         "socket_connect_timeout": socket_timeout_seconds,
         "socket_keepalive": True,
         "health_check_interval": 10,
-        "retry": Retry(NoBackoff(), 1),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        "retry_on_error": [RedisConnectionError],
+        "retry_on_timeout": False,
     }
 
 
