@@ -111,7 +111,6 @@ class TestInProcessWorker:
         jobs = committed_app.state.carpulse.jobs
         event = str(uuid.uuid4())  # no such delivery: the job runs and finds nothing to do
         await jobs.enqueue("inbound_event.handle", event_pk=event)
-        assert await _live_keys(committed_app) == 1
         await _eventually(lambda: _empty(committed_app), 10, "the job ran and its message was deleted")
         # Its claim check went with it: the same job is sent (and run) again.
         assert await _live_keys(committed_app) == 0
