@@ -35,6 +35,8 @@ BACKEND = os.environ.get("CARPULSE_TEST_BACKEND", "server")
 SERVER = BACKEND == "server"
 POSTGRES_URL = os.environ.get("CARPULSE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CARPULSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A loaded CI machine has taken over 3 s (the production default) to hand the suite a PostgreSQL connection.
+CONNECT_TIMEOUT_SECONDS = 30.0
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -75,7 +77,9 @@ def run_migrations(connection: Connection, revision: str = "head", direction: st
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     # The suite's own connection holds each test's outer transaction: it must not lock SQLite for writes.
-    engine = create_engine(DatabaseSettings(url=database_url, sqlite_begin="deferred"))
+    engine = create_engine(
+        DatabaseSettings(url=database_url, sqlite_begin="deferred", connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS)
+    )
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             await connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -124,7 +128,7 @@ def make_settings(
     values: dict[str, Any] = {
         "environment": "test",
         "app_version": "9.9.9-test",
-        "database": {"url": database_url},
+        "database": {"url": database_url, "connect_timeout_seconds": CONNECT_TIMEOUT_SECONDS},
         "redis": {"url": REDIS_URL if SERVER else None, "key_prefix": redis_prefix},
         "storage": {"url": str(storage_root)},
         "admin": {"username": ADMIN_USERNAME, "password_hash": admin_password_hash},
