@@ -53,6 +53,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.engine import URL, make_url
 from tests.redis_server import RedisServer, free_port
 
+from carpulse.config import JobSettings
 from carpulse.demo import Checkout, DemoFailed, checkout, pay
 
 SCENARIOS = ("kills", "redis", "stream", "throttle")
@@ -740,11 +741,12 @@ async def scenario_redis(options: argparse.Namespace, cluster: Cluster, db: Data
 
 
 async def scenario_stream(options: argparse.Namespace, cluster: Cluster, db: Database) -> Outcome:
+    period = float(os.environ.get("CARPULSE_JOBS__RECONCILE_EVERY_SECONDS") or JobSettings().reconcile_every_seconds)
     outcome = Outcome(
         "stream",
         f"{options.stream_seconds:g} s of {options.stream_load} purchase loops ({options.stream_pause:g} s pauses), "
         "reconciler every "
-        f"{os.environ.get('CARPULSE_JOBS__RECONCILE_EVERY_SECONDS', '60')} s",
+        f"{period:g} s",
     )
     traffic = Traffic()
     await cluster.start()
