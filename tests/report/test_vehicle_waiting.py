@@ -162,7 +162,8 @@ class TestWaitingForTheCar:
         assert vehicle["facts"]["odometer_km"] > 0
         assert vehicle["facts"]["software_version"]
         (task,) = vehicle["reports"]
-        assert task["unread_facts"] == [] and task["partial"] is False
+        assert task["unread_facts"] == []
+        assert task["partial"] is False
         assert (await committed_client.get(local(task["download_url"]))).content.startswith(b"%PDF")
         assert sandbox_stripe(committed_app).refunds == {}
         assert (await order(committed_client, intent["order_id"]))["refunded_cents"] is None
@@ -184,7 +185,8 @@ class TestRefundAfterTheWindow:
         body = await order(client, intent["order_id"])
         assert body["status"] == "refunded"
         assert body["refunded_cents"] == intent["gross_cents"] == body["gross_cents"]
-        assert body["refunded_at"] is not None and body["refund_id"]
+        assert body["refunded_at"] is not None
+        assert body["refund_id"]
         assert body["credit_note_id"]
         (last,) = [t for t in body["transitions"] if t["to_status"] == "refunded"]
         assert last["from_status"] == "paid"
@@ -196,7 +198,8 @@ class TestRefundAfterTheWindow:
         assert "stayed asleep or offline for 1 h" in task["failure_reason"]
         assert "odometer" in task["failure_reason"]
         status = await _status(client, task["task_id"])
-        assert status["status"] == "failed" and status["download_url"] is None
+        assert status["status"] == "failed"
+        assert status["download_url"] is None
         return intent | {"order": body, "listing": listing}
 
     async def _credit_note_matches_the_receipt(self, client: httpx.AsyncClient, refunded: dict[str, Any]) -> None:
@@ -206,7 +209,8 @@ class TestRefundAfterTheWindow:
         assert note_response.status_code == 200, note_response.text
         note = note_response.json()
         assert note["id"] == body["credit_note_id"]
-        assert note["number"].startswith("HYV-") and note["number"] != receipt["number"]
+        assert note["number"].startswith("HYV-")
+        assert note["number"] != receipt["number"]
         assert note["receipt_number"] == receipt["number"]
         assert note["refund_reference"] == body["refund_id"]
         for field in ("net_cents", "vat_cents", "gross_cents", "discount_cents"):
@@ -229,7 +233,8 @@ class TestRefundAfterTheWindow:
         assert refund["id"] == refunded["order"]["refund_id"]
         assert (refund["amount"], refund["status"]) == (refunded["gross_cents"], "succeeded")
         charge = stripe.charges[refund["charge"]]
-        assert charge["refunded"] is True and charge["amount_refunded"] == refunded["gross_cents"]
+        assert charge["refunded"] is True
+        assert charge["amount_refunded"] == refunded["gross_cents"]
         assert any(event["type"] == "charge.refunded" for event in stripe.events)
         await self._credit_note_matches_the_receipt(committed_client, refunded)
 
