@@ -197,6 +197,7 @@ _COMMITTED_TABLES = (
     "report_photo",
     "vehicle_connection",
     "voucher_redemption",
+    "credit_note",
     "receipt",
     "order_transition",
     '"order"',
@@ -204,6 +205,7 @@ _COMMITTED_TABLES = (
     "voucher",
     "inbound_event",
     "receipt_sequence",
+    "credit_note_sequence",
 )
 
 

@@ -5,7 +5,7 @@ from carpulse.models.base import Base
 from carpulse.models.inbound_event import InboundEvent
 from carpulse.models.order import Order, OrderStatus, OrderTransition
 from carpulse.models.quote import Quote
-from carpulse.models.receipt import Receipt, ReceiptSequence
+from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
 from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
 from carpulse.models.vehicle_connection import VehicleConnection
 from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
@@ -14,6 +14,8 @@ __all__ = [
     "Account",
     "AccountRole",
     "Base",
+    "CreditNote",
+    "CreditNoteSequence",
     "InboundEvent",
     "Order",
     "OrderStatus",

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carpulse.models.base import Base, TimestampedMixin, UTCDateTime, new_id, utcnow
@@ -44,6 +44,9 @@ class Order(PricedSelection, TimestampedMixin, Base):
     payment_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
     flagged_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    refunded_cents: Mapped[int | None] = mapped_column(Integer, nullable=True, comment="money given back, in full")
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    refund_id: Mapped[str | None] = mapped_column(String(255), nullable=True, comment="the provider's refund id")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

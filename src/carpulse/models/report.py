@@ -15,12 +15,14 @@ class ReportStatus(StrEnum):
     queued = "queued"
     processing = "processing"
     uploading = "uploading"
+    # The car did not give its headline facts (asleep, offline): tried again on a schedule, then failed.
+    waiting_for_vehicle = "waiting_for_vehicle"
     complete = "complete"
     failed = "failed"
 
 
 # A requested report that is still queued or rendering; one per order, vehicle, language and package.
-OPEN_REQUEST = "origin = 'request' AND status IN ('queued', 'processing', 'uploading')"
+OPEN_REQUEST = "origin = 'request' AND status IN ('queued', 'processing', 'uploading', 'waiting_for_vehicle')"
 
 
 class Report(TimestampedMixin, Base):
@@ -56,7 +58,7 @@ class Report(TimestampedMixin, Base):
         String(128), nullable=True, unique=True, comment="one report per order and vehicle from payment"
     )
     status: Mapped[ReportStatus] = mapped_column(
-        Enum(ReportStatus, native_enum=False, length=16), nullable=False, default=ReportStatus.queued, index=True
+        Enum(ReportStatus, native_enum=False, length=24), nullable=False, default=ReportStatus.queued, index=True
     )
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -76,6 +78,12 @@ class Report(TimestampedMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), nullable=True, comment="when a worker last took it: its order's turn in the fair queue"
+    )
+    unread_facts: Mapped[list[str] | None] = mapped_column(
+        JSON, nullable=True, comment="headline facts the car did not give on the last attempt"
+    )
+    partial_accepted_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, comment="the customer asked for the report with what was readable"
     )
 
 

@@ -73,6 +73,15 @@ class OrderRepository:
             # Moved by another transaction between the read and the UPDATE (a database without row
             # locks): read again. The statuses form no cycle, so this ends.
 
+    async def note_refund_id(self, order_id: str, refund_id: str) -> None:
+        """Keep the provider's refund id, unless one is kept already."""
+        await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.refund_id.is_(None))
+            .values(refund_id=refund_id)
+            .execution_options(synchronize_session=False)
+        )
+
     def record(
         self, order_id: str, from_status: str | None, to_status: str, actor: str, reason: str | None, at: datetime
     ) -> None:
@@ -86,6 +95,16 @@ class OrderRepository:
                 created_at=at,
             )
         )
+
+    async def last_reason_starting(self, order_id: str, prefix: str) -> str | None:
+        """The latest transition reason of the order that starts with `prefix`."""
+        result = await self.session.execute(
+            select(OrderTransition.reason)
+            .where(OrderTransition.order_id == order_id, OrderTransition.reason.startswith(prefix, autoescape=True))
+            .order_by(OrderTransition.created_at.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
 
     async def transitions(self, order_id: str) -> list[OrderTransition]:
         result = await self.session.execute(

@@ -2,6 +2,8 @@
 
 pending_payment → paid → fulfilled, plus failed, expired, refunded. A payment succeeds exactly once:
 the move to `paid` is one conditional UPDATE, so a webhook racing a `verify` call cannot pay twice.
+A paid order that delivered nothing is refunded in full through its gateway (one idempotency key per
+order, so a replay never refunds twice), and its receipt is cancelled by a credit note.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.config import CompanySettings
+from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
 from carpulse.models import Order, OrderStatus, Quote, RedemptionState, VoucherRedemption
 from carpulse.models.priced import priced_values
 from carpulse.order.errors import OrderNotFound
 from carpulse.order.repository import OrderRepository
-from carpulse.payment.gateway import PaymentOutcome, PaymentStatus
+from carpulse.payment.factory import PaymentGateways
+from carpulse.payment.gateway import PaymentOutcome, PaymentStatus, Refund
 from carpulse.pricing.errors import VoucherNoLongerValid, VoucherUsedUp
 from carpulse.pricing.repository import VoucherRepository
 from carpulse.receipt.service import receipt as receipt_service
@@ -26,6 +30,17 @@ from carpulse.worker import enqueue_after_commit
 log = get_logger("carpulse.order")
 
 PAYABLE_FROM = (OrderStatus.pending_payment, OrderStatus.failed, OrderStatus.expired)
+REFUNDABLE_FROM = (OrderStatus.paid, OrderStatus.fulfilled)
+
+
+# A paid order's history says why its refund was asked for before the provider is called; whoever then
+# records the refund (our call's answer or the provider's webhook, which may come first) gives that reason.
+REFUND_REQUESTED = "refund requested: "
+
+
+def refund_key(order_id: str) -> str:
+    """The provider idempotency key of an order's refund: one per order, so a retry or replay refunds once."""
+    return f"order:{order_id}:refund"
 
 
 class OrderService:
@@ -100,7 +115,7 @@ class OrderService:
                 OrderRepository(db).record(order.id, order.status, order.status, actor, reason, now)
                 await db.flush()
                 return "partially-refunded"
-            return await self._refunded(db, order, actor, now)
+            return await self._refunded(db, order, actor, now, amount_cents=outcome.amount_cents)
         return "pending"
 
     async def _paid(
@@ -194,16 +209,87 @@ class OrderService:
         await db.refresh(order)
         return to.value
 
-    async def _refunded(self, db: AsyncSession, order: Order, actor: str, now: datetime) -> str:
+    async def _refunded(
+        self,
+        db: AsyncSession,
+        order: Order,
+        actor: str,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        amount_cents: int | None = None,
+        refund_id: str | None = None,
+    ) -> str:
+        """Record a full refund (ours, or one made at the provider) and cancel the receipt by a credit note."""
         repository = OrderRepository(db)
-        moved = await repository.move(order.id, (OrderStatus.paid, OrderStatus.fulfilled), OrderStatus.refunded, now)
+        if reason is None:
+            requested = await repository.last_reason_starting(order.id, REFUND_REQUESTED)
+            reason = requested.removeprefix(REFUND_REQUESTED) if requested else "refunded at the provider"
+        refunded = amount_cents if amount_cents is not None else order.gross_cents
+        moved = await repository.move(
+            order.id, REFUNDABLE_FROM, OrderStatus.refunded, now, refunded_cents=refunded, refunded_at=now
+        )
         if moved is None:
+            if order.status is OrderStatus.refunded and refund_id is not None:
+                # The provider's webhook recorded it first; the refund id is only in our call's answer.
+                await repository.note_refund_id(order.id, refund_id)
+                await receipt_service.note_refund(db, order.id, refund_id)
+                await db.refresh(order)
             return "ignored"
-        repository.record(order.id, moved.previous, OrderStatus.refunded, actor, "refunded at the provider", moved.at)
+        if refund_id is not None:
+            await repository.note_refund_id(order.id, refund_id)
+        detail = f"{reason} (refund {refund_id})" if refund_id else reason
+        repository.record(order.id, moved.previous, OrderStatus.refunded, actor, detail, moved.at)
+        await db.refresh(order)
+        await receipt_service.credit(db, order, moved.at, reason, refund_id)
         # From this commit on the order opens nothing; the job deletes its files and kept tokens.
         enqueue_after_commit(db, "report.order_refunded", order_id=order.id)
-        await db.refresh(order)
+        log.info("order.refunded", order=order.id[:8], actor=actor, amount=refunded)
         return "refunded"
+
+    async def request_refund(self, db: AsyncSession, order_id: str, reason: str, now: datetime) -> bool:
+        """Write down why a paid order is to be refunded (once); False when it is not refundable."""
+        order = await self.get(db, order_id)
+        if order.status is not OrderStatus.paid:
+            return False
+        repository = OrderRepository(db)
+        if await repository.last_reason_starting(order_id, REFUND_REQUESTED) is None:
+            repository.record(order_id, order.status, order.status, "worker", REFUND_REQUESTED + reason, now)
+            await db.flush()
+        return True
+
+    async def refund_undelivered(
+        self, db: AsyncSession, gateways: PaymentGateways, order_id: str, reason: str, now: datetime
+    ) -> str:
+        """Give the whole price of a paid order that delivered nothing back through its gateway, once.
+
+        No transaction is held during the provider call; a crash after it is safe to run again, since the
+        same idempotency key returns the first refund, and the conditional move records it once.
+        """
+        order = await self.get(db, order_id)
+        if order.status is not OrderStatus.paid or order.provider_payment_id is None:
+            return "not-refundable"
+        provider, payment_id = order.provider, order.provider_payment_id
+        amount, currency = order.gross_cents, order.currency
+        await release_read(db)
+        refund: Refund = await gateways.get(provider).refund(payment_id, amount, currency, refund_key(order_id), reason)
+        await db.refresh(order)
+        if refund.status is not PaymentStatus.refunded:
+            OrderRepository(db).record(
+                order.id, order.status, order.status, "worker", f"refund {refund.provider_refund_id} pending", now
+            )
+            await db.flush()
+            log.info("order.refund_pending", order=order_id[:8], refund=refund.provider_refund_id)
+            return "refund-pending"
+        return await self._refunded(
+            db,
+            order,
+            "worker",
+            now,
+            reason=reason,
+            amount_cents=refund.amount_cents,
+            refund_id=refund.provider_refund_id,
+        )
 
 
 orders = OrderService()

@@ -18,9 +18,9 @@ from carpulse.payment.schemas import CreateIntent, IntentCreated, OrderRead, Ver
 from carpulse.payment.service import payments
 from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherNoLongerValid, VoucherUsedUp
 from carpulse.rate_limit import limit_by_ip, limit_by_ip_and_owner
-from carpulse.receipt.document import render_receipt_pdf
-from carpulse.receipt.errors import ReceiptNotFound
-from carpulse.receipt.schemas import Receipt
+from carpulse.receipt.document import render_credit_note_pdf, render_receipt_pdf
+from carpulse.receipt.errors import CreditNoteNotFound, ReceiptNotFound
+from carpulse.receipt.schemas import CreditNote, Receipt
 from carpulse.receipt.service import receipt as receipts
 from carpulse.state import get_state
 
@@ -162,3 +162,36 @@ async def receipt_pdf(receipt_id: TokenId, db: SessionDep) -> Response:
 )
 async def get_order(request: Request, order_id: TokenId, db: SessionDep) -> OrderRead:
     return await _read(request, db, order_id)
+
+
+@router.get(
+    "/credit-note/{credit_note_id}",
+    response_model=CreditNote,
+    responses=problem_responses(CreditNoteNotFound, ValidationFailed),
+    summary="A credit note cancelling a refunded order's receipt (by credit-note id or order id)",
+)
+async def credit_note(credit_note_id: TokenId, db: SessionDep) -> CreditNote:
+    return await receipts.get_credit_note(db, credit_note_id)
+
+
+@router.get(
+    "/credit-note/{credit_note_id}/pdf",
+    response_class=Response,
+    dependencies=[Depends(limit_by_ip_and_owner("pdf", "credit_note_id"))],
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(CreditNoteNotFound, ValidationFailed, RateLimited),
+    },
+    summary="A credit note as PDF, in the customer's language",
+)
+async def credit_note_pdf(credit_note_id: TokenId, db: SessionDep) -> Response:
+    document = await receipts.get_credit_note(db, credit_note_id)
+    pdf = await render_credit_note_pdf(document)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="credit-note-{document.number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -55,6 +55,17 @@ class PaymentOutcome:
 
 
 @dataclass(frozen=True)
+class Refund:
+    """Money sent back for a payment: the provider's refund id, and `refunded` once it went through."""
+
+    provider: str
+    provider_refund_id: str
+    status: PaymentStatus  # refunded, or pending while the provider still works on it
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     provider: str
     event_id: str
@@ -89,6 +100,12 @@ class PaymentGateway(Protocol):
     async def close(self, provider_payment_id: str, idempotency_key: str) -> PaymentOutcome:
         """Make sure an unpaid payment can no longer be paid (an order we gave up on); its state afterwards,
         which may still be `succeeded` when the customer paid first."""
+        ...
+
+    async def refund(
+        self, provider_payment_id: str, amount_cents: int, currency: str, idempotency_key: str, reason: str
+    ) -> Refund:
+        """Give `amount_cents` of a succeeded payment back; the same `idempotency_key` never refunds twice."""
         ...
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:

@@ -77,6 +77,10 @@ class OrderRead(BaseModel):
     expires_at: datetime
     receipt_id: str | None
     transitions: list[OrderTransitionRead]
+    refunded_cents: int | None = Field(default=None, description="money given back (a full refund)")
+    refunded_at: datetime | None = None
+    refund_id: str | None = Field(default=None, description="the provider's refund id")
+    credit_note_id: str | None = Field(default=None, description="the credit note cancelling the receipt")
 
 
 class WebhookAccepted(BaseModel):

@@ -240,7 +240,18 @@ class PaymentService:
             expires_at=order.expires_at,
             receipt_id=receipt.id if receipt else None,
             transitions=[OrderTransitionRead.model_validate(t) for t in transitions],
+            **await self._refund_fields(db, order),
         )
+
+    async def _refund_fields(self, db: AsyncSession, order: Order) -> dict[str, object]:
+        """What a refund left on the order: the amount, when, the provider's id, and the credit note."""
+        note = await ReceiptRepository(db).credit_note_for_order(order.id)
+        return {
+            "refunded_cents": order.refunded_cents,
+            "refunded_at": order.refunded_at,
+            "refund_id": order.refund_id,
+            "credit_note_id": note.id if note else None,
+        }
 
     async def _order_for(self, db: AsyncSession, outcome: PaymentOutcome) -> Order | None:
         repository = OrderRepository(db)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from carpulse.kit.i18n import (
     resolve_locale,
     translate,
 )
-from carpulse.receipt.schemas import Receipt
+from carpulse.receipt.schemas import CreditNote, Receipt
 
 TEMPLATE = "receipt.html"
 # The seller is Finnish: the date of issue is the date in Finland, whatever the reader's zone.
@@ -91,6 +91,7 @@ class ReceiptView:
     payment_method: str
     payment_provider: str
     payment_reference: str | None
+    credits_receipt: str | None = None  # a credit note: the number of the receipt it cancels
 
 
 def receipt_kind(receipt: Receipt) -> ReceiptKind:
@@ -170,3 +171,36 @@ def render_receipt_html(receipt: Receipt) -> str:
 async def render_receipt_pdf(receipt: Receipt) -> bytes:
     """The receipt as PDF: HTML here (well under a millisecond), the PDF in the document process pool."""
     return await render_pdf_off_loop(render_receipt_html(receipt))
+
+
+def credit_note_view(note: CreditNote) -> ReceiptView:
+    """The receipt's layout for a credit note: its own number and date, the receipt it cancels, negative amounts."""
+    as_receipt = Receipt(
+        id=note.id,
+        number=note.number,
+        order_reference=note.order_reference,
+        issued_at=note.issued_at,
+        locale=note.locale,
+        seller=note.seller,
+        lines=note.lines,
+        discount_cents=note.discount_cents,
+        net_cents=note.net_cents,
+        vat_rate=note.vat_rate,
+        vat_cents=note.vat_cents,
+        gross_cents=note.gross_cents,
+        currency=note.currency,
+        payment_method=note.payment_method,
+        payment_provider=note.payment_provider,
+        payment_reference=note.refund_reference,
+    )
+    return replace(receipt_view(as_receipt), credits_receipt=note.receipt_number)
+
+
+def render_credit_note_html(note: CreditNote) -> str:
+    view = credit_note_view(note)
+    return render_html(TEMPLATE, view.locale, receipt=view)
+
+
+async def render_credit_note_pdf(note: CreditNote) -> bytes:
+    """The credit note as PDF, rendered like the receipt (HTML here, the PDF in the document pool)."""
+    return await render_pdf_off_loop(render_credit_note_html(note))

@@ -8,3 +8,10 @@ class ReceiptNotFound(NotFound):
 
     slug = "receipt-not-found"
     title = "Receipt not found"
+
+
+class CreditNoteNotFound(NotFound):
+    """No credit note with this id (credit notes exist once an order is refunded)."""
+
+    slug = "credit-note-not-found"
+    title = "Credit note not found"

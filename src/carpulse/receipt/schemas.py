@@ -44,3 +44,27 @@ class Receipt(BaseModel):
     payment_provider: str
     payment_reference: str | None
     voucher_code: str | None = None
+
+
+class CreditNote(BaseModel):
+    """A credit note (hyvityslasku) cancelling a receipt in full: negative amounts, the receipt's VAT breakdown."""
+
+    id: str
+    number: str = Field(description="gap-free per year in its own series: HYV-YYYY-NNNNNN")
+    receipt_id: str
+    receipt_number: str = Field(description="the receipt this credit note cancels")
+    order_reference: str
+    issued_at: datetime
+    locale: str
+    reason: str = Field(description="why the money went back")
+    seller: Seller
+    lines: list[ReceiptLine] = Field(description="the receipt's lines with negative amounts")
+    discount_cents: int = Field(description="the receipt's discount, negated")
+    net_cents: int
+    vat_rate: Decimal
+    vat_cents: int
+    gross_cents: int
+    currency: str
+    payment_method: str | None
+    payment_provider: str
+    refund_reference: str | None = Field(description="the provider's refund id")

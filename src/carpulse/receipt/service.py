@@ -1,4 +1,5 @@
-"""Receipts: issued once when an order is paid, numbered gap-free per year."""
+"""Receipts: issued once when an order is paid, numbered gap-free per year; a refund cancels one by a
+credit note in a gap-free series of its own (a Finnish receipt is never edited)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.config import CompanySettings
 from carpulse.kit.money import plain_rate, split_inclusive
+from carpulse.models import CreditNote as CreditNoteRow
 from carpulse.models import Order
 from carpulse.models import Receipt as ReceiptRow
 from carpulse.models.order import order_reference
-from carpulse.receipt.errors import ReceiptNotFound
+from carpulse.receipt.errors import CreditNoteNotFound, ReceiptNotFound
 from carpulse.receipt.repository import ReceiptRepository
-from carpulse.receipt.schemas import Receipt, ReceiptLine, Seller
+from carpulse.receipt.schemas import CreditNote, Receipt, ReceiptLine, Seller
 
 RECEIPT_TIME_ZONE = ZoneInfo("Europe/Helsinki")
+# Credit notes are numbered in their own series; the prefix keeps their numbers apart from receipts'.
+CREDIT_NOTE_PREFIX = "HYV"
 
 
 class ReceiptService:
@@ -62,6 +66,54 @@ class ReceiptService:
         await db.flush()
         return receipt
 
+    async def credit(
+        self, db: AsyncSession, order: Order, now: datetime, reason: str, refund_reference: str | None
+    ) -> CreditNoteRow | None:
+        """The credit note cancelling the order's receipt (once: a second call returns the first); None
+        when the order has no receipt."""
+        repository = ReceiptRepository(db)
+        original = await repository.for_order(order.id)
+        if original is None:
+            return None
+        existing = await repository.credit_note_for_receipt(original.id)
+        if existing is not None:
+            return existing
+        year = now.astimezone(RECEIPT_TIME_ZONE).year
+        sequence = await repository.next_credit_note_number(year)
+        note = CreditNoteRow(
+            id=secrets.token_urlsafe(32),
+            receipt_id=original.id,
+            order_id=order.id,
+            number=f"{CREDIT_NOTE_PREFIX}-{year}-{sequence:06d}",
+            year=year,
+            sequence=sequence,
+            issued_at=now,
+            reason=reason[:500],
+            refund_reference=refund_reference,
+            discount_cents=-original.discount_cents,
+            net_cents=-original.net_cents,
+            vat_cents=-original.vat_cents,
+            gross_cents=-original.gross_cents,
+        )
+        db.add(note)
+        await db.flush()
+        return note
+
+    async def note_refund(self, db: AsyncSession, order_id: str, refund_reference: str) -> None:
+        """Name the provider's refund on the order's credit note, when it was issued before the id was known."""
+        note = await ReceiptRepository(db).credit_note_for_order(order_id)
+        if note is not None and note.refund_reference is None:
+            note.refund_reference = refund_reference
+            await db.flush()
+
+    async def get_credit_note(self, db: AsyncSession, key: str) -> CreditNote:
+        repository = ReceiptRepository(db)
+        row = await repository.credit_note(key)
+        original = await repository.by_id_or_order(row.receipt_id) if row is not None else None
+        if row is None or original is None:
+            raise CreditNoteNotFound("No credit note with this id; a credit note exists once an order is refunded.")
+        return credit_note_schema(row, original)
+
     async def get(self, db: AsyncSession, key: str) -> Receipt:
         row = await ReceiptRepository(db).by_id_or_order(key)
         if row is None:
@@ -103,6 +155,42 @@ def to_schema(row: ReceiptRow) -> Receipt:
         payment_provider=row.payment_provider,
         payment_reference=row.payment_reference,
         voucher_code=row.voucher_code,
+    )
+
+
+def credit_note_schema(row: CreditNoteRow, original: ReceiptRow) -> CreditNote:
+    """The credit note with the receipt's lines and VAT breakdown, every amount negated."""
+    receipt = to_schema(original)
+    return CreditNote(
+        id=row.id,
+        number=row.number,
+        receipt_id=receipt.id,
+        receipt_number=receipt.number,
+        order_reference=receipt.order_reference,
+        issued_at=row.issued_at,
+        locale=receipt.locale,
+        reason=row.reason,
+        seller=receipt.seller,
+        lines=[
+            line.model_copy(
+                update={
+                    "unit_gross_cents": -line.unit_gross_cents,
+                    "net_cents": -line.net_cents,
+                    "vat_cents": -line.vat_cents,
+                    "gross_cents": -line.gross_cents,
+                }
+            )
+            for line in receipt.lines
+        ],
+        discount_cents=row.discount_cents,
+        net_cents=row.net_cents,
+        vat_rate=receipt.vat_rate,
+        vat_cents=row.vat_cents,
+        gross_cents=row.gross_cents,
+        currency=receipt.currency,
+        payment_method=receipt.payment_method,
+        payment_provider=receipt.payment_provider,
+        refund_reference=row.refund_reference,
     )
 
 

@@ -25,7 +25,9 @@ from carpulse.report.errors import (
     PhotoTypeUnsupported,
     PhotoUnreadable,
     ReportNotFound,
+    ReportNotWaiting,
     ReportRequestConflict,
+    VehicleNotRead,
 )
 from carpulse.report.schemas import (
     GenerateReports,
@@ -90,7 +92,7 @@ async def session_reports(
     response_class=Response,
     responses={
         **PDF_RESPONSE,
-        **problem_responses(*_ACCESS_ERRORS, RateLimited, VehicleAsleep, TeslaUnavailable, TeslaError),
+        **problem_responses(*_ACCESS_ERRORS, RateLimited, VehicleAsleep, VehicleNotRead, TeslaUnavailable, TeslaError),
     },
     summary="A vehicle report as PDF, rendered while you wait (render budget: `render`, `render_ip`)",
 )
@@ -131,10 +133,21 @@ async def report_pdf_async(
     "/reports/status/{task_id}",
     response_model=ReportTask,
     responses=problem_responses(ReportNotFound, ValidationFailed),
-    summary="A report task: queued 0 → processing 10 → uploading 70 → complete 100, or failed with a reason",
+    summary="A report task: queued 0 → processing 10 → uploading 70 → complete 100, waiting_for_vehicle while "
+    "its car is asleep, or failed with a reason",
 )
 async def report_status(request: Request, task_id: TaskId, db: SessionDep) -> ReportTask:
     return await reports.status(db, get_state(request), task_id)
+
+
+@router.post(
+    "/reports/{task_id}/deliver-partial",
+    response_model=ReportTask,
+    responses=problem_responses(ReportNotFound, ReportNotWaiting, ValidationFailed),
+    summary="Take a report that waits for its car now, with what was readable (gaps listed; no refund then)",
+)
+async def deliver_partial(request: Request, task_id: TaskId, db: SessionDep) -> ReportTask:
+    return await reports.deliver_partial(db, get_state(request), task_id)
 
 
 @router.get(

@@ -65,3 +65,21 @@ class ReportRequestConflict(Conflict):
 
     slug = "report-request-conflict"
     title = "Report request conflict"
+
+
+class VehicleNotRead(Conflict):
+    """The car gave some data but not its headline facts (asleep or offline): a report would be empty."""
+
+    slug = "vehicle-not-read"
+    title = "Vehicle could not be read"
+
+    def __init__(self, detail: str, *, missing: list[str]) -> None:
+        super().__init__(detail, missing=missing)
+        self.missing = missing
+
+
+class ReportNotWaiting(Conflict):
+    """Only a report waiting for its car can be delivered with what was readable."""
+
+    slug = "report-not-waiting"
+    title = "Report is not waiting for its vehicle"

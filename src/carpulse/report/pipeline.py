@@ -3,13 +3,19 @@
 Steps report progress in the report row (queued 0 → processing 10 → uploading 70 → complete 100).
 A render is claimed with a lease; a worker that dies mid-render leaves an expired lease, and the
 reconciler hands the report to another worker. Every step is safe to run twice.
+
+A report is delivered only when the car gave its headline facts: odometer, battery level, range and
+software version (`HEADLINE_FACTS`, all four). Otherwise it is `waiting_for_vehicle` and tried again
+(spaced by `report.retry_seconds`, one wake per try) until `report.retry_window_seconds` after it was
+made, then `failed`; a paid order whose every report failed is refunded (`REFUND_JOB`). A customer
+may ask for the report with what was readable instead (`partial_accepted_at`): no headline check then.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +33,7 @@ from carpulse.provider.tesla.adapter import TeslaProvider
 from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep, asked_to_wait
 from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
+from carpulse.report.errors import VehicleNotRead
 from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository, sample_to_json
 from carpulse.vehicle.service import VehicleAccess, vehicle_access
 
@@ -36,6 +43,25 @@ if TYPE_CHECKING:
 log = get_logger("carpulse.report")
 
 RENDER_JOB = "report.render"
+REFUND_JOB = "report.order_undelivered"
+# What a report must show to be worth delivering; without any of these it waits for the car.
+HEADLINE_FACTS = ("odometer", "battery_level", "range", "software_version")
+FACT_NAMES = {
+    "odometer": "odometer",
+    "battery_level": "battery level",
+    "range": "range",
+    "software_version": "software version",
+}
+
+
+def unread_headline(data: dict[str, object]) -> list[str]:
+    """The headline facts an acquisition's data lacks (a reading without a value counts as unread)."""
+    missing = []
+    for name in HEADLINE_FACTS:
+        reading = data.get(name)
+        if not isinstance(reading, dict) or reading.get("value") is None:
+            missing.append(name)
+    return missing
 
 
 @dataclass(frozen=True)
@@ -50,28 +76,36 @@ def content_package(package: str) -> str:
 
 
 async def obtain_snapshot(
-    db: AsyncSession, state: State, access: VehicleAccess, vin: str, package: str
+    db: AsyncSession, state: State, access: VehicleAccess, vin: str, package: str, *, partial: bool = False
 ) -> VehicleSnapshotRecord:
     """The vehicle's data: reused while fresh (so 9 languages cost one acquisition), else acquired now.
 
+    Fresh data without the headline facts is not reused (the car is read again), unless `partial`:
+    then the latest data read, whatever its age, is what the customer asked for.
     Renders of one vehicle in this process wait for each other's acquisition rather than each
     calling Tesla (and billing a call) for the same car.
     """
     with_history = package == "pro"
     async with state.vehicle_locks.hold((access.connection_id, vin, with_history)):
-        return await _obtain_snapshot(db, state, access, vin, with_history)
+        return await _obtain_snapshot(db, state, access, vin, with_history, partial)
 
 
 async def _obtain_snapshot(
-    db: AsyncSession, state: State, access: VehicleAccess, vin: str, with_history: bool
+    db: AsyncSession, state: State, access: VehicleAccess, vin: str, with_history: bool, partial: bool
 ) -> VehicleSnapshotRecord:
     settings = state.settings.report
     now = state.clock.now()
     repository = SnapshotRepository(db)
     since = now - timedelta(seconds=settings.snapshot_max_age_seconds)
     fresh = await repository.fresh(access.connection_id, vin, since, with_history=with_history)
-    if fresh is not None:
+    if fresh is not None and (partial or not unread_headline(fresh.data)):
         return fresh
+    if partial:
+        readable = await repository.fresh(
+            access.connection_id, vin, datetime.min.replace(tzinfo=UTC), with_history=with_history
+        )
+        if readable is not None:
+            return readable
     # Tesla can take a minute (a car waking up): hold no database transaction meanwhile.
     await release_read(db)
     provider = TeslaProvider(
@@ -104,9 +138,27 @@ async def _obtain_snapshot(
 
 
 async def document_inputs(
-    db: AsyncSession, state: State, access: VehicleAccess, vin: str, package: str, locale: str, reference: str
+    db: AsyncSession,
+    state: State,
+    access: VehicleAccess,
+    vin: str,
+    package: str,
+    locale: str,
+    reference: str,
+    *,
+    partial: bool = False,
 ) -> tuple[DocumentInputs, VehicleSnapshotRecord]:
-    record = await obtain_snapshot(db, state, access, vin, package)
+    """What the document is made of; raises `VehicleNotRead` when the headline facts are missing (unless `partial`)."""
+    record = await obtain_snapshot(db, state, access, vin, package, partial=partial)
+    missing = unread_headline(record.data)
+    if missing and not partial:
+        await db.commit()  # the acquisition is kept (its data is what a partial delivery would show)
+        names = ", ".join(FACT_NAMES[name] for name in missing)
+        raise VehicleNotRead(
+            f"The car is asleep or offline and did not give its {names}. Open the Tesla app to wake the car; "
+            "we try again automatically.",
+            missing=missing,
+        )
     history = await SnapshotRepository(db).battery_history(vin, exclude=record.id)
     photos: list[PhotoImage] = []
     for photo in await PhotoRepository(db).for_connection(access.connection_id):
@@ -143,6 +195,11 @@ def _failure_reason(exc: BaseException) -> str:
     if isinstance(exc, CarPulseError):
         return exc.detail or exc.title
     return "The report could not be rendered; the error is logged under this report's id."
+
+
+def _waiting_for_vehicle(exc: BaseException) -> bool:
+    """The car, not the vendor or we, is why this try failed: it waits for the car, up to the window."""
+    return isinstance(exc, (VehicleNotRead, VehicleAsleep))
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -189,10 +246,12 @@ async def _render(state: State, hint: str, *, lane: bool) -> bool:
             if report is None:
                 return True
             access = await vehicle_access.for_order(db, connect_context(state), report.order_id)
+            partial = report.partial_accepted_at is not None
             inputs, record = await document_inputs(
-                db, state, access, report.vin, report.package, report.locale, report.id[:12]
+                db, state, access, report.vin, report.package, report.locale, report.id[:12], partial=partial
             )
             report.snapshot_id = record.id
+            report.unread_facts = unread_headline(record.data) or None
             await db.commit()
         rendered = await render_off_loop(inputs, lane=lane)
         async with state.sessionmaker() as db:
@@ -212,6 +271,7 @@ async def _render(state: State, hint: str, *, lane: bool) -> bool:
                 html_key=html_key,
                 completed_at=done,
                 lease_until=None,
+                retry_at=None,
                 failure_reason=None,
             )
             if report.origin == "order" and await repository.order_done(report.order_id):
@@ -262,6 +322,7 @@ async def _record_failure(state: State, report_id: str, exc: BaseException) -> N
     settings = state.settings.report
     wait = asked_to_wait(exc)
     delay: float | None = None
+    undelivered = False
     async with state.sessionmaker() as db:
         repository = ReportRepository(db)
         report = await repository.get(report_id)
@@ -276,19 +337,44 @@ async def _record_failure(state: State, report_id: str, exc: BaseException) -> N
                 repository, report, now, delay, attempts=max(0, report.attempts - 1), deferrals=report.deferrals + 1
             )
             log.info("report.render_deferred", report=report_id[:8], seconds=round(delay, 1), error=type(exc).__name__)
+        elif _waiting_for_vehicle(exc) and within_window:
+            # No attempt limit: the window bounds the tries; the last one is at the window's end.
+            end = report.created_at + timedelta(seconds=settings.retry_window_seconds)
+            delay = max(
+                0.0, min(spaced_delay(report.attempts - 1, *settings.retry_seconds), (end - now).total_seconds())
+            )
+            await repository.advance(
+                report_id,
+                now,
+                status=ReportStatus.waiting_for_vehicle,
+                progress=0,
+                lease_until=None,
+                retry_at=now + timedelta(seconds=delay),
+                unread_facts=exc.missing if isinstance(exc, VehicleNotRead) else list(HEADLINE_FACTS),
+            )
+            log.info("report.waiting_for_vehicle", report=report_id[:8], attempt=report.attempts, seconds=round(delay))
         elif _retryable(exc) and report.attempts < settings.max_attempts and within_window:
             delay = spaced_delay(report.attempts - 1, *settings.retry_seconds)
             await _put_back(repository, report, now, delay)
             log.warning("report.render_retry", report=report_id[:8], attempt=report.attempts, error=repr(exc)[:200])
         else:
+            reason = _failure_reason(exc)
+            if _waiting_for_vehicle(exc):
+                missing = exc.missing if isinstance(exc, VehicleNotRead) else list(HEADLINE_FACTS)
+                names = ", ".join(FACT_NAMES[name] for name in missing)
+                hours = settings.retry_window_seconds / 3600
+                reason = (
+                    f"The car stayed asleep or offline for {hours:g} h after the order: its {names} could not "
+                    "be read, so no report was made."
+                )
             await repository.advance(
-                report_id,
-                now,
-                status=ReportStatus.failed,
-                lease_until=None,
-                failure_reason=_failure_reason(exc),
+                report_id, now, status=ReportStatus.failed, lease_until=None, retry_at=None, failure_reason=reason
             )
             log.error("report.render_failed", report=report_id[:8], error=repr(exc)[:200])
+            undelivered = report.origin == "order" and await repository.undelivered_reason(report.order_id) is not None
         await db.commit()
     if delay is not None:
         await state.jobs.enqueue_later(delay, RENDER_JOB, report_id=report_id)
+    elif undelivered:
+        # The order delivered nothing: its money goes back (the reconciler finds a lost job).
+        await state.jobs.enqueue(REFUND_JOB, order_id=report.order_id)

@@ -24,7 +24,9 @@ from carpulse.models import (
 )
 from carpulse.report.battery import BatterySample
 
-OPEN_STATES = (ReportStatus.queued, ReportStatus.processing, ReportStatus.uploading)
+OPEN_STATES = (ReportStatus.queued, ReportStatus.processing, ReportStatus.uploading, ReportStatus.waiting_for_vehicle)
+# Waiting for its car or queued: due again at `retry_at`.
+DUE_STATES = (ReportStatus.queued, ReportStatus.waiting_for_vehicle)
 # An unpaid order may still be paid until it expires (its provider checkout expires with it).
 UNPAID_STATES = (OrderStatus.pending_payment, OrderStatus.failed, OrderStatus.expired)
 READABLE_STATES = (OrderStatus.paid, OrderStatus.fulfilled)
@@ -92,7 +94,7 @@ class ReportRepository:
     def _due(now: datetime) -> Any:
         # A report put back after a failed or throttled attempt waits until its retry time: no hot loop
         # on a vendor that is down or asks us to slow down.
-        return (Report.status == ReportStatus.queued) & (Report.retry_at.is_(None) | (Report.retry_at <= now))
+        return Report.status.in_(DUE_STATES) & (Report.retry_at.is_(None) | (Report.retry_at <= now))
 
     def _claimable(self, now: datetime) -> Any:
         # One whose worker's lease ran out is taken over.
@@ -167,6 +169,16 @@ class ReportRepository:
         )
         await self.db.execute(statement)
 
+    async def accept_partial(self, report_id: str, now: datetime) -> bool:
+        """A waiting report is queued at once to be rendered with what was readable; False if it no longer waits."""
+        statement = (
+            update(Report)
+            .where(Report.id == report_id, Report.status == ReportStatus.waiting_for_vehicle)
+            .values(status=ReportStatus.queued, partial_accepted_at=now, retry_at=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(await self.db.execute(statement), "rowcount", 0))
+
     async def stale(self, now: datetime, queued_before: datetime) -> list[str]:
         """Open reports whose job may be lost: due and queued for long, or leased by a worker that died.
         (Their job is sent again only if no message for it is live.)"""
@@ -190,6 +202,27 @@ class ReportRepository:
         )
         remaining = (await self.db.execute(statement)).scalar_one()
         return remaining == 0
+
+    async def undelivered_reason(self, order_id: str) -> str | None:
+        """Why a paid order delivered nothing (its paid-for reports' failure reasons), or None when it did
+        deliver, or may still: a report complete, open, or none at all."""
+        statement = select(Report.status, Report.failure_reason).where(
+            Report.order_id == order_id, Report.origin == "order"
+        )
+        rows = list((await self.db.execute(statement)).all())
+        if not rows or any(status is not ReportStatus.failed for status, _ in rows):
+            return None
+        reasons = sorted({reason or "The report could not be made." for _, reason in rows})
+        return " ".join(reasons)
+
+    async def undelivered_orders(self) -> list[str]:
+        """Paid orders whose every paid-for report failed: their refund is due."""
+        not_failed = select(Report.id).where(
+            Report.order_id == Order.id, Report.origin == "order", Report.status != ReportStatus.failed
+        )
+        any_report = select(Report.id).where(Report.order_id == Order.id, Report.origin == "order")
+        statement = select(Order.id).where(Order.status == OrderStatus.paid, any_report.exists(), ~not_failed.exists())
+        return list((await self.db.execute(statement)).scalars())
 
     async def expired(self, before: datetime) -> list[Report]:
         statement = select(Report).where(Report.created_at < before)

@@ -54,6 +54,20 @@ class ReportTask(BaseModel):
     locale: str
     package: ContentPackage
     failure_reason: str | None = None
+    message: str | None = Field(
+        default=None, description="what the customer can do while the report waits for the car (English)"
+    )
+    retry_at: datetime | None = Field(default=None, description="when the car is tried next (waiting or queued)")
+    waiting_until: datetime | None = Field(
+        default=None,
+        description="a report still waiting for its car then fails, and an order it leaves empty is refunded",
+    )
+    unread_facts: list[str] = Field(
+        default_factory=list,
+        description="headline facts (odometer, battery_level, range, software_version) the car did not give; "
+        "a report delivered with what was readable lists them as gaps",
+    )
+    partial: bool = Field(default=False, description="the customer asked for the report with what was readable")
     created_at: datetime
     completed_at: datetime | None = None
     download_url: str | None = Field(default=None, description="signed, valid for one hour")
@@ -86,9 +100,12 @@ class SessionReports(BaseModel):
     order_id: str
     order_status: str
     package: str
-    status: Literal["pending", "processing", "complete", "failed"]
+    status: Literal["pending", "processing", "waiting_for_vehicle", "complete", "failed"]
     vehicles: list[VehicleReports]
     receipt_url: str | None = Field(description="the receipt by its own id (it opens the receipt only)")
+    credit_note_url: str | None = Field(
+        default=None, description="the credit note cancelling the receipt, once the order is refunded"
+    )
 
 
 class Photo(BaseModel):

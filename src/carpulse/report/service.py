@@ -14,11 +14,17 @@ from carpulse.connect.service import ConnectContext, connect
 from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
-from carpulse.models import Order, Report, ReportPhoto, ReportStatus
+from carpulse.models import Order, OrderStatus, Report, ReportPhoto, ReportStatus
 from carpulse.order.repository import OrderRepository
 from carpulse.rate_limit import RateLimitDecision
 from carpulse.receipt.repository import ReceiptRepository
-from carpulse.report.errors import PackageNotPaid, PhotoNotFound, ReportNotFound, ReportRequestConflict
+from carpulse.report.errors import (
+    PackageNotPaid,
+    PhotoNotFound,
+    ReportNotFound,
+    ReportNotWaiting,
+    ReportRequestConflict,
+)
 from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo_off_loop
 from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
 from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
@@ -40,6 +46,12 @@ from carpulse.worker import enqueue_after_commit
 log = get_logger("carpulse.report")
 
 PHOTO_LIMITS = PhotoLimits()
+WAITING_MESSAGE = (
+    "Your car is asleep or offline, so we could not read its odometer, battery, range and software version. "
+    "Open the Tesla app to wake the car; we try again automatically until {until}.{refund} "
+    "You can also ask for the report with what was readable."
+)
+REFUND_PROMISE = " If it cannot be read by then, the payment is refunded in full."
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ class ReportService:
     ) -> SessionReports:
         """`/report/{id}` takes an order id or a live session's id."""
         order = await OrderRepository(db).get(target_id)
+        if order is not None and order.status is OrderStatus.refunded:
+            return await self._listing(db, state, order)  # what happened, and the credit note; no links
         if order is None:
             order = await self._paid_order_of_session(db, context, target_id)
         if order is None or not order_opens_data(order, context.clock.now(), context.connection_days):
@@ -125,6 +139,8 @@ class ReportService:
     async def _listing(self, db: AsyncSession, state: State, order: Order) -> SessionReports:
         reports = await ReportRepository(db).for_order(order.id)
         receipt = await ReceiptRepository(db).for_order(order.id)
+        credit_note = await ReceiptRepository(db).credit_note_for_order(order.id)
+        links = order.status is not OrderStatus.refunded
         connection = await VehicleConnectionRepository(db).get(order.session_id)
         names = {v.get("vin"): v for v in (connection.vehicles if connection else [])}
         vehicles = []
@@ -139,13 +155,15 @@ class ReportService:
                     model=info.get("model"),
                     status=paid_for.status if paid_for else ReportStatus.queued,
                     facts=await self._facts(db, order.session_id, vin),
-                    reports=[self.task(state, report) for report in rows],
+                    reports=[self.task(state, report, links=links) for report in rows],
                 )
             )
         statuses = {vehicle.status for vehicle in vehicles}
         overall = (
             "failed"
             if ReportStatus.failed in statuses
+            else "waiting_for_vehicle"
+            if ReportStatus.waiting_for_vehicle in statuses
             else "complete"
             if statuses == {ReportStatus.complete}
             else "processing"
@@ -160,6 +178,9 @@ class ReportService:
             vehicles=vehicles,
             # The receipt's own id: a receipt handed to an accountant opens the receipt, not the order.
             receipt_url=f"{state.settings.base_url}/api/v1/payment/receipt/{receipt.id}" if receipt else None,
+            credit_note_url=f"{state.settings.base_url}/api/v1/payment/credit-note/{credit_note.id}"
+            if credit_note
+            else None,
         )
 
     async def _facts(self, db: AsyncSession, connection_id: str, vin: str) -> VehicleFacts | None:
@@ -182,9 +203,11 @@ class ReportService:
             gaps=sorted(data.get("gaps") or {}),
         )
 
-    def task(self, state: State, report: Report) -> ReportTask:
+    def task(self, state: State, report: Report, *, links: bool = True) -> ReportTask:
         ttl = state.settings.storage.signed_url_ttl_seconds
-        complete = report.status is ReportStatus.complete and report.pdf_key is not None
+        complete = links and report.status is ReportStatus.complete and report.pdf_key is not None
+        waiting = report.status is ReportStatus.waiting_for_vehicle
+        until = report.created_at + timedelta(seconds=state.settings.report.retry_window_seconds)
         name = f"carpulse-{report.vin}-{report.locale}-{report.package}"
         return ReportTask(
             task_id=report.id,
@@ -194,6 +217,17 @@ class ReportService:
             locale=report.locale,
             package="basic" if report.package == "basic" else "pro",
             failure_reason=report.failure_reason,
+            message=WAITING_MESSAGE.format(
+                until=until.strftime("%Y-%m-%d %H:%M UTC"), refund=REFUND_PROMISE if report.origin == "order" else ""
+            )
+            if waiting
+            else None,
+            retry_at=report.retry_at
+            if report.status in (ReportStatus.queued, ReportStatus.waiting_for_vehicle)
+            else None,
+            waiting_until=until if waiting else None,
+            unread_facts=list(report.unread_facts or []),
+            partial=report.partial_accepted_at is not None,
             created_at=report.created_at,
             completed_at=report.completed_at,
             download_url=state.storage.signed_url(report.pdf_key, ttl, f"{name}.pdf")
@@ -318,7 +352,36 @@ class ReportService:
     async def status(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
         report = await self._open_report(db, state, task_id)
         if report is None:
+            refunded = await self._refunded_report(db, task_id)
+            if refunded is None:
+                raise ReportNotFound("No report task with this id.")
+            return self.task(state, refunded, links=False)  # why it failed stays readable; nothing opens
+        return self.task(state, report)
+
+    async def _refunded_report(self, db: AsyncSession, task_id: str) -> Report | None:
+        report = await ReportRepository(db).get(task_id)
+        if report is None:
+            return None
+        order = await OrderRepository(db).get(report.order_id)
+        return report if order is not None and order.status is OrderStatus.refunded else None
+
+    async def deliver_partial(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
+        """The customer takes the report with what was readable: rendered now with the gaps listed, no refund."""
+        report = await self._open_report(db, state, task_id)
+        if report is None:
             raise ReportNotFound("No report task with this id.")
+        if report.status is not ReportStatus.waiting_for_vehicle and report.partial_accepted_at is None:
+            raise ReportNotWaiting(
+                f"This report is {report.status.value}; only a report waiting for its car can be delivered "
+                "with what was readable."
+            )
+        if report.status is ReportStatus.waiting_for_vehicle:
+            now = state.clock.now()
+            # Conditional on the status: a render that claimed it meanwhile finishes or puts it back itself.
+            if await ReportRepository(db).accept_partial(report.id, now):
+                enqueue_after_commit(db, RENDER_JOB, report_id=report.id)
+                log.info("report.partial_accepted", report=report.id[:8])
+            await db.refresh(report)
         return self.task(state, report)
 
     async def html(self, db: AsyncSession, state: State, task_id: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from carpulse.database import transaction
 from carpulse.kit.logs import get_logger
-from carpulse.report.pipeline import RENDER_JOB, run_render
+from carpulse.report.pipeline import REFUND_JOB, RENDER_JOB, run_render
 from carpulse.report.repository import KeptDataRepository, PhotoRepository, ReportRepository, SnapshotRepository
 from carpulse.worker import RENDER_LANE, job
 
@@ -35,8 +36,24 @@ async def render(state: State, report_id: str) -> None:
     await run_render(state, report_id)
 
 
+@job(REFUND_JOB)
+async def order_undelivered(state: State, order_id: str) -> None:
+    """A paid order whose every report failed gets its money back (the reports' reasons on the credit note)."""
+    from carpulse.order.service import orders
+
+    async with transaction(state.sessionmaker, state.jobs) as db:
+        reason = await ReportRepository(db).undelivered_reason(order_id)
+        if reason is None or not await orders.request_refund(db, order_id, reason, state.clock.now()):
+            return
+    # Committed first: the provider's webhook may record the refund before our call returns.
+    async with transaction(state.sessionmaker, state.jobs) as db:
+        result = await orders.refund_undelivered(db, state.payments, order_id, reason, state.clock.now())
+    log.info("report.order_undelivered_handled", order=order_id[:8], result=result)
+
+
 async def requeue_lost(state: State) -> int:
-    """Paid orders without reports, queued reports nobody took, and renders whose worker died: queue again."""
+    """Paid orders without reports, queued reports nobody took, renders whose worker died, and paid
+    orders that delivered nothing and were not refunded yet: queue again."""
     settings = state.settings.report
     now = state.clock.now()
     async with state.sessionmaker() as db:
@@ -47,13 +64,16 @@ async def requeue_lost(state: State) -> int:
             else []
         )
         stale = await repository.stale(now, now - timedelta(seconds=settings.reconcile_after_seconds))
+        undelivered = await repository.undelivered_orders()
+    for order_id in undelivered:
+        await state.jobs.enqueue(REFUND_JOB, order_id=order_id)
     for order_id in orders:
         await state.jobs.enqueue("report.order_paid", order_id=order_id)
     for report_id in stale:
         await state.jobs.enqueue(RENDER_JOB, report_id=report_id)
-    if orders or stale:
-        log.warning("report.requeued", orders=len(orders), reports=len(stale))
-    return len(orders) + len(stale)
+    if orders or stale or undelivered:
+        log.warning("report.requeued", orders=len(orders), reports=len(stale), refunds=len(undelivered))
+    return len(orders) + len(stale) + len(undelivered)
 
 
 async def delete_expired(state: State) -> int:

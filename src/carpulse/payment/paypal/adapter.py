@@ -24,6 +24,7 @@ from carpulse.payment.gateway import (
     WebhookEvent,
     WebhookSignatureInvalid,
 )
+from carpulse.payment.gateway import Refund as MoneyBack
 from carpulse.payment.paypal.client import PayPalClient
 from carpulse.payment.paypal.errors import PayPalError, PayPalOrderAlreadyCaptured
 from carpulse.payment.paypal.schemas import (
@@ -38,6 +39,7 @@ from carpulse.payment.paypal.schemas import (
     PayPalWallet,
     PurchaseUnitRequest,
     Refund,
+    RefundCreate,
     WebhookEnvelope,
 )
 from carpulse.payment.paypal.signature import SignatureVerifier
@@ -259,6 +261,35 @@ class PayPalGateway:
         """Nothing to close: PayPal takes the money only when we capture, and `PaymentService.capture`
         refuses orders that failed or expired. Their state, for the caller to apply."""
         return await self.verify(provider_payment_id)
+
+    async def refund(
+        self, provider_payment_id: str, amount_cents: int, currency: str, idempotency_key: str, reason: str
+    ) -> MoneyBack:
+        """Refund the order's capture (`POST /v2/payments/captures/{id}/refund`); the request id makes a retry
+        return the first refund instead of refunding again."""
+        order = await self.client.get_order(provider_payment_id)
+        capture = _settled_capture(order)
+        if capture is None:
+            raise PayPalError("This PayPal order has no capture to refund.")
+        unit = order.purchase_units[0] if order.purchase_units else None
+        refunded = await self.client.refund_capture(
+            capture.id,
+            request_id=idempotency_key,
+            refund=RefundCreate(
+                amount=Money(currency_code=currency.upper(), value=to_value(amount_cents, currency)),
+                custom_id=unit.custom_id if unit else None,
+                note_to_payer=reason[:255],
+            ),
+        )
+        amount, refund_currency = _cents(refunded.amount, "refund")
+        log.info("payment.paypal_refunded", paypal_order_id=provider_payment_id, refund_id=refunded.id)
+        return MoneyBack(
+            provider=PROVIDER,
+            provider_refund_id=refunded.id,
+            status=PaymentStatus.refunded if refunded.status == "COMPLETED" else PaymentStatus.pending,
+            amount_cents=amount if amount is not None else amount_cents,
+            currency=refund_currency or currency.upper(),
+        )
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         await self.signatures.verify(body, headers)

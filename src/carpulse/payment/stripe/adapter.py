@@ -27,6 +27,7 @@ from carpulse.payment.gateway import (
     CheckoutStarted,
     PaymentOutcome,
     PaymentStatus,
+    Refund,
     WebhookEvent,
     WebhookSignatureInvalid,
 )
@@ -396,6 +397,39 @@ class StripeGateway:
                 )
                 log.info("stripe.checkout_expired", session_id=provider_payment_id)
         return await self.verify(provider_payment_id)
+
+    async def refund(
+        self, provider_payment_id: str, amount_cents: int, currency: str, idempotency_key: str, reason: str
+    ) -> Refund:
+        """A Refund of the payment's PaymentIntent (reference §2.10); the idempotency key makes a retry
+        return the first refund instead of refunding again."""
+        intent_id = provider_payment_id
+        if provider_payment_id.startswith("cs_"):
+            outcome = await self.verify(provider_payment_id)
+            if outcome.reference is None:
+                raise StripePaymentNotFound("This Checkout Session has no payment to refund.")
+            intent_id = outcome.reference
+        refund = await self._call(
+            "refund.create",
+            lambda: self.client.v1.refunds.create_async(
+                {
+                    "payment_intent": intent_id,
+                    "amount": amount_cents,
+                    # Stripe's reasons are a fixed list; ours goes into the metadata.
+                    "reason": "requested_by_customer",
+                    "metadata": {"carpulse_reason": reason[:500]},
+                },
+                {"idempotency_key": idempotency_key},
+            ),
+        )
+        log.info("stripe.refunded", payment_intent=intent_id, refund_id=refund.id, status=refund.status)
+        return Refund(
+            provider=self.name,
+            provider_refund_id=refund.id,
+            status=PaymentStatus.refunded if refund.status == "succeeded" else PaymentStatus.pending,
+            amount_cents=refund.amount,
+            currency=refund.currency.upper(),
+        )
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         signature = _header(headers, "stripe-signature")
