@@ -94,7 +94,7 @@ def _normalized(text: str) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """A rendered PDF read back: for each page its text lines and images with their boxes."""
+    """A rendered PDF read back: for each page its characters, text lines, images and drawings with their boxes."""
 
     pages: list[dict[str, Any]]
 
@@ -110,6 +110,8 @@ class Layout:
                         "chars": list(page.chars),
                         "lines": page.extract_text_lines(),
                         "images": list(page.images),
+                        # Rules, borders, backgrounds, the gauge, the charging chart.
+                        "drawings": [*page.rects, *page.lines, *page.curves],
                     }
                 )
         return cls(pages)
@@ -120,7 +122,7 @@ class Layout:
                 yield page["number"], image
 
     def outside(self, box: PageBox, footer: re.Pattern[str]) -> list[str]:
-        """Everything that lies outside the content box; the page footer may sit in the bottom margin.
+        """Every glyph, image and drawing outside the content box; the page footer may sit in the bottom margin.
 
         Text in the bottom margin, within the content box's width, is the footer when all of it on that page,
         read left to right without spaces, matches `footer`; anything else outside the box is reported, one
@@ -146,6 +148,9 @@ class Layout:
             for image in page["images"]:
                 if not box.contains(*_bbox(image)):
                     problems.append(f"page {number}: image {image['srcsize']} at {_where(image)}")
+            for drawing in page["drawings"]:
+                if not box.contains(*_bbox(drawing)):
+                    problems.append(f"page {number}: {drawing['object_type']} at {_where(drawing)}")
         return problems
 
     def headings_left_alone(self, box: PageBox, headings: set[str]) -> list[str]:

@@ -56,8 +56,10 @@ async def snapshot(tesla: TeslaRig) -> VehicleSnapshot:  # noqa: F811 - the fixt
     return await acquire(tesla)
 
 
-def render(snapshot: VehicleSnapshot, locale: str, package: str, photo_count: int) -> tuple[str, Layout]:
-    html, pdf = render_document(inputs(snapshot, locale, package, photos=photos(photo_count)))
+def render(
+    snapshot: VehicleSnapshot, locale: str, package: str, photo_count: int, **extra: object
+) -> tuple[str, Layout]:
+    html, pdf = render_document(inputs(snapshot, locale, package, photos=photos(photo_count), **extra))
     layout = Layout.read(pdf)
     if PAGE_IMAGES:
         layout.save_images(pdf, Path(PAGE_IMAGES), f"report-{package}-{locale}-{photo_count}photos")
@@ -70,6 +72,21 @@ def assert_on_the_page(html: str, layout: Layout, snapshot: VehicleSnapshot) -> 
     assert layout.headings_left_alone(box, heading_texts(html)) == []
 
 
+def assert_photos_whole_in_rows(layout: Layout) -> None:
+    """All ten photos, in order, each at its own aspect ratio, in rows that sit whole on one page."""
+    placed = sorted(layout.images(), key=lambda item: (item[0], round(item[1]["top"]), item[1]["x0"]))
+    # Every photo is there, once, in the order they were added.
+    assert [tuple(image["srcsize"]) for _, image in placed] == PHOTO_SIZES
+    for (width, height), (page, image) in zip(PHOTO_SIZES, placed, strict=True):
+        shown = (image["x1"] - image["x0"]) / (image["bottom"] - image["top"])
+        assert shown == pytest.approx(width / height, rel=0.01), (page, width, height)
+    # A row of photos is never split across two pages: its photos share a page and a top edge.
+    for start in range(0, len(placed), PHOTOS_PER_ROW):
+        row = placed[start : start + PHOTOS_PER_ROW]
+        assert len({page for page, _ in row}) == 1, [image["srcsize"] for _, image in row]
+        assert max(image["top"] for _, image in row) - min(image["top"] for _, image in row) < 1
+
+
 class TestReportPageBox:
     def test_the_photos_fill_the_session_limit(self) -> None:
         assert len(PHOTO_SIZES) == DEFAULT_LIMITS.max_photos_per_session
@@ -80,20 +97,11 @@ class TestReportPageBox:
         html, layout = render(snapshot, locale, "pro", len(PHOTO_SIZES))
 
         assert_on_the_page(html, layout, snapshot)
-        placed = sorted(layout.images(), key=lambda item: (item[0], round(item[1]["top"]), item[1]["x0"]))
-        # Every photo is there, once, in the order they were added.
-        assert [tuple(image["srcsize"]) for _, image in placed] == PHOTO_SIZES
-        for (width, height), (page, image) in zip(PHOTO_SIZES, placed, strict=True):
-            shown = (image["x1"] - image["x0"]) / (image["bottom"] - image["top"])
-            assert shown == pytest.approx(width / height, rel=0.01), (page, width, height)
-        # A row of photos is never split across two pages: its photos share a page and a top edge.
-        for start in range(0, len(placed), PHOTOS_PER_ROW):
-            row = placed[start : start + PHOTOS_PER_ROW]
-            assert len({page for page, _ in row}) == 1, [image["srcsize"] for _, image in row]
-            assert max(image["top"] for _, image in row) - min(image["top"] for _, image in row) < 1
+        assert_photos_whole_in_rows(layout)
 
-    async def test_pro_without_photos(self, snapshot: VehicleSnapshot) -> None:
-        html, layout = render(snapshot, "en", "pro", 0)
+    async def test_pro_without_photos_and_a_long_car_name(self, snapshot: VehicleSnapshot) -> None:
+        # The owner names the car in the Tesla app; a name with no space still wraps inside the page.
+        html, layout = render(snapshot, "en", "pro", 0, display_name="W" * 80)
 
         assert_on_the_page(html, layout, snapshot)
         assert list(layout.images()) == []
@@ -102,4 +110,4 @@ class TestReportPageBox:
         html, layout = render(snapshot, "fi", "basic", len(PHOTO_SIZES))
 
         assert_on_the_page(html, layout, snapshot)
-        assert len(list(layout.images())) == len(PHOTO_SIZES)
+        assert_photos_whole_in_rows(layout)
