@@ -232,7 +232,7 @@ class AuthSettings(BaseModel):
 
 
 class AdminSettings(BaseModel):
-    username: str = Field(default="admin", min_length=1, max_length=150)
+    username: str = Field(default="admin", max_length=150)
     password_hash: SecretStr | None = Field(
         default=None,
         description="argon2 or bcrypt hash (`carpulse admin hash-password`)",
@@ -437,12 +437,19 @@ class PayPalSettings(BaseModel):
 class CompanySettings(BaseModel):
     """The seller on receipts (seed 000: COMPANY_* secrets)."""
 
-    name: str = "Car Pulse Oy"
-    address: str = "Esimerkkikatu 1, 00100 Helsinki, Finland"
-    y_tunnus: str = "1234567-8"
-    vat_number: str = "FI12345678"
-    email: str = "billing@carpulsetracker.com"
-    website: str = "https://carpulsetracker.com"
+    # The receipt's layout is tested with values of these lengths (tests/receipt/test_receipt_layout.py).
+    name: str = Field(default="Car Pulse Oy", max_length=120)
+    address: str = Field(default="Esimerkkikatu 1, 00100 Helsinki, Finland", max_length=200)
+    y_tunnus: str = Field(default="1234567-8", max_length=9, description="Finnish business id: 1234567-8")
+    vat_number: str = Field(
+        default="FI12345678", max_length=14, description="EU VAT numbers have at most 14 characters"
+    )
+    email: str = Field(
+        default="billing@carpulsetracker.com",
+        max_length=254,
+        description="an address has at most 254 characters (RFC 5321)",
+    )
+    website: str = Field(default="https://carpulsetracker.com", max_length=200)
 
 
 class ConnectSettings(BaseModel):
