@@ -230,6 +230,7 @@ class OrderService:
             order.id, REFUNDABLE_FROM, OrderStatus.refunded, now, refunded_cents=refunded, refunded_at=now
         )
         if moved is None:
+            await db.refresh(order)  # read under the move's lock: what a concurrent handler committed
             if order.status is OrderStatus.refunded and refund_id is not None:
                 # The provider's webhook recorded it first; the refund id is only in our call's answer.
                 await repository.note_refund_id(order.id, refund_id)

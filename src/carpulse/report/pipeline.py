@@ -30,7 +30,7 @@ from carpulse.kit.resilience import spaced_delay
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.order.service import orders
 from carpulse.provider.tesla.adapter import TeslaProvider
-from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep, asked_to_wait
+from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable, VehicleAsleep, asked_to_wait
 from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
 from carpulse.report.errors import VehicleNotRead
@@ -46,6 +46,7 @@ RENDER_JOB = "report.render"
 REFUND_JOB = "report.order_undelivered"
 # What a report must show to be worth delivering; without any of these it waits for the car.
 HEADLINE_FACTS = ("odometer", "battery_level", "range", "software_version")
+CAR_AWAY = ("asleep", "offline")
 FACT_NAMES = {
     "odometer": "odometer",
     "battery_level": "battery level",
@@ -119,6 +120,12 @@ async def _obtain_snapshot(
     snapshot = await provider.acquire(vin, include_history=with_history)
     if snapshot.odometer is None and snapshot.battery_level is None and not snapshot.raw:
         # Nothing at all came back: a report of gaps helps no one; try again later.
+        if snapshot.online_state in CAR_AWAY:
+            raise VehicleNotRead(
+                "The car is asleep or offline and Tesla gave no data for it. Open the Tesla app to wake the car; "
+                "we try again automatically.",
+                missing=list(HEADLINE_FACTS),
+            )
         raise VehicleAsleep(
             "Tesla returned no data for this vehicle: " + "; ".join(sorted(set(snapshot.gaps.values())))
         )
@@ -154,6 +161,9 @@ async def document_inputs(
     if missing and not partial:
         await db.commit()  # the acquisition is kept (its data is what a partial delivery would show)
         names = ", ".join(FACT_NAMES[name] for name in missing)
+        if record.data.get("online_state") not in CAR_AWAY:
+            # The car answered but Tesla failed on its live data: a vendor failure, retried as one.
+            raise TeslaUnavailable(f"Tesla did not give the car's {names}; we try again.")
         raise VehicleNotRead(
             f"The car is asleep or offline and did not give its {names}. Open the Tesla app to wake the car; "
             "we try again automatically.",
@@ -199,7 +209,7 @@ def _failure_reason(exc: BaseException) -> str:
 
 def _waiting_for_vehicle(exc: BaseException) -> bool:
     """The car, not the vendor or we, is why this try failed: it waits for the car, up to the window."""
-    return isinstance(exc, (VehicleNotRead, VehicleAsleep))
+    return isinstance(exc, VehicleNotRead)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -350,7 +360,7 @@ async def _record_failure(state: State, report_id: str, exc: BaseException) -> N
                 progress=0,
                 lease_until=None,
                 retry_at=now + timedelta(seconds=delay),
-                unread_facts=exc.missing if isinstance(exc, VehicleNotRead) else list(HEADLINE_FACTS),
+                unread_facts=exc.missing if isinstance(exc, VehicleNotRead) else None,
             )
             log.info("report.waiting_for_vehicle", report=report_id[:8], attempt=report.attempts, seconds=round(delay))
         elif _retryable(exc) and report.attempts < settings.max_attempts and within_window:

@@ -103,9 +103,6 @@ class SessionReports(BaseModel):
     status: Literal["pending", "processing", "waiting_for_vehicle", "complete", "failed"]
     vehicles: list[VehicleReports]
     receipt_url: str | None = Field(description="the receipt by its own id (it opens the receipt only)")
-    credit_note_url: str | None = Field(
-        default=None, description="the credit note cancelling the receipt, once the order is refunded"
-    )
 
 
 class Photo(BaseModel):

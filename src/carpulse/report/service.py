@@ -14,7 +14,7 @@ from carpulse.connect.service import ConnectContext, connect
 from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
-from carpulse.models import Order, OrderStatus, Report, ReportPhoto, ReportStatus
+from carpulse.models import Order, Report, ReportPhoto, ReportStatus
 from carpulse.order.repository import OrderRepository
 from carpulse.rate_limit import RateLimitDecision
 from carpulse.receipt.repository import ReceiptRepository
@@ -91,8 +91,6 @@ class ReportService:
     ) -> SessionReports:
         """`/report/{id}` takes an order id or a live session's id."""
         order = await OrderRepository(db).get(target_id)
-        if order is not None and order.status is OrderStatus.refunded:
-            return await self._listing(db, state, order)  # what happened, and the credit note; no links
         if order is None:
             order = await self._paid_order_of_session(db, context, target_id)
         if order is None or not order_opens_data(order, context.clock.now(), context.connection_days):
@@ -139,8 +137,6 @@ class ReportService:
     async def _listing(self, db: AsyncSession, state: State, order: Order) -> SessionReports:
         reports = await ReportRepository(db).for_order(order.id)
         receipt = await ReceiptRepository(db).for_order(order.id)
-        credit_note = await ReceiptRepository(db).credit_note_for_order(order.id)
-        links = order.status is not OrderStatus.refunded
         connection = await VehicleConnectionRepository(db).get(order.session_id)
         names = {v.get("vin"): v for v in (connection.vehicles if connection else [])}
         vehicles = []
@@ -155,7 +151,7 @@ class ReportService:
                     model=info.get("model"),
                     status=paid_for.status if paid_for else ReportStatus.queued,
                     facts=await self._facts(db, order.session_id, vin),
-                    reports=[self.task(state, report, links=links) for report in rows],
+                    reports=[self.task(state, report) for report in rows],
                 )
             )
         statuses = {vehicle.status for vehicle in vehicles}
@@ -178,9 +174,6 @@ class ReportService:
             vehicles=vehicles,
             # The receipt's own id: a receipt handed to an accountant opens the receipt, not the order.
             receipt_url=f"{state.settings.base_url}/api/v1/payment/receipt/{receipt.id}" if receipt else None,
-            credit_note_url=f"{state.settings.base_url}/api/v1/payment/credit-note/{credit_note.id}"
-            if credit_note
-            else None,
         )
 
     async def _facts(self, db: AsyncSession, connection_id: str, vin: str) -> VehicleFacts | None:
@@ -203,9 +196,9 @@ class ReportService:
             gaps=sorted(data.get("gaps") or {}),
         )
 
-    def task(self, state: State, report: Report, *, links: bool = True) -> ReportTask:
+    def task(self, state: State, report: Report) -> ReportTask:
         ttl = state.settings.storage.signed_url_ttl_seconds
-        complete = links and report.status is ReportStatus.complete and report.pdf_key is not None
+        complete = report.status is ReportStatus.complete and report.pdf_key is not None
         waiting = report.status is ReportStatus.waiting_for_vehicle
         until = report.created_at + timedelta(seconds=state.settings.report.retry_window_seconds)
         name = f"carpulse-{report.vin}-{report.locale}-{report.package}"
@@ -352,18 +345,8 @@ class ReportService:
     async def status(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
         report = await self._open_report(db, state, task_id)
         if report is None:
-            refunded = await self._refunded_report(db, task_id)
-            if refunded is None:
-                raise ReportNotFound("No report task with this id.")
-            return self.task(state, refunded, links=False)  # why it failed stays readable; nothing opens
+            raise ReportNotFound("No report task with this id.")
         return self.task(state, report)
-
-    async def _refunded_report(self, db: AsyncSession, task_id: str) -> Report | None:
-        report = await ReportRepository(db).get(task_id)
-        if report is None:
-            return None
-        order = await OrderRepository(db).get(report.order_id)
-        return report if order is not None and order.status is OrderStatus.refunded else None
 
     async def deliver_partial(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
         """The customer takes the report with what was readable: rendered now with the gaps listed, no refund."""

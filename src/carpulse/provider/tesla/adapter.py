@@ -322,6 +322,7 @@ class TeslaProvider:
         )
         limiter = asyncio.Semaphore(self.concurrency)
         waits: list[tuple[float, TeslaError]] = []
+        asleep: set[str] = set()  # parts that failed because the car was asleep or offline, not Tesla
 
         async def guarded(name: str, call: Awaitable[Any]) -> Any:
             async with limiter:
@@ -331,6 +332,8 @@ class TeslaProvider:
                     wait = asked_to_wait(exc)
                     if wait is not None:
                         waits.append((wait, exc))
+                    if isinstance(exc, VehicleAsleep):
+                        asleep.add(name)
                     snapshot.gaps[name] = exc.detail or exc.title
                     return None
 
@@ -352,7 +355,7 @@ class TeslaProvider:
         if live is not None:
             snapshot.online_state = "online"
             normalize_vehicle_data(snapshot, live)
-        elif "vehicle_data" in snapshot.gaps:
+        elif "vehicle_data" in asleep:
             snapshot.online_state = "asleep" if not wake else "offline"
         if service is not None:
             snapshot.service = normalize_service(service, now)
