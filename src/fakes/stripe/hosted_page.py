@@ -1,7 +1,9 @@
 """The hosted Checkout page at `/checkout/{session_id}`: pay, decline or abandon.
 
 A person clicks; a test adds `?sandbox_outcome=pay|decline|abandon` (and `sandbox_method=card|mobilepay|
-google_pay|apple_pay`) and gets the same action at once, then a 303 to `success_url` or `cancel_url`.
+google_pay|apple_pay`, default the first offered) and gets the same action at once, then a 303 to
+`success_url` or `cancel_url`. Only the methods the session allows are offered (its types, narrowed by
+its payment method configuration); paying with another is refused.
 """
 
 from __future__ import annotations
