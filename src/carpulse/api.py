@@ -12,7 +12,7 @@ from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
 from carpulse.partner_key.endpoints import router as partner_key_router
-from carpulse.payment.endpoints import orders_router
+from carpulse.payment.endpoints import orders_router, well_known_router
 from carpulse.payment.endpoints import router as payment_router
 from carpulse.pricing.endpoints import router as pricing_router
 from carpulse.report.endpoints import router as report_router
@@ -25,6 +25,7 @@ def mount_routers(app: FastAPI) -> None:
     app.include_router(health_router)
     app.include_router(file_router)
     app.include_router(partner_key_router)
+    app.include_router(well_known_router)
 
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)

@@ -34,7 +34,7 @@ from carpulse.partner_key.service import partner_key
 from carpulse.payment.factory import PaymentGateways
 from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
-from carpulse.sandbox import mount_sandbox, redirect_sandbox
+from carpulse.sandbox import SANDBOX_WALLET_CONFIGURATIONS, mount_sandbox, redirect_sandbox
 from carpulse.state import State
 from carpulse.worker import DEFAULT_LANE, RENDER_LANE, Jobs, beat, bind_jobs, consume, create_lanes
 from carpulse.worker import start as start_broker
@@ -103,6 +103,8 @@ def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGatewa
     from carpulse.payment.stripe.adapter import StripeGateway
 
     sandbox_root = settings.sandbox_root
+    # Unless an operator names real ones, the sandbox's wallets use the configurations its Stripe fake has.
+    sandbox_wallets = SANDBOX_WALLET_CONFIGURATIONS if sandbox_root and not settings.stripe.api_base else {}
     paypal_live = "https://api-m.paypal.com" if settings.paypal.mode == "live" else "https://api-m.sandbox.paypal.com"
     certificate_hosts = list(settings.paypal.certificate_hosts)
     if sandbox_root:
@@ -115,6 +117,11 @@ def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGatewa
         webhook_tolerance_seconds=settings.stripe.webhook_tolerance_seconds,
         webhook_clock_skew_seconds=settings.stripe.webhook_clock_skew_seconds,
         http=http,
+        mobilepay=settings.stripe.mobilepay,
+        wallet_configurations={
+            "apple_pay": settings.stripe.apple_pay_configuration or sandbox_wallets.get("apple_pay"),
+            "google_pay": settings.stripe.google_pay_configuration or sandbox_wallets.get("google_pay"),
+        },
     )
     paypal = PayPalGateway(
         client_id=settings.paypal.client_id,

@@ -413,6 +413,24 @@ class StripeSettings(BaseModel):
     webhook_clock_skew_seconds: int = Field(
         default=60, ge=0, le=600, description="how far in the future a signature's timestamp may be"
     )
+    mobilepay: bool = Field(default=True, description="the account has MobilePay on: `provider=mobilepay` is offered")
+    apple_pay_configuration: str | None = Field(
+        default=None,
+        pattern=r"^pmc_[A-Za-z0-9]+$",
+        description="a payment method configuration (pmc_…) with only Apple Pay on; unset: `apple_pay` is not offered "
+        "(the sandbox uses its fake's)",
+    )
+    google_pay_configuration: str | None = Field(
+        default=None,
+        pattern=r"^pmc_[A-Za-z0-9]+$",
+        description="a payment method configuration (pmc_…) with only Google Pay on; unset: `google_pay` is not "
+        "offered (the sandbox uses its fake's)",
+    )
+    apple_pay_domain_association: Path | None = Field(
+        default=None,
+        description="the domain-association file from Stripe's Dashboard, served at "
+        "/.well-known/apple-developer-merchantid-domain-association; unset: 404",
+    )
 
 
 class PayPalSettings(BaseModel):

@@ -24,9 +24,18 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from carpulse.config import SANDBOX_PATH, Settings
 from carpulse.errors import DependencyUnavailable
 
-__all__ = ["SANDBOX_PATH", "Sandbox", "create_sandbox_app", "mount_sandbox", "redirect_sandbox"]
+__all__ = [
+    "SANDBOX_PATH",
+    "SANDBOX_WALLET_CONFIGURATIONS",
+    "Sandbox",
+    "create_sandbox_app",
+    "mount_sandbox",
+    "redirect_sandbox",
+]
 
 SendWebhook = Callable[[str, bytes, dict[str, str]], Awaitable[int]]
+# The sandbox Stripe account's payment method configurations: one per card wallet, only that wallet on.
+SANDBOX_WALLET_CONFIGURATIONS = {"apple_pay": "pmc_sandboxApplePayOnly", "google_pay": "pmc_sandboxGooglePayOnly"}
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -59,6 +68,9 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_secret=settings.stripe.webhook_secret.get_secret_value(),
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/stripe",
         send_webhook=send_webhook,
+        payment_method_configurations={
+            configuration: [wallet] for wallet, configuration in SANDBOX_WALLET_CONFIGURATIONS.items()
+        },
     )
     paypal = PayPalFake(
         client_id=settings.paypal.client_id,

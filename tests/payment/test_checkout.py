@@ -157,7 +157,7 @@ class TestCreateIntentRefusals:
 
     @pytest.mark.parametrize(
         "changes",
-        [{"provider": "mobilepay"}, {"provider": None}, {"quote_id": "short"}, {"session_id": "../../etc"}],
+        [{"provider": "klarna"}, {"provider": None}, {"quote_id": "short"}, {"session_id": "../../etc"}],
     )
     async def test_bad_bodies_are_422(self, committed_client: httpx.AsyncClient, changes: dict[str, Any]) -> None:
         from tests.payment.flow import quote_for

@@ -40,6 +40,12 @@ class Order(PricedSelection, TimestampedMixin, Base):
     provider: Mapped[str] = mapped_column(String(16), nullable=False)
     provider_payment_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     redirect_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The method actually used is `payment_method`, read from the provider once paid.
+    checkout_method: Mapped[str | None] = mapped_column(
+        String(32),
+        nullable=True,
+        comment="the method the customer chose (the checkout offers only it); null: every method of provider",
+    )
     payment_method: Mapped[str | None] = mapped_column(String(32), nullable=True)
     payment_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
     flagged_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

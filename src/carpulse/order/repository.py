@@ -38,6 +38,21 @@ class OrderRepository:
         )
         return result.scalar_one_or_none()
 
+    async def replace_payment(self, order_id: str, replaced: str | None, at: datetime, **values: Any) -> bool:
+        """Point an unpaid order at a new provider payment, only if it still points at `replaced`.
+
+        Two checkouts switching one order at once both reach this UPDATE; the row lock (PostgreSQL) or the
+        write lock (SQLite) lets one match, and the other learns it lost (False) and closes its payment.
+        """
+        current = Order.provider_payment_id.is_(None) if replaced is None else Order.provider_payment_id == replaced
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == OrderStatus.pending_payment, current)
+            .values(updated_at=at, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def move(
         self, order_id: str, allowed_from: Iterable[OrderStatus], to: OrderStatus, at: datetime, **values: Any
     ) -> Move | None:

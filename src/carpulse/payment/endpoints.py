@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from carpulse.connect.dependencies import ConnectContextDep
 from carpulse.connect.errors import ConnectSessionNotFound
@@ -13,7 +13,13 @@ from carpulse.connect.service import connect
 from carpulse.database import SessionDep
 from carpulse.errors import DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
 from carpulse.order.errors import OrderNotFound, OrderNotPayable
-from carpulse.payment.errors import ProviderUnavailable, WebhookRejected
+from carpulse.payment.errors import (
+    ApplePayDomainNotConfigured,
+    CheckoutAlreadyPaid,
+    CheckoutChanging,
+    ProviderUnavailable,
+    WebhookRejected,
+)
 from carpulse.payment.schemas import CreateIntent, IntentCreated, OrderRead, VerifyPayment, WebhookAccepted
 from carpulse.payment.service import payments
 from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherNoLongerValid, VoucherUsedUp
@@ -26,6 +32,7 @@ from carpulse.state import get_state
 
 router = APIRouter(prefix="/payment", tags=["payment"])
 orders_router = APIRouter(prefix="/orders", tags=["orders"])
+well_known_router = APIRouter(prefix="/.well-known", tags=["payment"])
 
 TokenId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -39,6 +46,8 @@ TokenId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-
         QuoteNotFound,
         QuoteExpired,
         OrderNotPayable,
+        CheckoutAlreadyPaid,
+        CheckoutChanging,
         VoucherUsedUp,
         VoucherNoLongerValid,
         ProviderUnavailable,
@@ -46,7 +55,7 @@ TokenId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-
         RateLimited,
         DependencyUnavailable,
     ),
-    summary="Create the order and the provider payment for a quote",
+    summary="Create the order and the provider payment for a quote (again with another provider: switch)",
 )
 async def create_intent(
     request: Request, body: CreateIntent, db: SessionDep, context: ConnectContextDep
@@ -71,6 +80,27 @@ async def _read(request: Request, db: SessionDep, order_id: str) -> OrderRead:
 async def verify(request: Request, body: VerifyPayment, db: SessionDep) -> OrderRead:
     order = await payments.verify(db, get_state(request), body.order_id)
     return await _read(request, db, order.id)
+
+
+@router.get(
+    "/return",
+    status_code=303,
+    response_class=RedirectResponse,
+    dependencies=[Depends(limit_by_ip("verification"))],
+    responses={
+        303: {"description": "to the frontend with `checkout=<reference>&payment=<outcome>` (see README, Payments)"},
+        **problem_responses(OrderNotFound, ValidationFailed, RateLimited),
+    },
+    summary="Where the provider sends the customer back: the order is brought in line, then the outcome is named",
+)
+async def checkout_return(
+    request: Request,
+    db: SessionDep,
+    order: Annotated[str, Query(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_=-]+$")],
+    via: Annotated[Literal["cancel"] | None, Query()] = None,
+) -> RedirectResponse:
+    target = await payments.returned(db, get_state(request), order, via)
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 @router.post(
@@ -195,3 +225,17 @@ async def credit_note_pdf(credit_note_id: TokenId, db: SessionDep) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@well_known_router.get(
+    "/apple-developer-merchantid-domain-association",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problem_responses(ApplePayDomainNotConfigured),
+    },
+    summary="Apple Pay's domain-association file (from Stripe's Dashboard), when configured",
+)
+async def apple_pay_domain_association(request: Request) -> PlainTextResponse:
+    content = await payments.apple_pay_domain_association(get_state(request).settings.stripe)
+    return PlainTextResponse(content, headers={"Cache-Control": "public, max-age=3600"})

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from carpulse.errors import BadRequest, Conflict, ValidationFailed
+from carpulse.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
 
 class ProviderUnavailable(ValidationFailed):
@@ -22,3 +22,24 @@ class PaymentIncomplete(Conflict):
 
     slug = "payment-incomplete"
     title = "Payment not complete"
+
+
+class CheckoutAlreadyPaid(Conflict):
+    """The quote's order is already paid (or its first payment went through just now): no switching."""
+
+    slug = "checkout-already-paid"
+    title = "Already paid"
+
+
+class CheckoutChanging(Conflict):
+    """Another create-intent for the same quote changed its checkout at the same moment; try again."""
+
+    slug = "checkout-changing"
+    title = "Checkout changed meanwhile"
+
+
+class ApplePayDomainNotConfigured(NotFound):
+    """No Apple Pay domain-association file is configured on this server."""
+
+    slug = "apple-pay-domain-not-configured"
+    title = "Apple Pay domain association not configured"

@@ -32,6 +32,7 @@ class CheckoutRequest:
     cancel_url: str
     idempotency_key: str
     expires_at: datetime | None = None
+    payment_method: str | None = None  # offer only this method (one of the gateway's `payment_methods()`)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ class PaymentGateway(Protocol):
 
     def can_handle_payment_id(self, payment_id: str) -> bool:
         """Whether an id like `cs_…` / `pi_…` / a PayPal order id is this provider's."""
+        ...
+
+    def payment_methods(self) -> frozenset[str]:
+        """The methods a checkout can be restricted to here (`mobilepay`, `apple_pay`…), as configured."""
         ...
 
     async def create_payment(self, request: CheckoutRequest) -> CheckoutStarted: ...

@@ -18,7 +18,10 @@ class CreateIntent(BaseModel):
 
     session_id: str = SessionIdField
     quote_id: str = TokenIdField
-    provider: Literal["stripe", "paypal"]
+    provider: Literal["stripe", "paypal", "mobilepay", "google_pay", "apple_pay"] = Field(
+        description="a provider (every method it offers) or one method a provider carries (a checkout offering only "
+        "it); asked again for the same quote with another choice before paying, it switches"
+    )
     locale: Locale | None = None
 
 
@@ -68,7 +71,10 @@ class OrderRead(BaseModel):
     voucher_code: str | None
     provider: str
     provider_payment_id: str | None
-    payment_method: str | None
+    checkout_method: str | None = Field(
+        default=None, description="the one method the checkout offers (`mobilepay`, `apple_pay`…); null: all"
+    )
+    payment_method: str | None = Field(description="the method actually used, as the provider reports it")
     flagged: bool
     paid_at: datetime | None
     data_until: datetime | None = Field(

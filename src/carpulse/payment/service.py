@@ -6,15 +6,20 @@ provider's webhook (via the inbox and a job), the customer's `verify` call, or a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from enum import StrEnum
 from urllib.parse import urlencode
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carpulse.config import StripeSettings
 from carpulse.connect.repository import ConnectSessionRepository
 from carpulse.connect.schemas import ConnectSession, Locale, Step
 from carpulse.connect.service import connect
@@ -23,12 +28,14 @@ from carpulse.errors import CarPulseError
 from carpulse.inbound_event.repository import InboundEventRepository
 from carpulse.kit.logs import get_logger
 from carpulse.kit.money import plain_rate
+from carpulse.kit.secrets_box import UndecryptableSecret
 from carpulse.models import Order, OrderStatus
 from carpulse.models.order import order_reference
-from carpulse.order.errors import OrderNotPayable
+from carpulse.order.errors import OrderNotFound, OrderNotPayable
 from carpulse.order.repository import OrderRepository
 from carpulse.order.service import orders
-from carpulse.payment.errors import WebhookRejected
+from carpulse.payment.errors import ApplePayDomainNotConfigured, CheckoutAlreadyPaid, CheckoutChanging, WebhookRejected
+from carpulse.payment.factory import PaymentChoice
 from carpulse.payment.gateway import CheckoutRequest, PaymentOutcome, PaymentStatus, WebhookSignatureInvalid
 from carpulse.payment.schemas import CreateIntent, IntentCreated, OrderRead, OrderTransitionRead
 from carpulse.pricing.catalog import PackageCode, package_name
@@ -42,6 +49,41 @@ log = get_logger("carpulse.payment")
 
 WEBHOOK_JOB = "inbound_event.handle"
 CLOSE_JOB = "payment.close_checkout"
+RETURN_FIELDS_SEPARATOR = "|"
+# A switched-away payment's end may be announced for days (webhook retries); after that the order's
+# current payment is asked instead (`handle_event`).
+REPLACED_SECONDS = 3 * 24 * 3600
+PAID_STATUSES = frozenset({OrderStatus.paid, OrderStatus.fulfilled, OrderStatus.refunded})
+
+
+class CheckoutOutcome(StrEnum):
+    """The word the return URL gives the frontend (`payment=`), from the provider's state, never the URL taken."""
+
+    paid = "paid"  # the money is taken; the reports are on their way
+    processing = "processing"  # not confirmed yet (or the provider could not be asked): poll the order
+    declined = "declined"  # the provider or the bank refused the payment
+    abandoned = "abandoned"  # the customer left (or the checkout expired) without paying
+    replaced = "replaced"  # the customer switched to another payment choice since this checkout
+    refunded = "refunded"  # paid and since refunded
+
+
+def replaced_key(provider: str, payment_id: str) -> str:
+    return f"payment.replaced:{provider}:{payment_id}"
+
+
+def checkout_outcome(status: OrderStatus, *, replaced: bool, cancelled: bool) -> CheckoutOutcome:
+    """The outcome of an order after its provider's state was applied."""
+    if status in (OrderStatus.paid, OrderStatus.fulfilled):
+        return CheckoutOutcome.paid
+    if status is OrderStatus.refunded:
+        return CheckoutOutcome.refunded
+    if replaced:
+        return CheckoutOutcome.replaced
+    if status is OrderStatus.failed:
+        return CheckoutOutcome.declined
+    if status is OrderStatus.expired or cancelled:
+        return CheckoutOutcome.abandoned
+    return CheckoutOutcome.processing
 
 
 class PaymentService:
@@ -52,44 +94,67 @@ class PaymentService:
         quote = await QuoteRepository(db).get_for_session(body.quote_id, session.id)
         if quote is None:
             raise QuoteNotFound("No such quote for this session.")
-        gateway = state.payments.get(body.provider)
+        choice = state.payments.choose(body.provider)
         existing = await OrderRepository(db).for_quote(quote.id)
         if existing is not None:
-            return await self._existing(existing, body.provider)
+            if self._chosen(existing, choice) and existing.status is OrderStatus.pending_payment:
+                return self._intent(existing, body.provider)  # double clicks, retries
+            return await self._switch(db, state, existing, choice, body.provider)
         if quote.expires_at <= now:
             raise QuoteExpired("The quote has expired; ask for a new one.")
         locale = (body.locale or Locale(quote.locale)).value
-        order = await orders.create(db, quote, body.provider, locale, now, state.settings.pricing.order_ttl_seconds)
+        try:
+            async with db.begin_nested():
+                order = await orders.create(
+                    db, quote, choice.gateway.name, locale, now, state.settings.pricing.order_ttl_seconds
+                )
+        except IntegrityError as exc:
+            # The quote's one order was created by a concurrent create-intent that committed first.
+            raise CheckoutChanging("Another checkout for this quote started at the same moment; try again.") from exc
+        order.checkout_method = choice.method
         await connect.keep(db, session)
-        frontend = state.settings.tesla.frontend_url or f"{state.settings.base_url}/"
-        separator = "&" if "?" in frontend else "?"
-        # The provider and the browser's history see the return URL: it carries a reference, never an id.
-        back = f"{frontend}{separator}{urlencode({'checkout': order_reference(order.id)})}"
-        started = await gateway.create_payment(
-            CheckoutRequest(
-                order_id=order.id,
-                amount_cents=order.gross_cents,
-                currency=order.currency,
-                description=f"{package_name(PackageCode(order.package), locale)} ({len(order.vins)})",
-                locale=locale,
-                success_url=f"{back}&payment=complete",
-                cancel_url=f"{back}&payment=cancelled",
-                idempotency_key=f"order:{order.id}:checkout",
-                expires_at=order.expires_at,
-            )
+        started = await choice.gateway.create_payment(
+            self._checkout_request(state, order, choice, f"order:{order.id}:checkout")
         )
         order.provider_payment_id = started.provider_payment_id
         order.redirect_url = started.redirect_url
         await db.flush()
         await self._remember_order(state, session, order.id)
         log.info("payment.intent_created", order=order.id[:8], provider=body.provider, amount=order.gross_cents)
+        return self._intent(order, body.provider, started.client_secret)
+
+    @staticmethod
+    def _chosen(order: Order, choice: PaymentChoice) -> bool:
+        return order.provider == choice.gateway.name and order.checkout_method == choice.method
+
+    def _checkout_request(
+        self, state: State, order: Order, choice: PaymentChoice, idempotency_key: str
+    ) -> CheckoutRequest:
+        # The provider and the browser's history see the return URL: an opaque token, never the order id.
+        token = state.box.encrypt(RETURN_FIELDS_SEPARATOR.join((order.id, choice.gateway.name, choice.method or "")))
+        back = f"{state.settings.base_url}/api/v1/payment/return?{urlencode({'order': token})}"
+        return CheckoutRequest(
+            order_id=order.id,
+            amount_cents=order.gross_cents,
+            currency=order.currency,
+            description=f"{package_name(PackageCode(order.package), order.locale)} ({len(order.vins)})",
+            locale=order.locale,
+            success_url=back,
+            cancel_url=f"{back}&via=cancel",
+            idempotency_key=idempotency_key,
+            expires_at=order.expires_at,
+            payment_method=choice.method,
+        )
+
+    @staticmethod
+    def _intent(order: Order, provider: str, client_secret: str | None = None) -> IntentCreated:
         return IntentCreated(
             order_id=order.id,
             reference=order_reference(order.id),
-            provider=body.provider,
-            provider_payment_id=started.provider_payment_id,
-            redirect_url=started.redirect_url,
-            client_secret=started.client_secret,
+            provider=provider,
+            provider_payment_id=order.provider_payment_id or "",
+            redirect_url=order.redirect_url,
+            client_secret=client_secret,
             amount_cents=order.gross_cents,
             currency=order.currency,
             expires_at=order.expires_at,
@@ -101,26 +166,109 @@ class PaymentService:
         session.step = Step.ordered
         await ConnectSessionRepository(state.ephemeral).save_until_expiry(session, state.clock.now())
 
-    async def _existing(self, order: Order, provider: str) -> IntentCreated:
-        """A second create-intent for the same quote returns the first (double clicks, retries).
+    async def _switch(
+        self, db: AsyncSession, state: State, order: Order, choice: PaymentChoice, provider: str
+    ) -> IntentCreated:
+        """The customer changed their mind before paying: close the first payment at its provider, then
+        start one with the new choice. Money already taken, or a concurrent switch, answers 409.
 
-        A failed order is not offered again: its checkout is closed (`close_checkout`) and its voucher
-        use given back, so paying it needs a new quote."""
-        if order.status is not OrderStatus.pending_payment or order.provider != provider:
+        A failed or expired order is not offered again: its checkout is closed (`close_checkout`) and its
+        voucher use given back, so paying it needs a new quote."""
+        if order.status in PAID_STATUSES:
+            raise CheckoutAlreadyPaid(f"This quote's order is already paid with {order.provider}; nothing to switch.")
+        if order.status is not OrderStatus.pending_payment:
             raise OrderNotPayable(
                 f"This quote already has an order that is {order.status.value} with {order.provider}; "
                 "ask for a new quote."
             )
-        return IntentCreated(
-            order_id=order.id,
-            reference=order_reference(order.id),
-            provider=order.provider,
-            provider_payment_id=order.provider_payment_id or "",
-            redirect_url=order.redirect_url,
-            amount_cents=order.gross_cents,
-            currency=order.currency,
-            expires_at=order.expires_at,
+        order_id, replaced, previous = order.id, order.provider_payment_id, order.provider
+        key = f"order:{order_id}:checkout:{secrets.token_urlsafe(9)}"  # a fresh payment, not a replay of one
+        request = self._checkout_request(state, order, choice, key)
+        await release_read(db)
+        if replaced is not None:
+            # Closing it makes the provider announce its end (`checkout.session.expired`), maybe before this
+            # request commits: that end is the old payment's, not the order's (see `handle_event`).
+            await state.ephemeral.set(replaced_key(previous, replaced), order_id, ttl_seconds=REPLACED_SECONDS)
+            closed = await state.payments.get(previous).close(replaced, f"order:{order_id}:close:{replaced}")
+            if closed.status in (PaymentStatus.succeeded, PaymentStatus.refunded):
+                # Paid before the close reached the provider: the webhook or `verify` records it.
+                raise CheckoutAlreadyPaid(
+                    f"The payment with {previous} went through before the switch; nothing to switch, nothing charged "
+                    "twice."
+                )
+        started = await choice.gateway.create_payment(request)
+        now = state.clock.now()
+        repository = OrderRepository(db)
+        swapped = await repository.replace_payment(
+            order_id,
+            replaced,
+            now,
+            provider=choice.gateway.name,
+            checkout_method=choice.method,
+            provider_payment_id=started.provider_payment_id,
+            redirect_url=started.redirect_url,
         )
+        if not swapped:
+            await release_read(db)  # the close's webhook may arrive inline; it must find no lock held
+            await choice.gateway.close(
+                started.provider_payment_id, f"order:{order_id}:close:{started.provider_payment_id}"
+            )
+            raise CheckoutChanging("Another checkout for this quote changed it at the same moment; try again.")
+        reason = f"switched from {previous} to {provider}"
+        repository.record(order_id, OrderStatus.pending_payment, OrderStatus.pending_payment, "customer", reason, now)
+        await db.flush()
+        await db.refresh(order)
+        log.info("payment.checkout_switched", order=order_id[:8], previous=previous, provider=provider)
+        return self._intent(order, provider, started.client_secret)
+
+    async def returned(self, db: AsyncSession, state: State, token: str, via: str | None) -> str:
+        """The customer is back from the provider: bring the order in line with the provider's state (capturing
+        an approved PayPal order first) and answer the frontend URL carrying the outcome's word."""
+        try:
+            order_id, gateway, method = state.box.decrypt(token).split(RETURN_FIELDS_SEPARATOR)
+        except (UndecryptableSecret, ValueError) as exc:
+            raise OrderNotFound("This return link names no order.") from exc
+        order = await orders.get(db, order_id)
+        word = await self._outcome(
+            db, state, order, (order.provider, order.checkout_method or "") != (gateway, method), via
+        )
+        frontend = state.settings.tesla.frontend_url or f"{state.settings.base_url}/"
+        separator = "&" if "?" in frontend else "?"
+        log.info("payment.returned", order=order_id[:8], via=via or "success", outcome=word.value)
+        return f"{frontend}{separator}{urlencode({'checkout': order_reference(order_id), 'payment': word.value})}"
+
+    async def _outcome(
+        self, db: AsyncSession, state: State, order: Order, replaced: bool, via: str | None
+    ) -> CheckoutOutcome:
+        if order.status is OrderStatus.pending_payment and not replaced and order.provider_payment_id:
+            gateway, payment_id, order_id = state.payments.get(order.provider), order.provider_payment_id, order.id
+            await release_read(db)
+            try:
+                # Back through the cancel URL nothing is captured; the success URL's approval (PayPal) is.
+                outcome = await (
+                    gateway.verify(payment_id)
+                    if via == "cancel"
+                    else gateway.capture(payment_id, f"order:{order_id}:capture")
+                )
+            except CarPulseError as exc:
+                log.warning("payment.return_unverified", order=order_id[:8], error=type(exc).__name__)
+                return CheckoutOutcome.processing
+            await db.refresh(order)
+            await self._apply(db, state, order, outcome, "return")
+            if outcome.status is PaymentStatus.failed:
+                return CheckoutOutcome.declined
+        return checkout_outcome(order.status, replaced=replaced, cancelled=via == "cancel")
+
+    async def apple_pay_domain_association(self, settings: StripeSettings) -> str:
+        """The file Apple checks before it shows Apple Pay on our own pages (hosted Checkout needs none)."""
+        path = settings.apple_pay_domain_association
+        if path is None:
+            raise ApplePayDomainNotConfigured("No Apple Pay domain association is configured on this server.")
+        try:
+            return await asyncio.to_thread(path.read_text, "utf-8")
+        except OSError as exc:
+            log.warning("payment.apple_pay_domain_file_unreadable", error=type(exc).__name__)
+            raise ApplePayDomainNotConfigured("The Apple Pay domain association file cannot be read.") from exc
 
     async def verify(self, db: AsyncSession, state: State, order_id: str) -> Order:
         order = await orders.get(db, order_id)
@@ -207,7 +355,21 @@ class PaymentService:
             if order is None:
                 result = "no-order"
             else:
-                result = await self._apply(db, state, order, event.outcome, f"webhook:{row.provider}")
+                outcome = event.outcome
+                ended = outcome.status in (PaymentStatus.failed, PaymentStatus.expired)
+                if ended and await state.ephemeral.get(replaced_key(outcome.provider, outcome.provider_payment_id)):
+                    row.result = "replaced-payment"
+                    await db.flush()
+                    return "replaced-payment"
+                if (
+                    outcome.status is PaymentStatus.expired
+                    and order.provider_payment_id
+                    and outcome.provider_payment_id != order.provider_payment_id
+                ):
+                    # The end of a checkout this order has replaced (the customer switched): the order's current
+                    # payment decides, not the old one's end.
+                    outcome = await state.payments.get(order.provider).verify(order.provider_payment_id)
+                result = await self._apply(db, state, order, outcome, f"webhook:{row.provider}")
         row.result = result
         await db.flush()
         log.info("payment.webhook_handled", provider=row.provider, event_type=row.event_type, result=result)
@@ -231,6 +393,7 @@ class PaymentService:
             voucher_code=order.voucher_code,
             provider=order.provider,
             provider_payment_id=order.provider_payment_id,
+            checkout_method=order.checkout_method,
             payment_method=order.payment_method,
             flagged=order.flagged_reason is not None,
             paid_at=order.paid_at,

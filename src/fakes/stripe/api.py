@@ -207,6 +207,14 @@ def router(fake: StripeFake) -> APIRouter:
     async def retrieve_refund(request: Request, refund_id: str) -> Response:
         return await answer(fake, request, lambda call: ledger.refund_by_id(refund_id))
 
+    @routes.post("/payment_method_configurations")
+    async def create_configuration(request: Request) -> Response:
+        return await answer(fake, request, lambda call: ledger.create_configuration(call.params))
+
+    @routes.get("/payment_method_configurations/{configuration_id}")
+    async def retrieve_configuration(request: Request, configuration_id: str) -> Response:
+        return await answer(fake, request, lambda call: ledger.configuration(configuration_id))
+
     @routes.get("/events/{event_id}")
     async def retrieve_event(request: Request, event_id: str) -> Response:
         return await answer(fake, request, lambda call: ledger.event(event_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fakes.stripe import api, hosted_page
 from fakes.stripe.api import ApiRequest, Faults, InjectedError, StoredResponse
 from fakes.stripe.errors import StripeApiError
-from fakes.stripe.ledger import Ledger, Outcome
+from fakes.stripe.ledger import Ledger, Outcome, payment_method_configuration
 from fakes.stripe.webhooks import Delivery, SendWebhook, Webhooks
 
 
@@ -62,11 +62,17 @@ class StripeFake:
         send_webhook: SendWebhook | None = None,
         clock: Callable[[], datetime] | None = None,
         auto_deliver: bool = True,
+        payment_method_configurations: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.api_key = api_key
         self.clock: Callable[[], datetime] = clock or _utc_now
         self.auto_deliver = auto_deliver
         self.ledger = Ledger(self.clock)
+        # Configurations made in the account's Dashboard beforehand: id → the methods turned on.
+        for configuration_id, methods in (payment_method_configurations or {}).items():
+            self.ledger.configurations[configuration_id] = payment_method_configuration(
+                configuration_id, configuration_id, set(methods)
+            )
         self.webhooks = Webhooks(webhook_secret, self.clock, webhook_url, send_webhook)
         self.faults = Faults()
         self.idempotency: dict[str, StoredResponse] = {}

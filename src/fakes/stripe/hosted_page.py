@@ -1,7 +1,9 @@
 """The hosted Checkout page at `/checkout/{session_id}`: pay, decline or abandon.
 
 A person clicks; a test adds `?sandbox_outcome=pay|decline|abandon` (and `sandbox_method=card|mobilepay|
-google_pay|apple_pay`) and gets the same action at once, then a 303 to `success_url` or `cancel_url`.
+google_pay|apple_pay`, default the first offered) and gets the same action at once, then a 303 to
+`success_url` or `cancel_url`. Only the methods the session allows are offered (its types, narrowed by
+its payment method configuration); paying with another is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fakes.stripe.errors import StripeApiError
-from fakes.stripe.ledger import HOSTED_METHODS, OUTCOMES, ZERO_DECIMAL_CURRENCIES
+from fakes.stripe.ledger import OUTCOMES, ZERO_DECIMAL_CURRENCIES
 
 if TYPE_CHECKING:
     from fakes.stripe.fake import StripeFake
@@ -42,14 +44,13 @@ def _page(title: str, body: str, status: int = 200, lang: str = "en") -> HTMLRes
     return HTMLResponse(_PAGE.format(title=escape(title), body=body, lang=escape(lang)), status_code=status)
 
 
-def _checkout_form(session: dict[str, Any], items: list[dict[str, Any]], action: str) -> str:
+def _checkout_form(session: dict[str, Any], items: list[dict[str, Any]], action: str, methods: list[str]) -> str:
     currency = str(session["currency"])
     rows = "".join(
         f"<tr><td>{escape(str(item['description']))} × {int(item['quantity'])}</td>"
         f'<td class="num">{format_amount(int(item["amount_total"]), currency)}</td></tr>'
         for item in items
     )
-    methods = [method for method, kind in HOSTED_METHODS.items() if kind in session["payment_method_types"]]
     choices = "".join(
         f'<label><input type="radio" name="sandbox_method" value="{method}"{" checked" if index == 0 else ""}> '
         f"{_METHOD_LABELS[method]}</label>"
@@ -90,13 +91,15 @@ def router(fake: StripeFake) -> APIRouter:
             if session["status"] != "open":
                 return _closed(session)
             action = f"{request.scope.get('root_path', '')}/checkout/{session_id}"
-            body = _checkout_form(session, ledger.line_items.get(session_id, []), action)
+            methods = ledger.offered_methods(session)
+            body = _checkout_form(session, ledger.line_items.get(session_id, []), action, methods)
             return _page("Pay with Stripe (sandbox)", body, lang=str(session["locale"] or "en"))
         if outcome not in OUTCOMES:
             return _page("Bad request", f"<p>Unknown sandbox_outcome {escape(outcome)!r}.</p>", 400)
         if session["status"] != "open":
             return _closed(session, 409)
-        method = request.query_params.get("sandbox_method") or "card"
+        # No choice sent: the first method offered (a session for one method offers only it).
+        method = request.query_params.get("sandbox_method") or next(iter(ledger.offered_methods(session)), "card")
         try:
             events = ledger.settle(session_id, outcome, method)
         except StripeApiError as exc:

@@ -22,6 +22,8 @@ ENABLED_PAYMENT_METHODS = ("card", "mobilepay")
 MOBILEPAY_CURRENCIES = frozenset({"eur", "dkk", "nok", "sek"})
 # What the customer picks on the hosted page → the payment-method type it is charged as.
 HOSTED_METHODS: dict[str, str] = {"card": "card", "google_pay": "card", "apple_pay": "card", "mobilepay": "mobilepay"}
+# The toggles of a payment method configuration (`pmc_…`, Dashboard → Payment methods) the fake models.
+CONFIGURABLE_METHODS = tuple(HOSTED_METHODS)
 CHECKOUT_LOCALES = frozenset(
     {
         *("auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA"),
@@ -68,6 +70,31 @@ def _card(brand: str = "visa", last4: str = "4242") -> JSON:
     return {"brand": brand, "country": "FI", "exp_month": 12, "exp_year": 2034, "funding": "credit", "last4": last4}
 
 
+def _toggle(on: bool) -> JSON:
+    value = "on" if on else "off"
+    return {"available": True, "display_preference": {"overridable": None, "preference": value, "value": value}}
+
+
+def payment_method_configuration(configuration_id: str, name: str, enabled: set[str]) -> JSON:
+    """A `payment_method_configuration` object with `enabled` of the modelled methods on."""
+    configuration: JSON = {
+        "id": configuration_id,
+        "object": "payment_method_configuration",
+        "active": True,
+        "application": None,
+        "is_default": False,
+        "livemode": False,
+        "name": name,
+        "parent": None,
+    }
+    configuration.update({method: _toggle(method in enabled) for method in CONFIGURABLE_METHODS})
+    return configuration
+
+
+def _is_on(configuration: JSON, method: str) -> bool:
+    return bool(configuration.get(method, {}).get("display_preference", {}).get("value") == "on")
+
+
 def payment_method_details(method: str) -> JSON:
     """What the charge records for a hosted-page choice (reference §2.7: wallets are `card` + `wallet.type`)."""
     if method == "mobilepay":
@@ -93,6 +120,8 @@ class Ledger:
         self.events: dict[str, JSON] = {}
         # Not part of Stripe's session JSON: what Checkout copies onto the PaymentIntent it creates.
         self.intent_data: dict[str, JSON] = {}
+        # Payment method configurations outlive `clear()`: they are the account's Dashboard settings.
+        self.configurations: dict[str, JSON] = {}
 
     def now(self) -> int:
         return int(self.clock().timestamp())
@@ -135,6 +164,39 @@ class Ledger:
         if intent is None:
             raise resource_missing("payment_intent", intent_id)
         return intent
+
+    def configuration(self, configuration_id: str) -> JSON:
+        configuration = self.configurations.get(configuration_id)
+        if configuration is None:
+            raise resource_missing("payment_method_configuration", configuration_id)
+        return configuration
+
+    def create_configuration(self, params: JSON, configuration_id: str | None = None) -> JSON:
+        """`POST /v1/payment_method_configurations`: `<method>[display_preference][preference]=on|off`."""
+        enabled: set[str] = set()
+        for method in CONFIGURABLE_METHODS:
+            preference = form.mapping(form.mapping(params, method), "display_preference")
+            value = form.text(preference, "preference") or "off"
+            if value not in ("on", "off", "none"):
+                param = f"{method}[display_preference][preference]"
+                raise StripeApiError(400, f"Invalid {param}: must be one of on, off, or none", param=param)
+            if value == "on":
+                enabled.add(method)
+        configuration_id = configuration_id or new_id("pmc_1")
+        name = form.text(params, "name") or "Configuration"
+        configuration = payment_method_configuration(configuration_id, name, enabled)
+        self.configurations[configuration_id] = configuration
+        return configuration
+
+    def offered_methods(self, session: JSON) -> list[str]:
+        """What the hosted page lets the customer pick: the session's types, narrowed by its configuration."""
+        details = session.get("payment_method_configuration_details") or {}
+        configuration = self.configurations.get(str(details.get("id") or ""))
+        return [
+            method
+            for method, kind in HOSTED_METHODS.items()
+            if kind in session["payment_method_types"] and (configuration is None or _is_on(configuration, method))
+        ]
 
     def event(self, event_id: str) -> JSON:
         event = self.events.get(event_id)
@@ -242,6 +304,12 @@ class Ledger:
         if client_reference_id is not None and len(client_reference_id) > 200:
             raise StripeApiError(400, "client_reference_id is longer than 200 characters.", param="client_reference_id")
         intent_data = form.mapping(params, "payment_intent_data")
+        configuration_id = form.text(params, "payment_method_configuration")
+        configuration = self.configurations.get(configuration_id) if configuration_id is not None else None
+        if configuration_id is not None and configuration is None:
+            raise resource_missing(
+                "payment_method_configuration", configuration_id, param="payment_method_configuration"
+            )
         session_id = new_id("cs_test_a1", 56)
         session: JSON = {
             "id": session_id,
@@ -263,7 +331,10 @@ class Ledger:
             "metadata": form.metadata(params),
             "mode": "payment",
             "payment_intent": None,
-            "payment_method_types": self._payment_method_types(params, currency),
+            "payment_method_configuration_details": {"id": configuration_id, "parent": None}
+            if configuration_id
+            else None,
+            "payment_method_types": self._payment_method_types(params, currency, configuration),
             "payment_status": "unpaid",
             "status": "open",
             "success_url": success_url,
@@ -343,7 +414,7 @@ class Ledger:
         return currencies.pop(), items
 
     @staticmethod
-    def _payment_method_types(params: JSON, currency: str) -> list[str]:
+    def _payment_method_types(params: JSON, currency: str, configuration: JSON | None = None) -> list[str]:
         allowed = [str(item) for item in form.sequence(params, "allowed_payment_method_types")]
         excluded = [str(item) for item in form.sequence(params, "excluded_payment_method_types")]
         if allowed and excluded:
@@ -358,6 +429,11 @@ class Ledger:
             if (not allowed or kind in allowed)
             and kind not in excluded
             and (kind != "mobilepay" or currency in MOBILEPAY_CURRENCIES)
+            # A configuration turns a type on when any method riding on it is on (wallets ride on `card`).
+            and (
+                configuration is None
+                or any(_is_on(configuration, method) for method, of in HOSTED_METHODS.items() if of == kind)
+            )
         ]
         if not types:
             raise StripeApiError(400, "No valid payment method types for this Checkout Session.", param="line_items")
@@ -400,7 +476,7 @@ class Ledger:
         if outcome == "abandon":
             return self._expire(session, None)
         kind = HOSTED_METHODS.get(method)
-        if kind is None or kind not in session["payment_method_types"]:
+        if kind is None or method not in self.offered_methods(session):
             raise StripeApiError(400, f"The payment method {method!r} is not available for this Checkout Session.")
         intent = self._intent_for(session)
         charge = self._charge(intent, method, succeeded=outcome == "pay")

@@ -214,6 +214,10 @@ class PayPalGateway:
     def can_handle_payment_id(self, payment_id: str) -> bool:
         return bool(ORDER_ID.fullmatch(payment_id))
 
+    def payment_methods(self) -> frozenset[str]:
+        """None to narrow to: the customer pays with PayPal itself."""
+        return frozenset()
+
     async def create_payment(self, request: CheckoutRequest) -> CheckoutStarted:
         currency = request.currency.upper()
         total = Money(currency_code=currency, value=to_value(request.amount_cents, currency))

@@ -1,7 +1,9 @@
 """`StripeGateway`: our `PaymentGateway` over hosted Checkout Sessions (reference §2.3, §2.5, §2.11).
 
-Card, Apple Pay, Google Pay and MobilePay come from the account's dynamic payment methods, so
-nothing here names a payment-method type (Endive refuses `payment_method_types`, reference §0).
+Card, Apple Pay, Google Pay and MobilePay come from the account's dynamic payment methods (Endive
+refuses `payment_method_types`, reference §0). A checkout for one method narrows them (§2.7):
+MobilePay is its own type (`allowed_payment_method_types`); Apple Pay and Google Pay ride on `card`,
+so a payment method configuration with only that wallet on picks the wallet.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ log = get_logger("carpulse.stripe")
 T = TypeVar("T")
 PROVIDER = "stripe"
 PAYMENT_ID_PREFIXES = ("cs_", "pi_")
+CARD_WALLETS = ("apple_pay", "google_pay")
 # Stripe accepts `expires_at` 30 min to 24 h after creation by its own clock; keep a margin for skew and latency.
 EXPIRY_MIN = timedelta(minutes=31)
 EXPIRY_MAX = timedelta(hours=23, minutes=59)
@@ -255,6 +258,8 @@ class StripeGateway:
         clock: Clock = system_clock,
         breaker: CircuitBreaker | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        mobilepay: bool = False,
+        wallet_configurations: Mapping[str, str | None] | None = None,
     ) -> None:
         self.secret_key = secret_key or None
         self.webhook_secret = webhook_secret or None
@@ -262,6 +267,10 @@ class StripeGateway:
         self.webhook_clock_skew_seconds = webhook_clock_skew_seconds
         self.clock = clock
         self.breaker = breaker
+        self.mobilepay = mobilepay
+        self.wallet_configurations = {
+            wallet: configuration for wallet, configuration in (wallet_configurations or {}).items() if configuration
+        }
         self._owns_http = http is None
         self.http = http or httpx.AsyncClient(timeout=timeout_seconds)
         # An empty key builds a client that is never called: `_call` refuses first (`is_configured`).
@@ -291,6 +300,11 @@ class StripeGateway:
             webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
             webhook_clock_skew_seconds=settings.webhook_clock_skew_seconds,
             http=http,
+            mobilepay=settings.mobilepay,
+            wallet_configurations={
+                "apple_pay": settings.apple_pay_configuration,
+                "google_pay": settings.google_pay_configuration,
+            },
             **options,
         )
 
@@ -299,6 +313,23 @@ class StripeGateway:
 
     def can_handle_payment_id(self, payment_id: str) -> bool:
         return payment_id.startswith(PAYMENT_ID_PREFIXES)
+
+    def payment_methods(self) -> frozenset[str]:
+        wallets = {wallet for wallet in CARD_WALLETS if wallet in self.wallet_configurations}
+        return frozenset({*wallets, *(("mobilepay",) if self.mobilepay else ())})
+
+    def restriction(self, method: str | None) -> SessionCreateParams:
+        """The Checkout Session parameters that offer only `method` (nothing: the account's methods)."""
+        if method is None:
+            return {}
+        if method not in self.payment_methods():
+            raise StripeNotConfigured(f"This server does not offer {method} through Stripe.")
+        if method in CARD_WALLETS:
+            return {
+                "allowed_payment_method_types": ["card"],
+                "payment_method_configuration": self.wallet_configurations[method],
+            }
+        return {"allowed_payment_method_types": [method]}
 
     async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         if not self.is_configured():
@@ -348,6 +379,7 @@ class StripeGateway:
             # Session metadata stays on the session; PI and charge events need the order id too.
             "payment_intent_data": {"metadata": {"order_id": request.order_id}, "description": request.description},
             "locale": stripe_locale(request.locale),
+            **self.restriction(request.payment_method),
         }
         expires_at = checkout_expiry(request.expires_at, self.clock.now())
         if expires_at is not None:
