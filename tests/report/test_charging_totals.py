@@ -119,7 +119,13 @@ class TestRenderedReport:
         orders = f"/api/v1/tesla/orders/{intent['order_id']}/vehicles/{vehicle['vin']}"
         listing = (await committed_client.get(f"{orders}/charging-invoices")).json()
 
-        html = (await committed_client.get(local(task["html_url"]))).text
+        page = await committed_client.get(local(task["html_url"]))
+        html = page.text
+
+        # The status API's `html_url` opens as a web page, not as a download.
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["content-disposition"].startswith("inline;")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
         for total in listing["totals"]:
             cells = f"<td>{total['currency']}</td><td>{total['sessions']}</td>"
