@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 
 from carpulse.cli import app
 from carpulse.config import get_settings
-from carpulse.kit.i18n import translate
+from carpulse.kit.i18n import format_money, translate
+from carpulse.pricing.catalog import PACKAGES, PackageCode
 
 runner = CliRunner()
+UUID_OR_TOKEN = r"[A-Za-z0-9_-]{20,}"
 RAW_KEY = re.compile(r"\b(?:report|field|battery|format|enum|glossary|receipt)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*\b")
 
 
@@ -58,6 +60,42 @@ class TestDemo:
         assert vin[1] in report_html.read_text(encoding="utf-8")
         assert translate(locale, "receipt.title") in pdf_text(receipt_pdf)
         assert "5/7 report" in result.stdout  # progress on the terminal
+        price = format_money(PACKAGES[PackageCode(package)].price_cents, "EUR", locale)
+        assert f"3/7 quote: {price} " in result.stdout
+        assert " EUR" not in result.stdout
+
+    def test_ids_are_printed_whole_to_go_on_from(self, embedded: Path) -> None:
+        out = embedded / "out"
+
+        result = runner.invoke(app, ["demo", "--package", "basic", "--out", str(out)])
+
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.stdout
+        order = re.search(rf"order ({UUID_OR_TOKEN})", result.stdout)
+        assert order is not None, result.stdout
+        assert f"GET /api/v1/tesla/report/{order[1]}" in result.stdout
+        assert re.search(rf"session {UUID_OR_TOKEN}", result.stdout)
+        assert re.search(rf"receipt {UUID_OR_TOKEN}", result.stdout)
+
+    def test_bulk_picks_an_account_with_several_cars(self, embedded: Path) -> None:
+        out = embedded / "out"
+
+        result = runner.invoke(app, ["demo", "--package", "bulk", "--out", str(out)])
+
+        assert result.exit_code == 0, result.output
+        assert "'family'" in result.stdout
+        vins = set(re.findall(r"VIN (\w{17})", result.stdout))
+        assert len(vins) >= 2
+        for vin in vins:
+            assert next(out.glob(f"carpulse-report-{vin}-en-pro.pdf"))
+        assert f"3/7 quote: {format_money(PACKAGES[PackageCode.bulk].price_cents, 'EUR', 'en')} " in result.stdout
+
+    def test_the_account_is_chosen_with_account(self, embedded: Path) -> None:
+        result = runner.invoke(app, ["demo", "--package", "bulk", "--account", "solo", "--out", str(embedded / "out")])
+
+        assert result.exit_code == 1
+        assert "'solo'" in result.stdout
+        assert "--account family" in result.output
 
     def test_bad_options_are_refused(self, embedded: Path) -> None:
         result = runner.invoke(app, ["demo", "--locale", "pt", "--out", str(embedded / "out")])

@@ -145,6 +145,10 @@ def sandbox(
 def demo(
     locale: Annotated[str, typer.Option(help="en fi sv no da de fr es it")] = "en",
     package: Annotated[str, typer.Option(help="basic, pro or bulk")] = "pro",
+    account: Annotated[
+        str | None,
+        typer.Option(help="the sandbox Tesla account (default: solo; family for bulk, which needs several cars)"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="folder for the report PDF, report HTML and receipt PDF")] = Path(
         "var/demo"
     ),
@@ -174,18 +178,31 @@ def demo(
         command.upgrade(alembic_config(), "head")
     try:
         result = asyncio.run(
-            run_demo(base_url=base_url, settings=settings, locale=locale, package=package, out=out, echo=typer.echo)
+            run_demo(
+                base_url=base_url,
+                settings=settings,
+                locale=locale,
+                package=package,
+                out=out,
+                account=account,
+                echo=typer.echo,
+            )
         )
     except DemoFailed as exc:
         typer.echo(f"demo failed: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"VIN {result.vin} · order {result.order_id[:8]}…")
+    typer.echo(f"VIN {result.vin} · order {result.order_id} · session {result.session_id}")
+    typer.echo(f"receipt {result.receipt_id}")
+    for path in result.reports[2:]:
+        typer.echo(f"{'report PDF' if path.suffix == '.pdf' else 'report HTML':12} {path}")
     for label, path in (
         ("report PDF", result.report_pdf),
         ("report HTML", result.report_html),
         ("receipt PDF", result.receipt_pdf),
     ):
         typer.echo(f"{label:12} {path}")
+    # Whole ids, so that a newcomer can go on by hand from where the demo stopped.
+    typer.echo(f"next: GET /api/v1/tesla/report/{result.order_id} · GET /api/v1/payment/receipt/{result.order_id}")
 
 
 @admin_app.command("hash-password")

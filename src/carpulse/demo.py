@@ -19,8 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from carpulse.config import Settings
+from carpulse.kit.i18n import format_money
 
 JSON = {"Accept": "application/json"}
+# The sandbox account a package is shown with unless `--account` names another: Bulk needs several cars.
+DEFAULT_ACCOUNTS = {"bulk": "family"}
+DEFAULT_ACCOUNT = "solo"
+MAX_BULK_VEHICLES = 25
 Echo = Callable[[str], None]
 
 
@@ -35,6 +40,15 @@ class DemoResult:
     report_pdf: Path
     report_html: Path
     receipt_pdf: Path
+    session_id: str = ""
+    receipt_id: str = ""
+    # Every vehicle's report (a Bulk order has one per vehicle), the first one included.
+    reports: tuple[Path, ...] = ()
+
+
+def account_for(package: str, account: str | None = None) -> str:
+    """The sandbox account to walk: the one asked for, else one with enough cars for the package."""
+    return account or DEFAULT_ACCOUNTS.get(package, DEFAULT_ACCOUNT)
 
 
 def _query(url: str) -> dict[str, str]:
@@ -68,6 +82,7 @@ class Checkout:
     vins: list[str]
     redirect_url: str
     provider: str = "stripe"
+    session_id: str = ""
 
 
 async def checkout(
@@ -99,9 +114,14 @@ async def checkout(
     session_id = session["session_id"]
 
     vehicles = _ok(await client.get(f"/api/v1/tesla/session/{session_id}/vehicles"), "vehicles")["vehicles"]
-    count = 2 if package == "bulk" else 1
-    if len(vehicles) < count:
-        raise DemoFailed(f"the account '{account}' has {len(vehicles)} vehicle(s); {package} needs {count}")
+    count = min(len(vehicles), MAX_BULK_VEHICLES) if package == "bulk" else 1
+    needed = 2 if package == "bulk" else 1
+    if len(vehicles) < needed:
+        needs = "at least 2" if package == "bulk" else "one"
+        raise DemoFailed(
+            f"the account '{account}' has {len(vehicles)} vehicle(s); {package} needs {needs}"
+            f" (try --account {DEFAULT_ACCOUNTS['bulk']})"
+        )
     vins = [vehicle["vin"] for vehicle in vehicles[:count]]
     echo(f"2/7 select: {', '.join(vins)} · {package}")
     _ok(
@@ -110,7 +130,8 @@ async def checkout(
     )
 
     quote = _ok(await client.post("/api/v1/pricing/quote", json={"session_id": session_id}), "quote")
-    echo(f"3/7 quote: {quote.get('gross_cents', '?')} {quote.get('currency', '')} (VAT included)")
+    price = format_money(quote["gross_cents"], quote["currency"], locale)
+    echo(f"3/7 quote: {price} (VAT included) · quote {quote['quote_id']}")
 
     intent = _ok(
         await client.post(
@@ -119,7 +140,14 @@ async def checkout(
         ),
         "create-intent",
     )
-    return Checkout(order_id=intent["order_id"], vins=vins, redirect_url=intent["redirect_url"], provider=provider)
+    echo(f"     session {session_id} · order {intent['order_id']}")
+    return Checkout(
+        order_id=intent["order_id"],
+        vins=vins,
+        redirect_url=intent["redirect_url"],
+        provider=provider,
+        session_id=session_id,
+    )
 
 
 async def pay(client: httpx.AsyncClient, order: Checkout, echo: Echo = print) -> None:
@@ -156,22 +184,34 @@ async def walk(
 
     echo("5/7 report: waiting for the report to render")
     reports = await _wait_for_reports(client, order_id, echo, patience_seconds)
-    task = reports["vehicles"][0]["reports"][0]
-    vin = task["vin"]
+    tasks = [report for vehicle in reports["vehicles"] for report in vehicle["reports"]]
 
-    echo("6/7 download: report PDF and HTML")
+    echo("6/7 download: report PDF and HTML" + (f" of {len(tasks)} vehicles" if len(tasks) > 1 else ""))
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-    stem = f"carpulse-report-{vin}-{locale}-{task['package']}"
-    report_pdf, report_html = out / f"{stem}.pdf", out / f"{stem}.html"
-    await _save(report_pdf, _ok(await client.get(_local(task["download_url"])), "report pdf").content)
-    await _save(report_html, _ok(await client.get(_local(task["html_url"])), "report html").content)
+    saved: list[Path] = []
+    for task in tasks:
+        stem = f"carpulse-report-{task['vin']}-{locale}-{task['package']}"
+        echo(f"     report {task['task_id']} · VIN {task['vin']}")
+        pdf, html = out / f"{stem}.pdf", out / f"{stem}.html"
+        await _save(pdf, _ok(await client.get(_local(task["download_url"])), "report pdf").content)
+        await _save(html, _ok(await client.get(_local(task["html_url"])), "report html").content)
+        saved += [pdf, html]
+    vin = tasks[0]["vin"]
+    report_pdf, report_html = saved[0], saved[1]
 
     echo("7/7 receipt: the VAT receipt PDF")
     receipt = _ok(await client.get(f"/api/v1/payment/receipt/{order_id}"), "receipt")
     receipt_pdf = out / f"carpulse-receipt-{receipt['number']}.pdf"
     await _save(receipt_pdf, _ok(await client.get(f"/api/v1/payment/receipt/{order_id}/pdf"), "receipt pdf").content)
     return DemoResult(
-        vin=vin, order_id=order_id, report_pdf=report_pdf, report_html=report_html, receipt_pdf=receipt_pdf
+        vin=vin,
+        order_id=order_id,
+        report_pdf=report_pdf,
+        report_html=report_html,
+        receipt_pdf=receipt_pdf,
+        session_id=order.session_id,
+        receipt_id=str(receipt.get("id", "")),
+        reports=tuple(saved),
     )
 
 
@@ -211,10 +251,18 @@ async def _wait_for_reports(client: httpx.AsyncClient, order_id: str, echo: Echo
 
 
 async def run_demo(
-    *, base_url: str | None, settings: Settings, locale: str, package: str, out: Path, echo: Echo = print
+    *,
+    base_url: str | None,
+    settings: Settings,
+    locale: str,
+    package: str,
+    out: Path,
+    account: str | None = None,
+    echo: Echo = print,
 ) -> DemoResult:
+    account = account_for(package, account)
     if base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
-            return await walk(client, locale=locale, package=package, out=out, echo=echo)
+            return await walk(client, locale=locale, package=package, out=out, account=account, echo=echo)
     async with in_process_client(settings) as client:
-        return await walk(client, locale=locale, package=package, out=out, echo=echo)
+        return await walk(client, locale=locale, package=package, out=out, account=account, echo=echo)

@@ -66,6 +66,30 @@ class TestValidLink:
         assert response.headers["content-disposition"] == 'attachment; filename="r2.pdf"'
         assert response.headers["content-type"] == "application/pdf"
 
+    async def test_html_opens_as_a_page_under_a_strict_policy(
+        self, client: httpx.AsyncClient, storage: LocalStorage
+    ) -> None:
+        await storage.put(
+            "reports/r3.html", "<!DOCTYPE html><p>Akun kunto 94,5 % · päivä</p>".encode(), "text/html; charset=utf-8"
+        )
+
+        response = await client.get(storage.signed_url("reports/r3.html"))
+
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.headers["content-disposition"] == 'inline; filename="r3.html"'
+        policy = {
+            directive.split(" ", 1)[0]: directive.split(" ", 1)[1]
+            for directive in response.headers["content-security-policy"].split("; ")
+        }
+        assert policy["default-src"] == "'none'"  # so no script, font, frame or connection
+        assert "script-src" not in policy
+        assert policy["frame-ancestors"] == "'none'"
+        assert policy["base-uri"] == "'none'"
+        assert policy["form-action"] == "'none'"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.text == "<!DOCTYPE html><p>Akun kunto 94,5 % · päivä</p>"
+
     async def test_unknown_extension_is_served_as_octet_stream(
         self, client: httpx.AsyncClient, storage: LocalStorage
     ) -> None:

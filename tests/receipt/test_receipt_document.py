@@ -196,7 +196,18 @@ class TestReceiptView:
 class TestReceiptHtml:
     @pytest.mark.parametrize("locale", LOCALES)
     def test_every_locale_is_complete_and_localized(self, locale: str) -> None:
-        html = render_receipt_html(make_receipt(locale=locale, discount_cents=300, voucher_code="SPRING3"))
+        voucher = ReceiptLine(
+            description="SPRING3",
+            quantity=1,
+            unit_gross_cents=-300,
+            net_cents=-239,
+            vat_cents=-61,
+            gross_cents=-300,
+            kind="voucher",
+            voucher_code="SPRING3",
+        )
+        lines = [*make_receipt().lines, voucher]
+        html = render_receipt_html(make_receipt(locale=locale, lines=lines, discount_cents=300, voucher_code="SPRING3"))
         text = visible_text(html)
 
         assert raw_message_ids(html) == []

@@ -16,6 +16,9 @@ from carpulse.state import get_state
 router = APIRouter(prefix=FILES_PATH, tags=["files"])
 
 FILE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+# An HTML document (a report's web view) opens as a page: nothing runs, nothing loads, nobody frames it.
+DOCUMENT_CSP = f"{FILE_CSP}; frame-ancestors 'none'"
+HTML = "text/html"
 
 
 @router.get(
@@ -28,6 +31,7 @@ FILE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-u
                 media: {"schema": {"type": "string", "format": "binary"}}
                 for media in (
                     "application/pdf",
+                    "text/html; charset=utf-8",
                     "application/zip",
                     "text/csv",
                     "image/jpeg",
@@ -63,4 +67,14 @@ async def download(
     # Stored documents are self-contained (inline styles and images): an HTML report opened from
     # this origin may load and run nothing else.
     headers = {"Cache-Control": "private, no-store", "Content-Security-Policy": FILE_CSP}
+    if media_type == HTML:
+        # The web view of a document is opened in the browser, not saved (our HTML is UTF-8).
+        headers["Content-Security-Policy"] = DOCUMENT_CSP
+        return FileResponse(
+            path,
+            media_type=f"{HTML}; charset=utf-8",
+            filename=filename or path.name,
+            headers=headers,
+            content_disposition_type="inline",
+        )
     return FileResponse(path, media_type=media_type, filename=filename or path.name, headers=headers)

@@ -32,6 +32,24 @@ def split_inclusive(gross_cents: int, rate_percent: Decimal) -> VatSplit:
     return VatSplit(net_cents=net, vat_cents=gross_cents - net, gross_cents=gross_cents)
 
 
+def split_lines_inclusive(gross_cents: list[int], rate_percent: Decimal) -> list[VatSplit]:
+    """VAT-inclusive lines (a discount is a negative line) split so that they add up to the split of their sum.
+
+    Each line's net is rounded half up on its own; the cent or two that rounding leaves over goes to the
+    largest line, so the lines' net and VAT are exactly the totals' (which `split_inclusive` gives).
+    """
+    if not gross_cents:
+        return []
+    total = split_inclusive(sum(gross_cents), rate_percent)
+    nets = [round_half_up(Decimal(gross) * HUNDRED / (HUNDRED + rate_percent)) for gross in gross_cents]
+    largest = max(range(len(gross_cents)), key=lambda index: abs(gross_cents[index]))
+    nets[largest] += total.net_cents - sum(nets)
+    return [
+        VatSplit(net_cents=net, vat_cents=gross - net, gross_cents=gross)
+        for net, gross in zip(nets, gross_cents, strict=True)
+    ]
+
+
 def format_minor(cents: int) -> str:
     """`1900` → `"19.00"`: the decimal string payment APIs want (no floats anywhere)."""
     sign = "-" if cents < 0 else ""

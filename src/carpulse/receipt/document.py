@@ -16,7 +16,7 @@ from carpulse.kit.i18n import (
     resolve_locale,
     translate,
 )
-from carpulse.receipt.schemas import CreditNote, Receipt
+from carpulse.receipt.schemas import CreditNote, Receipt, ReceiptLine
 
 TEMPLATE = "receipt.html"
 # The seller is Finnish: the date of issue is the date in Finland, whatever the reader's zone.
@@ -67,6 +67,17 @@ class ReceiptLineView:
     net: str
     vat: str
     gross: str
+    discount: bool = False
+    vehicles: str | None = None
+    vins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VatBreakdownView:
+    rate: str
+    net: str
+    vat: str
+    gross: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,16 @@ class ReceiptView:
     payment_provider: str
     payment_reference: str | None
     credits_receipt: str | None = None  # a credit note: the number of the receipt it cancels
+    vat_breakdown: tuple[VatBreakdownView, ...] = ()
+
+
+def _description(line: ReceiptLine, locale: str) -> str:
+    """A discount line is named in the receipt's language, the voucher's code with it."""
+    if line.kind == "voucher":
+        return translate(locale, "receipt.line.voucher", code=line.voucher_code or "")
+    if line.kind == "volume_discount":
+        return translate(locale, "receipt.line.volume_discount")
+    return line.description
 
 
 def receipt_kind(receipt: Receipt) -> ReceiptKind:
@@ -142,14 +163,28 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
         ),
         lines=tuple(
             ReceiptLineView(
-                description=line.description,
+                description=_description(line, locale),
                 quantity=format_number(line.quantity, locale),
                 unit_price=money(line.unit_gross_cents),
                 net=money(line.net_cents),
                 vat=money(line.vat_cents),
                 gross=money(line.gross_cents),
+                discount=line.kind != "package",
+                vehicles=translate(locale, "receipt.line.vehicles", count=format_number(len(line.vins), locale))
+                if line.vins
+                else None,
+                vins=tuple(line.vins),
             )
             for line in receipt.lines
+        ),
+        vat_breakdown=tuple(
+            VatBreakdownView(
+                rate=format_percent(part.rate, locale),
+                net=money(part.net_cents),
+                vat=money(part.vat_cents),
+                gross=money(part.gross_cents),
+            )
+            for part in receipt.vat_breakdown
         ),
         discount=money(receipt.discount_cents) if receipt.discount_cents else None,
         voucher_code=receipt.voucher_code,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,20 @@ class ReceiptLine(BaseModel):
     net_cents: int
     vat_cents: int
     gross_cents: int
+    kind: Literal["package", "volume_discount", "voucher"] = Field(
+        default="package", description="a discount is a line of its own, with negative amounts"
+    )
+    vins: list[str] = Field(default_factory=list, description="the vehicles a package line covers")
+    voucher_code: str | None = Field(default=None, description="on the voucher's discount line")
+
+
+class VatBreakdown(BaseModel):
+    """Net, VAT and gross at one rate, after every discount; they add up to the receipt's totals."""
+
+    rate: Decimal = Field(description="percent, e.g. 25.5")
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
 
 
 class Receipt(BaseModel):
@@ -34,7 +49,7 @@ class Receipt(BaseModel):
     locale: str
     seller: Seller
     lines: list[ReceiptLine]
-    discount_cents: int = Field(description="VAT-inclusive discount already applied to the lines")
+    discount_cents: int = Field(description="VAT-inclusive discount, shown as lines of its own")
     net_cents: int
     vat_rate: Decimal = Field(description="percent, e.g. 25.5")
     vat_cents: int
@@ -44,6 +59,7 @@ class Receipt(BaseModel):
     payment_provider: str
     payment_reference: str | None
     voucher_code: str | None = None
+    vat_breakdown: list[VatBreakdown] = Field(default_factory=list, description="per VAT rate, after discounts")
 
 
 class CreditNote(BaseModel):

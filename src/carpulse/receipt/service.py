@@ -10,18 +10,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.config import CompanySettings
-from carpulse.kit.money import plain_rate, split_inclusive
+from carpulse.kit.money import plain_rate, split_lines_inclusive
 from carpulse.models import CreditNote as CreditNoteRow
 from carpulse.models import Order
 from carpulse.models import Receipt as ReceiptRow
 from carpulse.models.order import order_reference
 from carpulse.receipt.errors import CreditNoteNotFound, ReceiptNotFound
 from carpulse.receipt.repository import ReceiptRepository
-from carpulse.receipt.schemas import CreditNote, Receipt, ReceiptLine, Seller
+from carpulse.receipt.schemas import CreditNote, Receipt, ReceiptLine, Seller, VatBreakdown
 
 RECEIPT_TIME_ZONE = ZoneInfo("Europe/Helsinki")
 # Credit notes are numbered in their own series; the prefix keeps their numbers apart from receipts'.
 CREDIT_NOTE_PREFIX = "HYV"
+# The order's lines a receipt shows: what was sold, and each discount as a line of its own.
+RECEIPT_LINE_KINDS = ("package", "volume_discount", "voucher")
 
 
 class ReceiptService:
@@ -50,7 +52,10 @@ class ReceiptService:
                 email=company.email,
                 website=company.website,
             ).model_dump(),
-            lines=list(order.lines),
+            # The receipt lists the vehicles it sold; it is never edited, so they are kept with it.
+            lines=[
+                line | {"vins": list(order.vins)} if line.get("kind") == "package" else line for line in order.lines
+            ],
             discount_cents=order.discount_cents,
             net_cents=order.net_cents,
             vat_rate=order.vat_rate,
@@ -122,21 +127,29 @@ class ReceiptService:
 
 
 def to_schema(row: ReceiptRow) -> Receipt:
-    lines = []
-    for line in row.lines:
-        if line.get("kind") != "package":
-            continue
-        split = split_inclusive(int(line["gross_cents"]), row.vat_rate)
-        lines.append(
-            ReceiptLine(
-                description=str(line["description"]),
-                quantity=int(line["quantity"]),
-                unit_gross_cents=int(line["unit_gross_cents"]),
-                net_cents=split.net_cents,
-                vat_cents=split.vat_cents,
-                gross_cents=split.gross_cents,
-            )
+    kept = [line for line in row.lines if line.get("kind") in RECEIPT_LINE_KINDS]
+    splits = split_lines_inclusive([int(line["gross_cents"]) for line in kept], row.vat_rate)
+    lines = [
+        ReceiptLine(
+            description=str(line["description"]),
+            quantity=int(line["quantity"]),
+            unit_gross_cents=int(line["unit_gross_cents"]),
+            net_cents=split.net_cents,
+            vat_cents=split.vat_cents,
+            gross_cents=split.gross_cents,
+            kind=line["kind"],
+            vins=[str(vin) for vin in line.get("vins") or []],
+            voucher_code=row.voucher_code if line["kind"] == "voucher" else None,
         )
+        for line, split in zip(kept, splits, strict=True)
+    ]
+    # One rate per order today; the breakdown is of the lines after their discounts.
+    breakdown = VatBreakdown(
+        rate=plain_rate(row.vat_rate),
+        net_cents=sum(split.net_cents for split in splits),
+        vat_cents=sum(split.vat_cents for split in splits),
+        gross_cents=sum(split.gross_cents for split in splits),
+    )
     return Receipt(
         id=row.id,
         number=row.number,
@@ -155,6 +168,7 @@ def to_schema(row: ReceiptRow) -> Receipt:
         payment_provider=row.payment_provider,
         payment_reference=row.payment_reference,
         voucher_code=row.voucher_code,
+        vat_breakdown=[breakdown],
     )
 
 

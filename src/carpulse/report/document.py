@@ -39,6 +39,8 @@ class DocumentInputs:
     generated_at: datetime
     reference: str
     display_name: str | None = None
+    # The charging section's lookback in calendar months, as the invoice API counts them.
+    history_months: int = 24
     history_samples: list[BatterySample] = field(default_factory=list)
     photos: list[PhotoImage] = field(default_factory=list)
 

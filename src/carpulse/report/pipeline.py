@@ -185,6 +185,7 @@ async def document_inputs(
         generated_at=state.clock.now(),
         reference=reference,
         photos=photos,
+        history_months=state.settings.report.history_months,
     )
     return inputs, record
 

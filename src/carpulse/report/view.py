@@ -14,6 +14,8 @@ from typing import Any
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 
+from carpulse.charging.schemas import CurrencyTotal
+from carpulse.charging.statement import charging_lines, currency_totals, lookback, month_of
 from carpulse.kit.i18n import (
     babel_locale,
     format_date,
@@ -22,7 +24,7 @@ from carpulse.kit.i18n import (
     resolve_locale,
     translate,
 )
-from carpulse.provider.base import ChargingSession, Reading, VehicleSnapshot
+from carpulse.provider.base import Reading, VehicleSnapshot
 from carpulse.provider.fields import FieldDef, Section, extract
 from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
 from carpulse.report.battery import BatteryHealth, baseline_for, estimate, samples_from_snapshot
@@ -104,6 +106,8 @@ class ChargingView:
     by_site: Table
     by_currency: Table
     chart: BarChart | None
+    # The same per-currency totals as the invoice API's `totals` (credits applied, same window).
+    totals: list[CurrencyTotal] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -296,80 +300,68 @@ def _kwh(value: Decimal, locale: str) -> str:
     return f"{format_number(value.quantize(Decimal('0.1')), locale)} kWh"
 
 
-def _charging(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> ChargingView | None:
+def _charging(inputs: DocumentInputs, locale: str) -> ChargingView | None:
+    """The charging section, from the same lines, window and totals as the invoice API and its CSV."""
     reading = inputs.snapshot.charging_history
     if reading is None:
         return None
-    sessions: list[ChargingSession] = [s for s in reading.value if s.started_at is not None]
+    window = lookback(inputs.history_months, inputs.snapshot.captured_at)
+    sessions = [s for s in reading.value if s.started_at is not None and window.start <= s.started_at <= window.end]
+    lines = charging_lines(sessions, inputs.snapshot.identity.vin.strip().upper())
     months: dict[str, dict[str, Any]] = {}
     sites: dict[str, dict[str, Any]] = {}
-    currencies: dict[str, dict[str, Any]] = {}
-    for session in sorted(sessions, key=lambda s: s.started_at or inputs.generated_at):
-        assert session.started_at is not None
-        month = session.started_at.astimezone(ctx.time_zone).strftime("%Y-%m")
-        for bucket, key in ((months, month), (sites, session.site or "—")):
-            entry = bucket.setdefault(key, {"sessions": 0, "energy": Decimal(0), "cost": defaultdict(Decimal)})
-            entry["sessions"] += 1
-            entry["energy"] += session.energy_kwh
-        for fee in session.fees:
-            currency = fee.currency or "—"
-            months[month]["cost"][currency] += fee.total_due
-            sites[session.site or "—"]["cost"][currency] += fee.total_due
-            total = currencies.setdefault(currency, {"sessions": set(), "amount": Decimal(0)})
-            total["sessions"].add(session.session_id)
-            total["amount"] += fee.total_due
+    for line in lines:
+        for bucket, key in ((months, month_of(line)), (sites, line.site or "—")):
+            entry = bucket.setdefault(key, {"sessions": set(), "energy": Decimal(0), "lines": []})
+            entry["sessions"].add(line.session_id)
+            entry["energy"] += line.energy_kwh
+            entry["lines"].append(line)
+
+    def amount(value: Decimal, currency: str | None) -> str:
+        return _money(value, currency, locale) if currency else format_number(value, locale)
 
     def costs(entry: dict[str, Any]) -> str:
-        return ", ".join(
-            _money(amount, currency, locale) if len(currency) == 3 else format_number(amount, locale)
-            for currency, amount in sorted(entry["cost"].items())
-        )
+        return ", ".join(amount(total.total, total.currency) for total in currency_totals(entry["lines"]))
 
     month_rows = [
-        [_month_label(key, locale), str(v["sessions"]), _kwh(v["energy"], locale), costs(v)]
+        [_month_label(key, locale), str(len(v["sessions"])), _kwh(v["energy"], locale), costs(v)]
         for key, v in sorted(months.items(), reverse=True)
     ]
-    top_sites = sorted(sites.items(), key=lambda item: (-item[1]["sessions"], item[0]))[:15]
-    site_rows = [[name, str(v["sessions"]), _kwh(v["energy"], locale), costs(v)] for name, v in top_sites]
+    top_sites = sorted(sites.items(), key=lambda item: (-len(item[1]["sessions"]), item[0]))[:15]
+    site_rows = [[name, str(len(v["sessions"])), _kwh(v["energy"], locale), costs(v)] for name, v in top_sites]
+    totals = currency_totals(lines)
     currency_rows = [
         [
-            currency,
-            str(len(v["sessions"])),
-            _money(v["amount"], currency, locale) if len(currency) == 3 else str(v["amount"]),
+            total.currency or "—",
+            str(total.sessions),
+            amount(total.credit, total.currency),
+            amount(total.total, total.currency),
         ]
-        for currency, v in sorted(currencies.items())
+        for total in totals
     ]
-    energy = sum((s.energy_kwh for s in sessions), Decimal(0))
     head = [
         _t(locale, "report.charging.sessions"),
         _t(locale, "report.charging.energy"),
         _t(locale, "report.charging.cost"),
     ]
     return ChargingView(
-        window=_t(locale, "report.charging.window", months=inputs_history_months(inputs)),
-        sessions=len(sessions),
-        energy=_kwh(energy, locale),
+        window=_t(locale, "report.charging.window", months=window.months),
+        sessions=len({line.session_id for line in lines}),
+        energy=_kwh(sum((line.energy_kwh for line in lines), Decimal(0)), locale),
         by_month=Table([_t(locale, "report.charging.month"), *head], month_rows),
         by_site=Table([_t(locale, "report.charging.site"), *head], site_rows),
         by_currency=Table(
             [
                 _t(locale, "report.charging.currency"),
                 _t(locale, "report.charging.sessions"),
+                _t(locale, "report.charging.credit"),
                 _t(locale, "report.charging.cost"),
             ],
             currency_rows,
         ),
         chart=_energy_chart(months, locale),
+        totals=totals,
     )
-
-
-def inputs_history_months(inputs: DocumentInputs) -> int:
-    reading = inputs.snapshot.charging_history
-    starts = [s.started_at for s in (reading.value if reading else []) if s.started_at]
-    if not starts:
-        return 0
-    span = inputs.generated_at - min(starts)
-    return max(1, min(24, round(span.days / 30.44)))
 
 
 def _month_start(key: str) -> Any:
@@ -530,7 +522,7 @@ def build_view(inputs: DocumentInputs) -> ReportView:
     )
     if package == "pro":
         view.battery = _battery(inputs, locale)
-        view.charging = _charging(inputs, locale, ctx)
+        view.charging = _charging(inputs, locale)
         view.service = _service(inputs, locale, ctx)
         view.glossary = _glossary(sections, locale)
     return view

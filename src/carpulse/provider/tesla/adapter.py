@@ -340,7 +340,8 @@ class TeslaProvider:
         async def nothing() -> None:
             return None
 
-        start = now - timedelta(days=30 * self.history_months)
+        # A little more than the calendar months: the report cuts the window exactly as the invoice API does.
+        start = now - timedelta(days=31 * self.history_months)
         live, service, alerts, warranty, history = await asyncio.gather(
             guarded("vehicle_data", self._live_data(vin, include_location, wake)),
             guarded("service_data", self.fleet.service_data(vin)),
