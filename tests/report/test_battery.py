@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carpulse.kit.i18n import catalogue
+from carpulse.kit.i18n import LOCALES, catalogue, message_ids, say
 from carpulse.provider.base import Reading, VehicleIdentity, VehicleSnapshot
 from carpulse.provider.tesla.adapter import model_from_vin, normalize_vehicle_data, year_from_vin
 from carpulse.report.battery import (
+    BASELINE_KEYS,
     BASELINES,
     FLAG_ABOVE_NOMINAL,
     FLAG_FEW_SAMPLES,
@@ -36,6 +37,7 @@ from carpulse.report.battery import (
     baseline_for,
     estimate,
     samples_from_snapshot,
+    sources,
 )
 from fakes.tesla_fleet.catalog import MODELS
 from fakes.tesla_fleet.fleet import Account, Vehicle, build_accounts
@@ -698,3 +700,28 @@ class TestFakeCoverage:
             if entry[:3] not in {("Model Y", "74", "5YJ"), ("Model Y", "74", "7SA")}
             and not (entry[:3] == ("Model 3", "50", "LRW") and entry[3] in "KL")
         } == set()
+
+
+class TestBaselineWording:
+    def test_every_baseline_is_said_from_the_catalogue_in_every_locale(self) -> None:
+        used = frozenset().union(
+            *(message_ids(entry.label).union(*map(message_ids, entry.citation)) for entry in BASELINES)
+        )
+
+        # Every table row is said through the catalogue; `unrated_wheels` is added by `baseline_for` at run time.
+        assert used | {"battery.baseline.unrated_wheels"} == frozenset(BASELINE_KEYS)
+        for locale in LOCALES:
+            for entry in BASELINES:
+                # A message left unfilled or an id left in would show a `%(` or a `battery.` in the text.
+                said = f"{say(entry.label, locale)} {sources(entry.citation, locale)}"
+                assert "%(" not in said, (locale, entry.key, said)
+                assert "battery." not in said, (locale, entry.key, said)
+
+    def test_the_baseline_reads_in_the_readers_language(self) -> None:
+        identity = VehicleIdentity(vin=VIN_SHANGHAI_M3_2022, model="Model 3", trim="74d", year=2022)
+        pack = baseline_for(identity, {"wheel_type": "Pinwheel18"})
+
+        assert pack is not None
+        assert say(pack.label, "de") == "Model 3 Long Range AWD, 18-Zoll-Räder, in Shanghai oder Berlin gebaut (NCM)"
+        assert pack.description == "Model 3 Long Range AWD, 18-inch wheels, Shanghai/Berlin-built (NCM)"
+        assert sources(pack.citation, "fi").startswith("EPA:n yhdistetty toimintamatka (fueleconomy.gov): 358 mailia")

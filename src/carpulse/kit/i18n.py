@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -175,3 +176,47 @@ def _localize(value: datetime, tz: tzinfo | None) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: store and pass times as timezone-aware UTC")
     return value.astimezone(tz) if tz is not None else value
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A message to be said in the reader's language later: its id and values, each a plain text or a phrase."""
+
+    key: str
+    values: tuple[tuple[str, Text], ...] = ()
+
+    def say(self, locale: str) -> str:
+        return translate(locale, self.key, **{name: say(value, locale) for name, value in self.values})
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Texts said one after the other (`Model 3` + a translated trim name), joined by `separator`."""
+
+    parts: tuple[Text, ...]
+    separator: str = " "
+
+    def say(self, locale: str) -> str:
+        return self.separator.join(say(part, locale) for part in self.parts)
+
+
+Text = str | Phrase | Joined
+
+
+def phrase(key: str, **values: Text) -> Phrase:
+    """`Phrase` with keyword values: `phrase("battery.baseline.wheels", baseline=name, inches="19")`."""
+    return Phrase(key, tuple(values.items()))
+
+
+def say(text: Text, locale: str) -> str:
+    """A phrase in `locale`; a plain text (a proper name, a figure) as it is."""
+    return text if isinstance(text, str) else text.say(locale)
+
+
+def message_ids(text: Text) -> frozenset[str]:
+    """Every message id a text refers to, its values' included."""
+    if isinstance(text, str):
+        return frozenset()
+    if isinstance(text, Joined):
+        return frozenset().union(*(message_ids(part) for part in text.parts))
+    return frozenset({text.key}).union(*(message_ids(value) for _, value in text.values))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
+from carpulse.kit.i18n import Joined, Text, message_ids, phrase, say
 from carpulse.provider.base import Reading, VehicleIdentity, VehicleSnapshot
 
 Chemistry = Literal["NCA", "NCM", "LFP"]
@@ -58,8 +59,29 @@ LABEL_KEYS: tuple[str, ...] = (
     "battery.label.rejected",
     "battery.label.source",
 )
+# The configuration and source of a baseline (`PackBaseline.label`, `.citation`).
+BASELINE_KEYS: tuple[str, ...] = (
+    "battery.baseline.wheels",
+    "battery.baseline.built_in_us",
+    "battery.baseline.built_in_china_or_europe",
+    "battery.baseline.unrated_wheels",
+    "battery.baseline.either",
+    "battery.trim.rear_wheel_drive_lfp",
+    "battery.trim.all_wheel_drive",
+    "battery.source.epa",
+    "battery.source.tesla_published",
+    "battery.source.usable_kwh",
+    "battery.source.current_rating",
+    "battery.source.borrowed_us_model_y_rwd",
+    "battery.source.between_sr_plus_and_rwd",
+    "battery.source.cybertruck",
+    "battery.source.us_rating_for_ncm",
+    "battery.source.rating_miles",
+    "battery.source.rating_miles_span",
+)
 MESSAGE_KEYS: frozenset[str] = frozenset(
     {
+        *BASELINE_KEYS,
         METHOD_RATED_RANGE,
         FLAG_LFP,
         FLAG_FIRMWARE_CHANGED,
@@ -142,12 +164,13 @@ class PackBaseline:
 
     key: str
     model: str
-    description: str
+    # What the reader is told, in their language: the configuration, and where its figures come from.
+    label: Text
     chemistry: Chemistry
     usable_kwh: Decimal
     rated_range_km: Decimal
     model_years: tuple[int, int | None]
-    source: str
+    citation: tuple[Text, ...]
     trims: tuple[str, ...]
     wheel_inches: int | None = None  # None: one rating for every wheel offered
     car_types: tuple[str, ...] = ()  # empty: any
@@ -155,6 +178,14 @@ class PackBaseline:
     # How far the rating itself may be off for this car, in percent: the half-width of the interval the true
     # rating lies in, with `rated_range_km` its middle.
     rating_error_percent: Decimal = Decimal(0)
+
+    @property
+    def description(self) -> str:
+        return say(self.label, "en")
+
+    @property
+    def source(self) -> str:
+        return sources(self.citation, "en")
 
     def covers(self, year: int) -> bool:
         first, last = self.model_years
@@ -196,7 +227,13 @@ class BatteryHealth:
             keys.add(self.reason)
         if self.baseline is not None:
             keys.add(CHEMISTRY_KEYS[self.baseline.chemistry])
+            keys |= message_ids(self.baseline.label).union(*(message_ids(part) for part in self.baseline.citation))
         return frozenset(keys)
+
+
+def sources(citation: Sequence[Text], locale: str) -> str:
+    """A baseline's sources as one line in `locale`."""
+    return "; ".join(say(part, locale) for part in citation)
 
 
 def samples_from_snapshot(snapshot: VehicleSnapshot) -> list[BatterySample]:
@@ -368,10 +405,10 @@ WHEEL_PENALTY_PER_INCH = Decimal("0.07")
 
 _US = ("5YJ", "7SA")  # Fremont and Austin: Panasonic NCA cells in long-range packs
 _CN_EU = ("LRW", "XP7")  # Shanghai and Berlin: LG Energy Solution (later also CATL) NCM cells in long-range packs
-_EPA = "EPA combined range (fueleconomy.gov)"
-_TESLA = "Tesla-published range, no EPA label"
-_KWH = "usable kWh: owner-reported BMS figure, Tesla publishes none"
-_CURRENT = "later model years assume this rating until a newer one is published"
+_EPA = phrase("battery.source.epa")
+_TESLA = phrase("battery.source.tesla_published")
+_KWH = phrase("battery.source.usable_kwh")
+_CURRENT = phrase("battery.source.current_rating")
 _S24 = "InsideEVs 2024-05, 2024 Tesla Model S EPA range"
 _X21 = "InsideEVs 2020-10-28, 2021 Tesla Model X EPA range"
 _X22 = "InsideEVs 2021-12-22, 2022 Tesla Model X EPA range"
@@ -382,9 +419,20 @@ _M3_24 = "InsideEVs 2024-05-09, 2024 Tesla Model 3 EPA range"
 _Y20 = "InsideEVs 2020-02, Tesla Model Y EPA range"
 _Y23 = "InsideEVs 2023, 2023 Tesla Model Y EPA range"
 _Y24 = "InsideEVs 2024-05-10, 2024 Tesla Model Y EPA range"
-_Y_RWD = f"{_TESLA} for the US Model Y RWD (telegraph247 2023), assumed for the LFP pack"
-_SR_LFP = "no EPA label: assumed between the US 2021 Standard Range Plus and the 2022 RWD (LFP)"
-_CT = "Car and Driver 2023-12 (122.4 kWh from Tesla's EPA documents), 2024 range tests"
+_Y_RWD = phrase("battery.source.borrowed_us_model_y_rwd", citation="telegraph247 2023")
+_SR_LFP = phrase("battery.source.between_sr_plus_and_rwd")
+_CT = phrase("battery.source.cybertruck", citation="Car and Driver 2023-12")
+_RWD_LFP = phrase("battery.trim.rear_wheel_drive_lfp")
+_AWD = phrase("battery.trim.all_wheel_drive")
+Source = Text | tuple[Text, ...]
+
+
+def _either(*names: Text) -> Text:
+    """`A or B or C`, in the reader's language."""
+    said = names[0]
+    for name in names[1:]:
+        said = phrase("battery.baseline.either", first=said, second=name)
+    return said
 
 
 def _row(
@@ -394,8 +442,9 @@ def _row(
     years: tuple[int, int | None],
     miles: int | tuple[int, int],
     usable_kwh: str,
-    source: str,
+    source: Source,
     *,
+    title: Text | None = None,
     chemistry: Chemistry = "NCA",
     wheels: int | None = None,
     car_types: tuple[str, ...] = (),
@@ -406,19 +455,30 @@ def _row(
     low, high = (miles, miles) if isinstance(miles, int) else miles
     middle = (Decimal(low) + Decimal(high)) / 2
     spread = (Decimal(high) - Decimal(low)) / 2 / middle * _HUNDRED
-    rating = f"{low} mi" if low == high else f"{low} to {high} mi"
+    rating = (
+        phrase("battery.source.rating_miles", miles=str(low))
+        if low == high
+        else phrase("battery.source.rating_miles_span", low=str(low), high=str(high))
+    )
+    basis, *more = source if isinstance(source, tuple) else (source,)
+    named: Text = Joined((model, title)) if title is not None else f"{model} {name}"
     # An open-ended entry may meet a later model year with a revised rating.
     extra = error + (2 if years[1] is None else 0)
     slug = re.sub(r"[^a-z0-9]+", "_", f"{model} {name} {years[0]}".lower())
     return PackBaseline(
         key=slug + (f"_{wheels}in" if wheels else ""),
         model=model,
-        description=f"{model} {name}" + (f", {wheels}-inch wheels" if wheels else ""),
+        label=phrase("battery.baseline.wheels", baseline=named, inches=str(wheels)) if wheels else named,
         chemistry=chemistry,
         usable_kwh=Decimal(usable_kwh),
         rated_range_km=_round(middle * MILES_TO_KM, ROUND_HALF_UP),
         model_years=years,
-        source=f"{source}: {rating}; {_KWH}" + (f"; {_CURRENT}" if years[1] is None else ""),
+        citation=(
+            Joined((basis, rating), ": "),
+            *more,
+            _KWH,
+            *((_CURRENT,) if years[1] is None else ()),
+        ),
         trims=trims,
         wheel_inches=wheels,
         car_types=car_types,
@@ -432,46 +492,48 @@ def _by_factory(entry: PackBaseline) -> tuple[PackBaseline, PackBaseline]:
     twin = replace(
         entry,
         key=f"{entry.key}_ncm",
-        description=f"{entry.description}, Shanghai/Berlin-built (NCM)",
+        label=phrase("battery.baseline.built_in_china_or_europe", baseline=entry.label),
         chemistry="NCM",
         factories=_CN_EU,
-        source=f"{entry.source}; rating of the US-built car, assumed for this NCM pack",
+        citation=(*entry.citation, phrase("battery.source.us_rating_for_ncm")),
         rating_error_percent=entry.rating_error_percent + 2,
     )
-    return replace(entry, description=f"{entry.description}, US-built (NCA)", factories=_US), twin
+    return replace(entry, label=phrase("battery.baseline.built_in_us", baseline=entry.label), factories=_US), twin
 
 
 _S, _X, _M3, _Y = "Model S", "Model X", "Model 3", "Model Y"
+_100D_OR_LR = _either("100D", "Long Range")
+_LR_OR = _either("Long Range", "Long Range Plus")
 _LR, _P = ("74d",), ("p74d",)
 
 BASELINES: tuple[PackBaseline, ...] = (
     # Model S and Model X: Panasonic 18650 NCA throughout. A year with a mid-year re-rating spans both ratings.
     _row(_S, "75D", ("75d",), (2017, 2019), 259, "72.5", _EPA, error=1),
     _row(_S, "100D", ("100d",), (2017, 2018), 335, "98", _EPA, error=1),
-    _row(_S, "100D or Long Range", ("100d",), (2019, 2019), (335, 370), "98", _EPA, error=1),
-    _row(_S, "Long Range or Long Range Plus", ("100d",), (2020, 2020), (370, 402), "98", _EPA, error=1),
+    _row(_S, "100D or Long Range", ("100d",), (2019, 2019), (335, 370), "98", _EPA, error=1, title=_100D_OR_LR),
+    _row(_S, "Long Range or Long Range Plus", ("100d",), (2020, 2020), (370, 402), "98", _EPA, error=1, title=_LR_OR),
     # Model year 2021 was built both before and after the refresh; car_type tells them apart.
     _row(_S, "Long Range Plus", ("100d",), (2021, 2021), 402, "98", _EPA, car_types=("models2",), error=1),
-    _row(_S, "Long Range", ("100d",), (2021, 2023), 405, "95", f"{_EPA}; {_S24}", wheels=19, car_types=("models",)),
-    _row(_S, "Long Range", ("100d",), (2024, None), 402, "95", f"{_EPA}; {_S24}", wheels=19),
-    _row(_S, "Long Range", ("100d",), (2024, None), 380, "95", f"{_TESLA}; {_S24}", wheels=21, error=2),
-    _row(_S, "Plaid", ("plaid",), (2021, 2023), 396, "95", f"{_EPA}; {_S24}", wheels=19),
-    _row(_S, "Plaid", ("plaid",), (2024, None), 359, "95", f"{_EPA}; {_S24}", wheels=19),
-    _row(_S, "Plaid", ("plaid",), (2024, None), 320, "95", f"{_TESLA}; {_S24}", wheels=21, error=2),
+    _row(_S, "Long Range", ("100d",), (2021, 2023), 405, "95", (_EPA, _S24), wheels=19, car_types=("models",)),
+    _row(_S, "Long Range", ("100d",), (2024, None), 402, "95", (_EPA, _S24), wheels=19),
+    _row(_S, "Long Range", ("100d",), (2024, None), 380, "95", (_TESLA, _S24), wheels=21, error=2),
+    _row(_S, "Plaid", ("plaid",), (2021, 2023), 396, "95", (_EPA, _S24), wheels=19),
+    _row(_S, "Plaid", ("plaid",), (2024, None), 359, "95", (_EPA, _S24), wheels=19),
+    _row(_S, "Plaid", ("plaid",), (2024, None), 320, "95", (_TESLA, _S24), wheels=21, error=2),
     _row(_X, "75D", ("75d",), (2017, 2019), 238, "72.5", _EPA, error=1),
     _row(_X, "100D", ("100d",), (2017, 2018), 295, "98", _EPA, error=1),
-    _row(_X, "100D or Long Range", ("100d",), (2019, 2019), (295, 325), "98", _EPA, error=1),
-    _row(_X, "Long Range or Long Range Plus", ("100d",), (2020, 2020), (325, 351), "98", _EPA, error=1),
-    _row(_X, "Long Range Plus", ("100d",), (2021, 2021), 371, "98", f"{_EPA}; {_X21}", wheels=20),
-    _row(_X, "Long Range", ("100d",), (2022, 2023), 348, "95", f"{_EPA}; {_X22}", wheels=20),
-    _row(_X, "Long Range", ("100d",), (2022, 2022), 332, "95", f"{_TESLA}; {_X22}", wheels=22, error=2),
-    _row(_X, "Long Range", ("100d",), (2023, 2023), 330, "95", f"{_TESLA}; {_X24}", wheels=22, error=2),
-    _row(_X, "Long Range", ("100d",), (2024, None), 335, "95", f"{_EPA}; {_X24}", wheels=20),
-    _row(_X, "Long Range", ("100d",), (2024, None), 322, "95", f"{_TESLA}; {_X24}", wheels=22, error=2),
-    _row(_X, "Plaid", ("plaid",), (2022, 2023), 333, "95", f"{_EPA}; {_X22}", wheels=20),
-    _row(_X, "Plaid", ("plaid",), (2022, 2023), 311, "95", f"{_EPA}; {_X24}", wheels=22),
-    _row(_X, "Plaid", ("plaid",), (2024, None), 326, "95", f"{_EPA}; {_X24}", wheels=20),
-    _row(_X, "Plaid", ("plaid",), (2024, None), 300, "95", f"{_TESLA}; {_X24}", wheels=22, error=2),
+    _row(_X, "100D or Long Range", ("100d",), (2019, 2019), (295, 325), "98", _EPA, error=1, title=_100D_OR_LR),
+    _row(_X, "Long Range or Long Range Plus", ("100d",), (2020, 2020), (325, 351), "98", _EPA, error=1, title=_LR_OR),
+    _row(_X, "Long Range Plus", ("100d",), (2021, 2021), 371, "98", (_EPA, _X21), wheels=20),
+    _row(_X, "Long Range", ("100d",), (2022, 2023), 348, "95", (_EPA, _X22), wheels=20),
+    _row(_X, "Long Range", ("100d",), (2022, 2022), 332, "95", (_TESLA, _X22), wheels=22, error=2),
+    _row(_X, "Long Range", ("100d",), (2023, 2023), 330, "95", (_TESLA, _X24), wheels=22, error=2),
+    _row(_X, "Long Range", ("100d",), (2024, None), 335, "95", (_EPA, _X24), wheels=20),
+    _row(_X, "Long Range", ("100d",), (2024, None), 322, "95", (_TESLA, _X24), wheels=22, error=2),
+    _row(_X, "Plaid", ("plaid",), (2022, 2023), 333, "95", (_EPA, _X22), wheels=20),
+    _row(_X, "Plaid", ("plaid",), (2022, 2023), 311, "95", (_EPA, _X24), wheels=22),
+    _row(_X, "Plaid", ("plaid",), (2024, None), 326, "95", (_EPA, _X24), wheels=20),
+    _row(_X, "Plaid", ("plaid",), (2024, None), 300, "95", (_TESLA, _X24), wheels=22, error=2),
     # Model 3 Standard Range Plus / Rear-Wheel Drive: NCA in the US until 2021, CATL LFP from model year 2022
     # (19-inch wheels: 267 mi instead of 272, within the model error, so one row for all wheels).
     _row(_M3, "Standard Range Plus (NCA)", ("50",), (2019, 2019), 240, "50", _EPA, factories=_US, error=1),
@@ -497,33 +559,34 @@ BASELINES: tuple[PackBaseline, ...] = (
         (2022, None),
         272,
         "57.5",
-        f"{_EPA}; {_M3_22}; {_M3_24}",
+        (_EPA, _M3_22, _M3_24),
         chemistry="LFP",
+        title=_RWD_LFP,
     ),
     # Model 3 Long Range AWD; the 19-inch option costs 7 %, so the splits matter.
     *_by_factory(_row(_M3, "Long Range AWD", _LR, (2018, 2019), 310, "75", _EPA, error=1)),
     *_by_factory(_row(_M3, "Long Range AWD", _LR, (2020, 2020), 322, "75", _EPA, error=1)),
     *_by_factory(_row(_M3, "Long Range AWD", _LR, (2021, 2021), 353, "75", _EPA, wheels=18, error=1)),
-    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2022, 2022), 358, "75", f"{_EPA}; {_M3_24}", wheels=18)),
-    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2022, 2022), 334, "75", f"{_TESLA}; {_M3_23}", wheels=19, error=2)),
-    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2023, 2023), (333, 358), "75", f"{_EPA}; {_M3_24}", wheels=18)),
-    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2024, None), 342, "75", f"{_EPA}; {_M3_24}", wheels=18)),
+    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2022, 2022), 358, "75", (_EPA, _M3_24), wheels=18)),
+    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2022, 2022), 334, "75", (_TESLA, _M3_23), wheels=19, error=2)),
+    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2023, 2023), (333, 358), "75", (_EPA, _M3_24), wheels=18)),
+    *_by_factory(_row(_M3, "Long Range AWD", _LR, (2024, None), 342, "75", (_EPA, _M3_24), wheels=18)),
     # Model 3 Performance came on its own 20-inch wheels only.
     *_by_factory(_row(_M3, "Performance", _P, (2018, 2019), 310, "75", _EPA, error=1)),
-    *_by_factory(_row(_M3, "Performance", _P, (2020, 2020), 299, "75", f"{_EPA}; {_Y20}")),
-    *_by_factory(_row(_M3, "Performance", _P, (2021, 2023), 315, "75", f"{_EPA}; {_M3_22}; {_M3_24}")),
+    *_by_factory(_row(_M3, "Performance", _P, (2020, 2020), 299, "75", (_EPA, _Y20))),
+    *_by_factory(_row(_M3, "Performance", _P, (2021, 2023), 315, "75", (_EPA, _M3_22, _M3_24))),
     # Edmunds quotes 303 mi (EPA); Tesla first published 296 mi.
-    *_by_factory(_row(_M3, "Performance", _P, (2024, None), (296, 303), "75", f"{_EPA}; Edmunds 2024; {_M3_24}")),
+    *_by_factory(_row(_M3, "Performance", _P, (2024, None), (296, 303), "75", (_EPA, "Edmunds 2024", _M3_24))),
     # Model Y Long Range AWD and Performance.
     *_by_factory(_row(_Y, "Long Range AWD", _LR, (2020, 2020), 316, "75", _EPA, wheels=19, error=1)),
     *_by_factory(_row(_Y, "Long Range AWD", _LR, (2021, 2021), 326, "75", _EPA, wheels=19, error=1)),
-    *_by_factory(_row(_Y, "Long Range AWD", _LR, (2022, 2023), 330, "75", f"{_EPA}; {_Y23}", wheels=19)),
-    *_by_factory(_row(_Y, "Long Range AWD", _LR, (2022, 2023), 318, "75", f"{_TESLA}; {_Y23}", wheels=20, error=2)),
-    *_by_factory(_row(_Y, "Long Range AWD", _LR, (2024, None), 310, "75", f"{_EPA}; {_Y24}", wheels=19)),
-    *_by_factory(_row(_Y, "Performance", _P, (2020, 2020), 315, "75", f"{_EPA}; {_Y20}", wheels=19, error=1)),
-    *_by_factory(_row(_Y, "Performance", _P, (2020, 2020), 280, "75", f"{_TESLA}; {_Y20}", wheels=21, error=2)),
-    *_by_factory(_row(_Y, "Performance", _P, (2021, 2023), 303, "75", f"{_EPA}; {_Y23}")),
-    *_by_factory(_row(_Y, "Performance", _P, (2024, None), 279, "75", f"{_EPA}; {_Y24}")),
+    *_by_factory(_row(_Y, "Long Range AWD", _LR, (2022, 2023), 330, "75", (_EPA, _Y23), wheels=19)),
+    *_by_factory(_row(_Y, "Long Range AWD", _LR, (2022, 2023), 318, "75", (_TESLA, _Y23), wheels=20, error=2)),
+    *_by_factory(_row(_Y, "Long Range AWD", _LR, (2024, None), 310, "75", (_EPA, _Y24), wheels=19)),
+    *_by_factory(_row(_Y, "Performance", _P, (2020, 2020), 315, "75", (_EPA, _Y20), wheels=19, error=1)),
+    *_by_factory(_row(_Y, "Performance", _P, (2020, 2020), 280, "75", (_TESLA, _Y20), wheels=21, error=2)),
+    *_by_factory(_row(_Y, "Performance", _P, (2021, 2023), 303, "75", (_EPA, _Y23))),
+    *_by_factory(_row(_Y, "Performance", _P, (2024, None), 279, "75", (_EPA, _Y24))),
     # Model Y RWD from Shanghai (CATL) and Berlin (BYD) is LFP, with no EPA label: the US RWD figures are borrowed
     # with a wide error. The US-built RWD pack's chemistry is not established here, so those cars get no baseline.
     _row(
@@ -535,6 +598,7 @@ BASELINES: tuple[PackBaseline, ...] = (
         "57.5",
         _Y_RWD,
         chemistry="LFP",
+        title=_RWD_LFP,
         factories=_CN_EU,
         wheels=19,
         error=5,
@@ -548,6 +612,7 @@ BASELINES: tuple[PackBaseline, ...] = (
         "57.5",
         _Y_RWD,
         chemistry="LFP",
+        title=_RWD_LFP,
         factories=_CN_EU,
         wheels=20,
         error=5,
@@ -560,7 +625,8 @@ BASELINES: tuple[PackBaseline, ...] = (
         (2024, None),
         318,
         "122.4",
-        f"{_TESLA}; {_CT}",
+        (_TESLA, _CT),
+        title=_AWD,
         chemistry="NCM",
         error=2,
     ),
@@ -571,7 +637,7 @@ BASELINES: tuple[PackBaseline, ...] = (
         (2024, None),
         301,
         "122.4",
-        f"{_TESLA}; {_CT}",
+        (_TESLA, _CT),
         chemistry="NCM",
         error=2,
     ),
@@ -662,9 +728,9 @@ def _spanning(entries: Sequence[PackBaseline]) -> PackBaseline:
     return replace(
         first,
         key="|".join(entry.key for entry in entries),
-        description=" or ".join(dict.fromkeys(entry.description for entry in entries)),
+        label=_either(*dict.fromkeys(entry.label for entry in entries)),
         usable_kwh=statistics.median(entry.usable_kwh for entry in entries),
-        source=" | ".join(dict.fromkeys(entry.source for entry in entries)),
+        citation=tuple(dict.fromkeys(part for entry in entries for part in entry.citation)),
         wheel_inches=None if len({entry.wheel_inches for entry in entries}) > 1 else first.wheel_inches,
         rated_range_km=rated,
         rating_error_percent=error,
@@ -683,7 +749,7 @@ def _unrated_wheels(entry: PackBaseline, wheels: int) -> PackBaseline:
     return replace(
         entry,
         key=f"{entry.key}@{wheels}in",
-        description=f"{entry.description}; the car has {wheels}-inch wheels, for which no rating is published",
+        label=phrase("battery.baseline.unrated_wheels", baseline=entry.label, inches=str(wheels)),
         wheel_inches=wheels,
         rated_range_km=rated,
         rating_error_percent=error,

@@ -22,12 +22,14 @@ from carpulse.kit.i18n import (
     format_datetime,
     format_number,
     resolve_locale,
+    say,
     translate,
 )
 from carpulse.provider.base import Reading, VehicleSnapshot
 from carpulse.provider.fields import FieldDef, Section, extract
+from carpulse.provider.tesla.codes import alert_wording, coded
 from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
-from carpulse.report.battery import BatteryHealth, baseline_for, estimate, samples_from_snapshot
+from carpulse.report.battery import BatteryHealth, baseline_for, estimate, samples_from_snapshot, sources
 from carpulse.report.document import DocumentInputs
 from carpulse.report.region import RegionContext, format_freshness, format_value
 
@@ -258,8 +260,7 @@ def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: st
         rows=[
             [
                 format_datetime(alert.occurred_at, locale, style="short", tz=ctx.time_zone),
-                alert.name,
-                alert.user_text or "",
+                *alert_wording(alert.name, alert.user_text, locale),
             ]
             for alert in alerts
         ],
@@ -273,7 +274,7 @@ def _warranties(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> Tabl
     for warranty in warranties:
         rows.append(
             [
-                warranty.display_name or warranty.kind,
+                coded("warranty.active.type", warranty.kind, locale, warranty.display_name),
                 _t(locale, f"report.warranty.state.{warranty.state}"),
                 format_date(warranty.expires_on, locale, style="medium") if warranty.expires_on else "—",
                 format_value(distance, warranty.expires_at_km, ctx)
@@ -443,10 +444,10 @@ def _battery(inputs: DocumentInputs, locale: str) -> BatteryView:
         samples=_t(
             locale, "report.battery.samples", used=len(health.samples_used), rejected=len(health.samples_rejected)
         ),
-        baseline=f"{health.baseline.description} · {_kwh(health.baseline.usable_kwh, locale)}"
+        baseline=f"{say(health.baseline.label, locale)} · {_kwh(health.baseline.usable_kwh, locale)}"
         if health.baseline
         else None,
-        baseline_source=health.baseline.source if health.baseline else None,
+        baseline_source=sources(health.baseline.citation, locale) if health.baseline else None,
         flags=[_t(locale, flag) for flag in health.flags],
         reason=_t(locale, health.reason) if health.reason else None,
         gauge_low=_gauge(health.soh_low_percent) if estimated else 0.0,
@@ -484,13 +485,15 @@ def _service(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
 
 def _glossary(sections: list[SectionView], locale: str) -> list[GlossaryEntry]:
     shown = {row.label for section in sections for row in section.rows}
+    # One entry per term as the reader sees it: the report's own definitions first, then the fields'.
     entries: dict[str, GlossaryEntry] = {}
+    for key in ("report.glossary.state_of_health", "report.glossary.rated_range", "report.glossary.captured_at"):
+        term = _t(locale, f"{key}.term")
+        entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, key)))
     for definition in TESLA_FIELDS.values():
         if definition.glossary_key and _t(locale, definition.label_key) in shown:
             term = _t(locale, definition.label_key)
-            entries.setdefault(definition.glossary_key, GlossaryEntry(term, _t(locale, definition.glossary_key)))
-    for key in ("report.glossary.state_of_health", "report.glossary.rated_range", "report.glossary.captured_at"):
-        entries.setdefault(key, GlossaryEntry(_t(locale, f"{key}.term"), _t(locale, key)))
+            entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, definition.glossary_key)))
     return sorted(entries.values(), key=lambda entry: entry.term.casefold())
 
 
@@ -501,7 +504,8 @@ def build_view(inputs: DocumentInputs) -> ReportView:
     ctx = region_for(snapshot, locale)
     identity = snapshot.identity
     sections = _sections(inputs, locale, ctx, package)
-    model_line = " · ".join(str(part) for part in (identity.model, identity.trim, identity.year) if part)
+    trim = coded("config.trim_badging", identity.trim, locale)
+    model_line = " · ".join(str(part) for part in (identity.model, trim, identity.year) if part)
     view = ReportView(
         locale=locale,
         lang=locale if locale != "no" else "nb",
