@@ -357,7 +357,9 @@ class TestOddValuesNeverRaise:
 
         assert isinstance(text, str)
         assert text
-        assert not text.startswith(("field.", "enum.", "format.", "glossary."))
+        # A catalogue key never leaks, unless the car sent that very text (hypothesis found the value "enum.").
+        keys = ("field.", "enum.", "format.", "glossary.")
+        assert not text.startswith(keys) or str(value).strip().startswith(keys)
 
     @pytest.mark.parametrize(
         "value", [float("nan"), float("inf"), "<invalid>", {"a": 1}, [], True, 10**40, -(10**40), Decimal("NaN")]
