@@ -40,6 +40,10 @@ class DocumentInputs:
     reference: str
     display_name: str | None = None
     history_samples: list[BatterySample] = field(default_factory=list)
+    # Battery samples of other cars of the same model, drive and model year, by VIN: the battery's cohort.
+    cohort_samples: dict[str, list[BatterySample]] = field(default_factory=dict)
+    # How long after payment the customer may ask for this report again (a fresh reading), if they may.
+    reread_days: int | None = None
     photos: list[PhotoImage] = field(default_factory=list)
 
     @cached_property
