@@ -191,7 +191,7 @@ def _battery_line(
                 "verdict.battery.cohort",
                 soh=soh,
                 count=comparison.cohort_size,
-                share=_percent(comparison.share_lower_percent or Decimal(0), locale),
+                share=f"{format_number((comparison.share_lower_percent or Decimal(0)).quantize(Decimal(1)), locale)} %",
                 typical=_percent(comparison.typical_percent, locale),
             )
         )
