@@ -180,6 +180,27 @@ class TestVerdict:
         assert translate("en", "report.gauge.firmer_reread", days=30) in view.battery.preliminary
         assert "Preliminary" in line(view, "battery").text
 
+    async def test_without_teslas_warranty_data_the_published_terms_count_down_by_distance(
+        self, snapshot: VehicleSnapshot
+    ) -> None:
+        unread = snapshot.model_copy(update={"warranties": None, "gaps": {"warranty": "Tesla answered 503"}})
+        view = build_view(doc(unread, history_samples=healthy(snapshot)))
+        ctx = region_for(snapshot, "en")
+
+        warranty = line(view, "warranty")
+        assert warranty.tone == "note"
+        expected = translate(
+            "en",
+            "verdict.warranty.published",
+            name=translate("en", "verdict.warranty.battery"),
+            years=8,
+            distance=distance(Decimal(192_000), ctx),
+            left=distance(Decimal(192_000) - odometer(snapshot), ctx),
+        )
+        assert expected in warranty.text
+        assert view.verdict is not None
+        assert view.gaps[0] in view.verdict.unchecked
+
     async def test_basic_says_battery_health_is_not_in_it(self, snapshot: VehicleSnapshot) -> None:
         view = build_view(doc(snapshot, "fi", "basic"))
 
