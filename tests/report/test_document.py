@@ -98,7 +98,7 @@ class TestViewModel:
         view = build_view(inputs(snapshot, "sv", "pro"))
 
         for row in view.summary:
-            assert row.freshness
+            assert row.read_at
             assert row.source == translate("sv", "report.source.tesla_fleet")
 
     async def test_gaps_are_stated(self, snapshot: VehicleSnapshot) -> None:

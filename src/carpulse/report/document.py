@@ -42,6 +42,10 @@ class DocumentInputs:
     # The charging section's lookback in calendar months, as the invoice API counts them.
     history_months: int = 24
     history_samples: list[BatterySample] = field(default_factory=list)
+    # Battery samples of other cars of the same model, drive and model year, by VIN: the battery's cohort.
+    cohort_samples: dict[str, list[BatterySample]] = field(default_factory=dict)
+    # How long after payment the customer may ask for this report again (a fresh reading), if they may.
+    reread_days: int | None = None
     photos: list[PhotoImage] = field(default_factory=list)
 
     @cached_property

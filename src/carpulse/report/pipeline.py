@@ -170,6 +170,7 @@ async def document_inputs(
             missing=missing,
         )
     history = await SnapshotRepository(db).battery_history(vin, exclude=record.id)
+    cohort = await SnapshotRepository(db).cohort_samples(vin)
     photos: list[PhotoImage] = []
     for photo in await PhotoRepository(db).for_connection(access.connection_id):
         data = await state.storage.get(photo.storage_key)
@@ -179,6 +180,9 @@ async def document_inputs(
     inputs = DocumentInputs(
         snapshot_data=record.data,
         history_samples=history,
+        cohort_samples=cohort,
+        # The order keeps its access to the car this long: asking for the report again reads the car afresh.
+        reread_days=state.settings.connect.connection_days,
         display_name=vehicle.display_name,
         package=package,
         locale=locale,

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -218,6 +218,77 @@ def _time_zone(time_zone: str | tzinfo | None, country: str | None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+# The zone a report's times are shown in when the car tells us only its clock's offset from UTC (Tesla's
+# `vehicle_config.utc_offset`) and its region: the first zone of the reader's market, then of the car's region,
+# whose offset at the reading is the car's. Zones sharing an offset here share their daylight-saving rules too,
+# so a name picked among them never moves a time.
+MARKET_ZONES = {
+    "en": "Europe/London",
+    "fi": "Europe/Helsinki",
+    "sv": "Europe/Stockholm",
+    "no": "Europe/Oslo",
+    "da": "Europe/Copenhagen",
+    "de": "Europe/Berlin",
+    "fr": "Europe/Paris",
+    "es": "Europe/Madrid",
+    "it": "Europe/Rome",
+}
+REGION_ZONES = {
+    "eu": ("Europe/Berlin", "Europe/London", "Europe/Lisbon", "Europe/Helsinki", "Europe/Istanbul", "Asia/Dubai"),
+    "na": (
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "Pacific/Honolulu",
+        "America/Halifax",
+    ),
+    "apac": ("Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "Australia/Perth", "Pacific/Auckland"),
+}
+
+
+@dataclass(frozen=True)
+class CarZone:
+    """The time zone a report shows every time in, and whether it was the car's clock or the market's guess."""
+
+    zone: tzinfo
+    from_car: bool
+
+
+def car_time_zone(vehicle_config: Mapping[str, Any] | None, locale: str, at: datetime) -> CarZone:
+    """The car's zone from its clock's UTC offset; the reader's market zone when the car did not say."""
+    market = MARKET_ZONES.get(supported_locale(locale), "UTC")
+    config = vehicle_config or {}
+    offset = config.get("utc_offset")
+    if isinstance(offset, bool) or not isinstance(offset, int | float):
+        return CarZone(ZoneInfo(market), from_car=False)
+    region = "eu" if config.get("eu_vehicle") is True else "na" if config.get("eu_vehicle") is False else None
+    candidates = [market, *REGION_ZONES.get(region or "", ()), *(z for zones in REGION_ZONES.values() for z in zones)]
+    for name in dict.fromkeys(candidates):
+        zone = ZoneInfo(name)
+        local = at.astimezone(zone).utcoffset()
+        if local is not None and local.total_seconds() == offset:
+            return CarZone(zone, from_car=True)
+    # No named zone has this offset now: the offset itself, which is still the car's clock.
+    return CarZone(timezone(timedelta(seconds=int(offset))), from_car=True)
+
+
+def zone_label(zone: tzinfo, at: datetime) -> str:
+    """`Europe/Helsinki (EET)`: the zone's name and its abbreviation at `at`."""
+    local = at.astimezone(zone)
+    key = getattr(zone, "key", None)
+    abbreviation = local.tzname() or ""
+    offset = local.strftime("%z")
+    short = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    if key is None:
+        return short
+    if not abbreviation or abbreviation.startswith(("+", "-")):
+        abbreviation = short
+    return f"{key} ({abbreviation})"
 
 
 def format_field(value: FieldValue, ctx: RegionContext, enums: Mapping[str, str] | None = None) -> str:
@@ -459,6 +530,11 @@ def _date(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, s
         return None
     if not isinstance(moment, datetime):
         return format_date(moment, ctx.locale, style="medium")
+    return format_moment(moment, ctx)
+
+
+def format_moment(moment: datetime, ctx: RegionContext) -> str:
+    """An absolute time in the report's zone, to the minute: `2 Dec 2026, 14:02` (the zone is named once, apart)."""
     local = moment.astimezone(ctx.time_zone)
     locale = babel_locale(ctx.locale)
     day = babel_dates.format_date(local, format="medium", locale=locale)

@@ -272,6 +272,23 @@ class SnapshotRepository:
         rows = (await self.db.execute(statement)).scalars()
         return [sample_from_json(item) for samples in rows for item in samples or []]
 
+    async def cohort_samples(self, vin: str, *, limit: int = 5000) -> dict[str, list[BatterySample]]:
+        """Battery samples of other vehicles sharing this VIN's model, body, battery and drive codes (positions 1–8)
+        and model year (position 10), by VIN: the cars a battery is compared with. Empty for a malformed VIN."""
+        if len(vin) != 17 or not vin.isalnum():
+            return {}
+        pattern = f"{vin[:8]}_{vin[9]}%"
+        statement = (
+            select(VehicleSnapshotRecord.vin, VehicleSnapshotRecord.battery_samples)
+            .where(VehicleSnapshotRecord.vin.like(pattern), VehicleSnapshotRecord.vin != vin)
+            .order_by(VehicleSnapshotRecord.captured_at.desc())
+            .limit(limit)
+        )
+        cohort: dict[str, list[BatterySample]] = {}
+        for other, samples in (await self.db.execute(statement)).all():
+            cohort.setdefault(other, []).extend(sample_from_json(item) for item in samples or [])
+        return cohort
+
     async def delete_before(self, before: datetime) -> None:
         statement = delete(VehicleSnapshotRecord).where(VehicleSnapshotRecord.captured_at < before)
         await self.db.execute(statement.execution_options(synchronize_session=False))

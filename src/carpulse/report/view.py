@@ -19,7 +19,6 @@ from carpulse.charging.statement import charging_lines, currency_totals, lookbac
 from carpulse.kit.i18n import (
     babel_locale,
     format_date,
-    format_datetime,
     format_number,
     resolve_locale,
     say,
@@ -29,9 +28,20 @@ from carpulse.provider.base import Reading, VehicleSnapshot
 from carpulse.provider.fields import FieldDef, Section, extract
 from carpulse.provider.tesla.codes import alert_wording, coded
 from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
-from carpulse.report.battery import BatteryHealth, baseline_for, estimate, samples_from_snapshot, sources
+from carpulse.report.battery import (
+    FLAG_FEW_SAMPLES,
+    BatteryHealth,
+    Comparison,
+    baseline_for,
+    compare,
+    estimate,
+    samples_from_snapshot,
+    sources,
+)
 from carpulse.report.document import DocumentInputs
-from carpulse.report.region import RegionContext, format_freshness, format_value
+from carpulse.report.gauge import Gauge, gauge
+from carpulse.report.region import RegionContext, car_time_zone, format_moment, format_value, zone_label
+from carpulse.report.verdict import Verdict, build_verdict, check_odometer
 
 # Sections the report shows as tables of their own (alerts, warranties, charging history, service).
 OWN_TABLES = frozenset({Section.alerts, Section.warranty, Section.charging_history})
@@ -43,15 +53,18 @@ MAX_ALERTS_BASIC = 10
 class ValueRow:
     label: str
     value: str
-    freshness: str
+    read_at: str  # an absolute time in the report's zone, never "just now": a PDF is read days later
     source: str
 
 
 @dataclass(frozen=True)
 class SectionView:
+    """One system's fields in the appendix, with when they were read, once for the group."""
+
     key: str
     title: str
     rows: list[ValueRow]
+    read_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,10 +106,10 @@ class BatteryView:
     baseline_source: str | None
     flags: list[str]
     reason: str | None
-    # The gauge: where the estimate and its band sit on a 70–105 % scale, in percent of the bar.
-    gauge_low: float = 0.0
-    gauge_high: float = 0.0
-    gauge_mark: float = 0.0
+    gauge: Gauge | None = None
+    # From one or two readings: said so, with how to get a firmer estimate.
+    preliminary: str | None = None
+    above_nominal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,8 @@ class ReportView:
     alerts: Table
     warranties: Table
     gaps: list[str]
+    time_zone: str = ""
+    verdict: Verdict | None = None
     battery: BatteryView | None = None
     charging: ChargingView | None = None
     service: list[ValueRow] = field(default_factory=list)
@@ -146,19 +161,40 @@ def _t(locale: str, key: str, **values: object) -> str:
     return translate(locale, key, **values)
 
 
+def _vehicle_config(snapshot: VehicleSnapshot) -> dict[str, Any] | None:
+    config = (snapshot.raw.get("vehicle_data") or {}).get("vehicle_config")
+    return config if isinstance(config, dict) else None
+
+
 def region_for(snapshot: VehicleSnapshot, locale: str) -> RegionContext:
-    """The reader's language, with the car's own display units when it told us them."""
+    """The reader's language, with the car's own display units and time zone when it told us them.
+
+    The zone comes from what Basic and Pro both read (the car's clock), never from the charging history only
+    Pro reads, so both packages of one car show the same times.
+    """
     data = snapshot.raw.get("vehicle_data") or {}
     gui = data.get("gui_settings") or {}
     sessions = snapshot.charging_history.value if snapshot.charging_history else []
     country = next((s.country for s in sessions if s.country), None)
+    zone = car_time_zone(_vehicle_config(snapshot), locale, snapshot.captured_at)
     return RegionContext.build(
         locale,
         country=country,
         distance_units=gui.get("gui_distance_units"),
         temperature_units=gui.get("gui_temperature_units"),
         pressure_units=gui.get("gui_tire_pressure_units"),
+        time_zone=zone.zone,
     )
+
+
+def _time_zone_note(snapshot: VehicleSnapshot, locale: str) -> str:
+    zone = car_time_zone(_vehicle_config(snapshot), locale, snapshot.captured_at)
+    key = "report.time_zone.car" if zone.from_car else "report.time_zone.market"
+    return _t(locale, key, zone=zone_label(zone.zone, snapshot.captured_at))
+
+
+def _read_at(moment: Any, ctx: RegionContext) -> str:
+    return format_moment(moment, ctx) if moment is not None else ""
 
 
 def _reading_row(
@@ -170,7 +206,7 @@ def _reading_row(
     return ValueRow(
         label=_t(locale, label_key),
         value=format_value(definition, reading.value, ctx, TESLA_ENUMS),
-        freshness=format_freshness(reading.captured_at, now, ctx) if reading.captured_at else "",
+        read_at=_read_at(reading.captured_at, ctx),
         source=_t(locale, f"report.source.{reading.source}"),
     )
 
@@ -202,7 +238,7 @@ def _summary(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
             _t(locale, "report.warranty.active_count", count=len(active))
             if s.warranties
             else _t(locale, "report.not_available"),
-            format_freshness(s.warranties.captured_at, now, ctx) if s.warranties and s.warranties.captured_at else "",
+            _read_at(s.warranties.captured_at, ctx) if s.warranties else "",
             _t(locale, "report.source.tesla_fleet") if s.warranties else "",
         )
     )
@@ -211,7 +247,7 @@ def _summary(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
         ValueRow(
             _t(locale, "report.summary.alerts"),
             _t(locale, "report.alerts.count", count=len(alerts)) if s.alerts else _t(locale, "report.not_available"),
-            format_freshness(s.alerts.captured_at, now, ctx) if s.alerts and s.alerts.captured_at else "",
+            _read_at(s.alerts.captured_at, ctx) if s.alerts else "",
             _t(locale, "report.source.tesla_fleet") if s.alerts else "",
         )
     )
@@ -229,9 +265,11 @@ def _km_field(kind: str) -> FieldDef | None:
 
 
 def _sections(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: str) -> list[SectionView]:
-    """Every field of the map the package shows, by section; list items (alerts, warranties) have their own tables."""
-    snapshot, now = inputs.snapshot, inputs.generated_at
+    """Every field of the map the package shows, by system, with the time the group was read once (a span when
+    its parts were read at different times); list items (alerts, warranties) have their own tables."""
+    snapshot = inputs.snapshot
     grouped: dict[Section, list[ValueRow]] = defaultdict(list)
+    times: dict[Section, set[Any]] = defaultdict(set)
     for item in extract(snapshot.raw, TESLA_FIELDS, tesla_capture_times(snapshot.raw, snapshot.captured_at)):
         definition = item.field
         if not definition.in_package(package) or "[" in item.path or definition.section in OWN_TABLES:
@@ -240,15 +278,31 @@ def _sections(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: 
             ValueRow(
                 label=_t(locale, definition.label_key),
                 value=format_value(definition, item.value, ctx, TESLA_ENUMS, unit=item.unit),
-                freshness=format_freshness(item.captured_at, now, ctx) if item.captured_at else "",
+                read_at="",
                 source=_t(locale, "report.source.tesla_fleet"),
             )
         )
+        if item.captured_at is not None:
+            times[definition.section].add(item.captured_at)
     return [
-        SectionView(key=section.value, title=_t(locale, f"report.section.{section.value}"), rows=grouped[section])
+        SectionView(
+            key=section.value,
+            title=_t(locale, f"report.section.{section.value}"),
+            rows=grouped[section],
+            read_at=_group_time(times[section], locale, ctx),
+        )
         for section in Section
         if grouped.get(section)
     ]
+
+
+def _group_time(moments: set[Any], locale: str, ctx: RegionContext) -> str:
+    if not moments:
+        return ""
+    first, last = format_moment(min(moments), ctx), format_moment(max(moments), ctx)
+    if first == last:
+        return _t(locale, "report.appendix.read_at", time=first)
+    return _t(locale, "report.appendix.read_between", start=first, end=last)
 
 
 def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: str) -> Table:
@@ -259,7 +313,7 @@ def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: st
         columns=[_t(locale, "report.alerts.when"), _t(locale, "report.alerts.name"), _t(locale, "report.alerts.text")],
         rows=[
             [
-                format_datetime(alert.occurred_at, locale, style="short", tz=ctx.time_zone),
+                format_moment(alert.occurred_at, ctx),
                 *alert_wording(alert.name, alert.user_text, locale),
             ]
             for alert in alerts
@@ -406,22 +460,24 @@ def _energy_chart(months: dict[str, dict[str, Any]], locale: str) -> BarChart | 
     )
 
 
-GAUGE_LOW, GAUGE_HIGH = Decimal(70), Decimal(105)
-
-
-def _gauge(value: Decimal | None) -> float:
-    if value is None:
-        return 0.0
-    clamped = min(max(value, GAUGE_LOW), GAUGE_HIGH)
-    return float((clamped - GAUGE_LOW) / (GAUGE_HIGH - GAUGE_LOW) * 100)
-
-
-def _battery(inputs: DocumentInputs, locale: str) -> BatteryView:
+def _health(inputs: DocumentInputs) -> BatteryHealth:
     snapshot = inputs.snapshot
     samples = [*samples_from_snapshot(snapshot), *inputs.history_samples]
-    raw_config = (snapshot.raw.get("vehicle_data") or {}).get("vehicle_config")
-    baseline = baseline_for(snapshot.identity, raw_config if isinstance(raw_config, dict) else None)
-    health: BatteryHealth = estimate(samples, baseline, now=inputs.generated_at)
+    baseline = baseline_for(snapshot.identity, _vehicle_config(snapshot))
+    return estimate(samples, baseline, now=inputs.generated_at)
+
+
+def _odometer_km(inputs: DocumentInputs) -> Decimal | None:
+    samples = samples_from_snapshot(inputs.snapshot)
+    if samples and samples[0].odometer_km is not None:
+        return samples[0].odometer_km
+    reading = inputs.snapshot.odometer
+    if reading is None or (reading.unit or "km").lower() != "km":
+        return None
+    return Decimal(str(reading.value))
+
+
+def _battery(inputs: DocumentInputs, locale: str, health: BatteryHealth) -> BatteryView:
     estimated = health.status == "estimated" and health.soh_percent is not None
     pct = Decimal("0.1")
 
@@ -431,6 +487,23 @@ def _battery(inputs: DocumentInputs, locale: str) -> BatteryView:
     def kwh(value: Decimal | None) -> str:
         return _kwh(value, locale) if value is not None else "—"
 
+    drawn = None
+    if estimated:
+        assert health.soh_percent is not None
+        drawn = gauge(
+            health.soh_percent,
+            health.soh_low_percent or health.soh_percent,
+            health.soh_high_percent or health.soh_percent,
+            lambda value: f"{format_number(value.normalize() if value == value.to_integral() else value, locale)} %",
+        )
+    preliminary = None
+    if estimated and len(health.samples_used) <= 2:
+        advice = (
+            _t(locale, "report.gauge.firmer_reread", days=inputs.reread_days)
+            if inputs.reread_days
+            else _t(locale, "report.gauge.firmer_new")
+        )
+        preliminary = f"{_t(locale, 'report.gauge.preliminary', count=len(health.samples_used))} {advice}"
     return BatteryView(
         status=_t(locale, health.status_key),
         estimated=estimated,
@@ -448,11 +521,12 @@ def _battery(inputs: DocumentInputs, locale: str) -> BatteryView:
         if health.baseline
         else None,
         baseline_source=sources(health.baseline.citation, locale) if health.baseline else None,
-        flags=[_t(locale, flag) for flag in health.flags],
+        # The preliminary note says what the few-samples flag says, and how to do better.
+        flags=[_t(locale, flag) for flag in health.flags if not (preliminary and flag == FLAG_FEW_SAMPLES)],
         reason=_t(locale, health.reason) if health.reason else None,
-        gauge_low=_gauge(health.soh_low_percent) if estimated else 0.0,
-        gauge_high=_gauge(health.soh_high_percent) if estimated else 0.0,
-        gauge_mark=_gauge(health.soh_percent) if estimated else 0.0,
+        gauge=drawn,
+        preliminary=preliminary,
+        above_nominal=_t(locale, "report.gauge.above_nominal") if drawn is not None and drawn.above_nominal else None,
     )
 
 
@@ -462,7 +536,7 @@ def _service(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
         return []
     status = reading.value
     source = _t(locale, "report.source.tesla_fleet")
-    fresh = format_freshness(reading.captured_at, inputs.generated_at, ctx) if reading.captured_at else ""
+    fresh = _read_at(reading.captured_at, ctx)
     rows = [
         ValueRow(
             _t(locale, "report.service.in_service"),
@@ -475,7 +549,7 @@ def _service(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
         rows.append(
             ValueRow(
                 _t(locale, "report.service.estimated_completion"),
-                format_datetime(status.estimated_completion, locale, style="medium", tz=ctx.time_zone),
+                format_moment(status.estimated_completion, ctx),
                 fresh,
                 source,
             )
@@ -497,6 +571,17 @@ def _glossary(sections: list[SectionView], locale: str) -> list[GlossaryEntry]:
     return sorted(entries.values(), key=lambda entry: entry.term.casefold())
 
 
+def _cohort_size(inputs: DocumentInputs, health: BatteryHealth | None) -> int:
+    if health is None or health.baseline is None:
+        return 0
+    baseline = health.baseline
+    return sum(
+        1
+        for samples in inputs.cohort_samples.values()
+        if estimate(samples, baseline, now=inputs.generated_at).soh_percent is not None
+    )
+
+
 def build_view(inputs: DocumentInputs) -> ReportView:
     locale = resolve_locale(inputs.locale)
     package = "basic" if inputs.package == "basic" else "pro"
@@ -512,8 +597,8 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         package=package,
         package_name=_t(locale, f"report.package.{package}"),
         reference=inputs.reference,
-        generated_at=format_datetime(inputs.generated_at, locale, style="medium", tz=ctx.time_zone),
-        captured_at=format_datetime(snapshot.captured_at, locale, style="medium", tz=ctx.time_zone),
+        generated_at=format_moment(inputs.generated_at, ctx),
+        captured_at=format_moment(snapshot.captured_at, ctx),
         vin=identity.vin,
         display_name=inputs.display_name or identity.display_name or identity.model or identity.vin,
         model_line=model_line,
@@ -523,9 +608,27 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         warranties=_warranties(inputs, locale, ctx),
         gaps=[_t(locale, "report.gap", part=_t(locale, f"report.part.{name}")) for name in sorted(snapshot.gaps)],
         photos=[photo.data_uri() for photo in inputs.photos],
+        time_zone=_time_zone_note(snapshot, locale),
     )
-    if package == "pro":
-        view.battery = _battery(inputs, locale)
+    health = _health(inputs) if package == "pro" else None
+    comparison: Comparison | None = None
+    odometer_km = _odometer_km(inputs)
+    if health is not None:
+        comparison = compare(health, inputs.cohort_samples, odometer_km, now=inputs.generated_at)
+    view.verdict = build_verdict(
+        locale=locale,
+        ctx=ctx,
+        snapshot=snapshot,
+        package=package,
+        health=health,
+        comparison=comparison,
+        cohort_size=comparison.cohort_size if comparison else _cohort_size(inputs, health),
+        odometer=check_odometer(odometer_km, snapshot.captured_at, inputs.history_samples, identity.year),
+        now=inputs.generated_at,
+        gaps=view.gaps,
+    )
+    if health is not None:
+        view.battery = _battery(inputs, locale, health)
         view.charging = _charging(inputs, locale)
         view.service = _service(inputs, locale, ctx)
         view.glossary = _glossary(sections, locale)
