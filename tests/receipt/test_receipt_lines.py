@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,10 +20,14 @@ from carpulse.pricing.catalog import PackageCode
 from carpulse.pricing.service import VoucherTerms, price
 from carpulse.receipt.document import render_receipt_html
 from carpulse.receipt.schemas import Receipt
+from tests.kit.page_box import Layout
 from tests.kit.test_documents import normalize_spaces, pdf_text
 from tests.payment.flow import act_on_hosted_page, checkout, order, settle
 from tests.pricing.test_pricing_http import create_voucher
 from tests.receipt.test_receipt_document import visible_text
+
+# Set to a directory to keep the voucher receipt's pages as PNGs to look at.
+PAGE_IMAGES = os.environ.get("CARPULSE_TEST_PAGE_IMAGES")
 
 
 async def paid_receipt(client: httpx.AsyncClient, app: FastAPI, **quote_options: Any) -> dict[str, Any]:
@@ -69,6 +75,8 @@ class TestVoucherLine:
         assert translate(locale, "receipt.discount") not in text  # "discount included in the prices" was untrue
         pdf = await committed_client.get(f"/api/v1/payment/receipt/{receipt['id']}/pdf")
         assert "KEVAT2026" in pdf_text(pdf.content)
+        if PAGE_IMAGES:
+            Layout.read(pdf.content).save_images(pdf.content, Path(PAGE_IMAGES), "receipt-voucher-bulk")
 
     async def test_a_bulk_order_lists_its_vehicles(
         self, committed_app: FastAPI, committed_client: httpx.AsyncClient
