@@ -111,7 +111,8 @@ class TestVerdict:
         assert "Never lower than in our earlier readings (4," in mileage.text
         alerts = line(view, "alerts")
         assert alerts.tone == "warning"  # the fake's charge port fault asks for service
-        assert "charge port fault" in alerts.text
+        # Named from our code table in the reader's language, not Tesla's English text.
+        assert "Charge port fault" in alerts.text
         warranty = line(view, "warranty")
         assert warranty.tone == "good"
         assert translate("en", "verdict.warranty.battery") in warranty.text
