@@ -14,6 +14,10 @@ STAMP := .venv/.carpulse-installed
 
 TEST_DATABASE_URL ?= $(or $(CARPULSE_TEST_DATABASE_URL),postgresql+asyncpg://postgres@127.0.0.1:5432/test)
 TEST_REDIS_URL ?= $(or $(CARPULSE_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
+# pytest-xdist workers (one per core by default; each gets a PostgreSQL database of its own) and the
+# slowest tests every run prints.
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?= -n $(TEST_WORKERS) --durations=10
 
 .PHONY: help install run migrate check test test-server test-embedded fuzz services bench soak format clean
 
@@ -46,10 +50,10 @@ services: ## start PostgreSQL and Redis when they are down
 
 test-server: install services ## the suite on real PostgreSQL and Redis
 	CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
-		$(RUN) pytest
+		$(RUN) pytest $(PYTEST_ARGS)
 
-test-embedded: install ## the suite on SQLite and in-process stores
-	CARPULSE_TEST_BACKEND=embedded $(RUN) pytest -m "not server"
+test-embedded: install ## the suite on SQLite and in-process stores (the tests that touch the backend)
+	CARPULSE_TEST_BACKEND=embedded $(RUN) pytest $(PYTEST_ARGS) -m "not server"
 
 test: check test-server test-embedded ## check, then the suite on both backends
 

@@ -3,10 +3,17 @@
 Each test gets a fresh app (its lifespan run), an HTTP client on it, and a database
 connection inside an outer transaction that is rolled back at teardown; Redis keys of a test
 carry their own prefix and are deleted afterwards.
+
+The embedded run repeats only the tests that touch the backend (those using the `database_url`
+fixture, directly or through `engine`, `settings`, `app`, …, or this module's backend constants):
+a test that never reaches a database or a store would only run the same code a second time.
+Under pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, …), created
+here; Redis is shared, every test's keys carrying their own prefix.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,12 +35,21 @@ from carpulse.app import create_app
 from carpulse.cli import alembic_config
 from carpulse.config import DatabaseSettings, Settings
 from carpulse.database import create_engine
+from carpulse.kit.documents import shutdown_pdf_pool
 from carpulse.kit.passwords import hash_password
 from tests.redis_server import RedisServer
 
 BACKEND = os.environ.get("CARPULSE_TEST_BACKEND", "server")
 SERVER = BACKEND == "server"
-POSTGRES_URL = os.environ.get("CARPULSE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … in a pytest-xdist worker
+_BASE_POSTGRES_URL = os.environ.get("CARPULSE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = (
+    make_url(_BASE_POSTGRES_URL)
+    .set(database=f"{make_url(_BASE_POSTGRES_URL).database}_{XDIST_WORKER}")
+    .render_as_string(hide_password=False)
+    if XDIST_WORKER
+    else _BASE_POSTGRES_URL
+)
 REDIS_URL = os.environ.get("CARPULSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # A loaded CI machine has taken over 3 s (the production default) to hand the suite a PostgreSQL connection.
 CONNECT_TIMEOUT_SECONDS = 30.0
@@ -47,13 +63,54 @@ def pytest_report_header() -> str:
     return f"carpulse backend: {BACKEND} ({POSTGRES_URL if SERVER else 'sqlite + in-process'})"
 
 
+# Names a test module imports from here when it builds its own app or store on the run's backend.
+_BACKEND_NAMES = frozenset(
+    {"SERVER", "BACKEND", "POSTGRES_URL", "REDIS_URL", "make_settings", "run_migrations", "delete_redis_prefix"}
+)
+
+
+def touches_backend(item: pytest.Item) -> bool:
+    """Whether the test reaches the run's database or stores (so its outcome may differ between the runs)."""
+    if "database_url" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and not _BACKEND_NAMES.isdisjoint(vars(module))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if SERVER:
         return
     skip = pytest.mark.skip(reason="needs a real server; this is the embedded run")
+    kept, repeated = [], []
     for item in items:
         if "server" in item.keywords:
             item.add_marker(skip)
+        (kept if touches_backend(item) else repeated).append(item)
+    if repeated:
+        # Run once, by the server run: on this run they would execute the very same code again.
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = kept
+
+
+async def _create_database(url: str) -> None:
+    target = make_url(url)
+    server = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(server)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database)
+        if not exists:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await connection.execute(f'CREATE DATABASE "{target.database}"')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def document_pool() -> Iterator[None]:
+    """One document process pool for the whole run (apps here leave it running): WeasyPrint is
+    imported by its processes once, not once per test that renders."""
+    yield
+    shutdown_pdf_pool()
 
 
 def app_lifespan(app: Any) -> LifespanManager:
@@ -76,6 +133,8 @@ def run_migrations(connection: Connection, revision: str = "head", direction: st
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    if SERVER and XDIST_WORKER:
+        await _create_database(database_url)
     # The suite's own connection holds each test's outer transaction: it must not lock SQLite for writes.
     engine = create_engine(
         DatabaseSettings(url=database_url, sqlite_begin="deferred", connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS)
@@ -166,7 +225,7 @@ def settings(
 
 def create_in_process_app(settings: Settings) -> FastAPI:
     """The app, its vendor calls routed in-process to the sandbox fakes mounted on it."""
-    return create_app(settings, vendor_transport=lambda app: httpx.ASGITransport(app=app))
+    return create_app(settings, vendor_transport=lambda app: httpx.ASGITransport(app=app), keep_document_pool=True)
 
 
 @pytest.fixture

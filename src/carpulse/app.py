@@ -293,10 +293,11 @@ async def run_worker(settings: Settings) -> None:
         log.info("worker.stopped")
 
 
-async def close_state(state: State) -> None:
+async def close_state(state: State, *, keep_document_pool: bool = False) -> None:
     await state.jobs.drain()
     await state.jobs.shutdown()
-    shutdown_pdf_pool()
+    if not keep_document_pool:
+        shutdown_pdf_pool()
     await state.payments.aclose()
     await state.tesla.http.aclose()
     await state.rate_limiter.close()
@@ -383,8 +384,13 @@ def create_app(
     *,
     clock: Clock = system_clock,
     vendor_transport: VendorTransport | None = None,
+    keep_document_pool: bool = False,
 ) -> FastAPI:
-    """The API. `vendor_transport` routes vendor calls in-process (tests: to the sandbox on this app)."""
+    """The API. `vendor_transport` routes vendor calls in-process (tests: to the sandbox on this app).
+
+    The document process pool is shared by the process; `keep_document_pool` leaves it running when this
+    app stops, for a caller that runs many apps in turn and shuts the pool down itself (the test suite).
+    """
     settings = settings or get_settings()
     configure_logging(settings.log.level, settings.log.json_lines)
     version = resolve_version(settings.app_version)
@@ -419,7 +425,7 @@ def create_app(
             for task in (receiver, reconciler):
                 if task is not None:
                     task.cancel()
-            await close_state(state)
+            await close_state(state, keep_document_pool=keep_document_pool)
             log.info("app.stopped")
 
     app = FastAPI(
