@@ -87,7 +87,7 @@ class CircuitBreaker:
 class CircuitBreakers:
     """One breaker per name (a vendor's region, say)."""
 
-    def __init__(self, **options: float) -> None:
+    def __init__(self, **options: float | Callable[[], float]) -> None:
         self.options = options
         self._breakers: dict[str, CircuitBreaker] = {}
 

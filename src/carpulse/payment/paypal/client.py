@@ -18,8 +18,9 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from carpulse.kit.clock import Clock, system_clock
+from carpulse.kit.http import CircuitOpen, RetryPolicy, VendorHttp, retry_after_seconds
 from carpulse.kit.logs import get_logger
-from carpulse.kit.resilience import CircuitBreakers, backoff_delay
+from carpulse.kit.resilience import CircuitBreakers
 from carpulse.payment.paypal.errors import (
     PayPalError,
     PayPalRateLimited,
@@ -51,14 +52,6 @@ def request_id_for(key: str) -> str:
     return f"sha256-{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        raw = response.headers.get("retry-after")
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None
-
-
 def _error_body(response: httpx.Response) -> ErrorBody:
     try:
         return ErrorBody.model_validate(response.json())
@@ -88,13 +81,18 @@ class PayPalClient:
         self.api_base = api_base.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
-        self.timeout = timeout_seconds
-        self.max_retries = max_retries
-        self.retry_after_cap = retry_after_cap_seconds
         self.token_refresh_margin = token_refresh_margin_seconds
-        self.breakers = breakers or CircuitBreakers()
         self.clock = clock
-        self.sleep = sleep
+        self.calls = VendorHttp(
+            http,
+            vendor="paypal",
+            timeout_seconds=timeout_seconds,
+            policy=RetryPolicy(max_retries=max_retries, retry_after_cap_seconds=retry_after_cap_seconds),
+            breakers=breakers or CircuitBreakers(),
+            sleep=sleep,
+            clock=clock,
+            trace_headers={"debug_id": "paypal-debug-id"},
+        )
         self._token: str | None = None
         self._token_expires_at = 0.0  # on the monotonic clock
         self._token_lock = asyncio.Lock()
@@ -202,50 +200,20 @@ class PayPalClient:
             return response
 
     async def _send(self, method: str, url: str, *, operation: str, **kwargs: Any) -> httpx.Response:
-        attempt = 0
-        while True:
-            breaker = self.breakers.get("paypal")
-            if breaker.refuses():
-                wait = max(1, round(breaker.retry_after()))
-                raise PayPalUnavailable(
-                    "PayPal has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}
-                )
-            try:
-                response = await self.http.request(method, url, timeout=self.timeout, **kwargs)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                breaker.record_failure()
-                log.warning("paypal.call_failed", operation=operation, error=type(exc).__name__, attempt=attempt)
-                if attempt < self.max_retries:
-                    await self.sleep(backoff_delay(attempt))
-                    attempt += 1
-                    continue
-                if isinstance(exc, httpx.TimeoutException):
-                    raise PayPalTimeout("PayPal did not answer in time; try again shortly.") from exc
-                raise PayPalUnavailable("PayPal cannot be reached right now.") from exc
-            status = response.status_code
-            log.info(
-                "paypal.call_completed",
-                operation=operation,
-                method=method,
-                status=status,
-                attempt=attempt,
-                debug_id=response.headers.get("paypal-debug-id"),
+        try:
+            # Safe to repeat: a GET, the client-credentials grant, or a POST carrying its PayPal-Request-Id.
+            return await self.calls.send(
+                method, url, retry_safe=True, breaker_key="paypal", log_fields={"operation": operation}, **kwargs
             )
-            if status >= 500:
-                breaker.record_failure()
-                if attempt < self.max_retries:
-                    await self.sleep(backoff_delay(attempt))
-                    attempt += 1
-                    continue
-                return response
-            breaker.record_success()
-            if status == 429:
-                retry_after = _retry_after(response)
-                if retry_after is not None and retry_after <= self.retry_after_cap and attempt < self.max_retries:
-                    await self.sleep(retry_after)
-                    attempt += 1
-                    continue
-            return response
+        except CircuitOpen as exc:
+            wait = max(1, round(exc.retry_after))
+            raise PayPalUnavailable(
+                "PayPal has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise PayPalTimeout("PayPal did not answer in time; try again shortly.") from exc
+        except httpx.TransportError as exc:
+            raise PayPalUnavailable("PayPal cannot be reached right now.") from exc
 
     def _error(self, response: httpx.Response, operation: str) -> PayPalError:
         body = _error_body(response)
@@ -254,7 +222,7 @@ class PayPalClient:
         log.warning("paypal.call_rejected", operation=operation, status=status, issue=issue, debug_id=debug_id)
         error_cls = error_for(status, issue)
         if error_cls is PayPalRateLimited or status == 429:
-            retry_in = str(round(_retry_after(response) or 60))
+            retry_in = str(round(retry_after_seconds(response.headers.get("retry-after"), self.clock.now()) or 60))
             return PayPalRateLimited(
                 f"PayPal asks us to wait {retry_in} s before calling again.", headers={"Retry-After": retry_in}
             )

@@ -21,8 +21,10 @@ from urllib.parse import urlencode
 
 import httpx
 
+from carpulse.kit.clock import system_clock
+from carpulse.kit.http import Attempts, CircuitOpen, RetryPolicy, VendorHttp, retry_after_seconds
 from carpulse.kit.logs import get_logger
-from carpulse.kit.resilience import CircuitBreakers, backoff_delay
+from carpulse.kit.resilience import CircuitBreakers
 from carpulse.provider.tesla.errors import (
     TeslaError,
     TeslaOAuthError,
@@ -92,6 +94,8 @@ class TeslaAuthClient:
         self.redirect_uri = redirect_uri
         self.scopes = scopes
         self.timeout = timeout_seconds
+        # No breaker and no retries: a code is single-use and a refresh token rotates, so neither is safe to repeat.
+        self.calls = VendorHttp(http, vendor="tesla", timeout_seconds=timeout_seconds)
 
     def authorization_url(self, state: str, code_challenge: str, locale: str | None = None) -> str:
         params = {
@@ -129,7 +133,9 @@ class TeslaAuthClient:
     async def _token_request(self, form: dict[str, str]) -> TokenResponse:
         grant = form["grant_type"]
         try:
-            response = await self.http.post(self.endpoints.token_url, data=form, timeout=self.timeout)
+            response = await self.calls.send(
+                "POST", self.endpoints.token_url, retry_safe=False, data=form, log_fields={"grant": grant}
+            )
         except httpx.TimeoutException as exc:
             raise TeslaTimeout("Tesla's sign-in service did not answer in time.") from exc
         except httpx.TransportError as exc:
@@ -178,12 +184,10 @@ def _unwrap(body: Any) -> Any:
 def _retry_after(response: httpx.Response) -> float | None:
     raw = response.headers.get("retry-after")
     if raw is None:
+        # Tesla's 429 sometimes says it only in the body.
         match = re.search(r"Retry in (\d+) seconds", response.text or "")
         raw = match.group(1) if match else None
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(raw, system_clock.now())
 
 
 class TeslaFleetClient:
@@ -207,13 +211,26 @@ class TeslaFleetClient:
         self.endpoints = endpoints
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
-        self.breakers = breakers
-        self.max_retries = max_retries
-        self.retry_after_cap = retry_after_cap_seconds
-        self.timeout = timeout_seconds
         self.on_base_url_change = on_base_url_change
-        self.sleep = sleep
+        self.calls = VendorHttp(
+            http,
+            vendor="tesla",
+            timeout_seconds=timeout_seconds,
+            policy=RetryPolicy(max_retries=max_retries, retry_after_cap_seconds=retry_after_cap_seconds),
+            breakers=breakers,
+            sleep=sleep,
+            retry_after=_retry_after,
+            trace_headers={"txid": "x-txid"},
+        )
         self.billable_calls: Counter[str] = Counter()
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        return self.calls.sleep
+
+    @sleep.setter
+    def sleep(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        self.calls.sleep = sleep
 
     @property
     def region(self) -> str:
@@ -240,55 +257,43 @@ class TeslaFleetClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
     ) -> httpx.Response:
-        attempt = 0
+        attempts = Attempts()  # one retry budget across the refresh and the reroute
         refreshed = False
         rerouted = False
+
+        def bill(response: httpx.Response) -> None:
+            if response.status_code < 500:
+                self.billable_calls[category] += 1  # Tesla bills every answer below 500
+
         while True:
-            breaker = self.breakers.get(f"tesla:{self.region}")
-            if breaker.refuses():
-                wait = max(1, round(breaker.retry_after()))
-                raise TeslaUnavailable(
-                    "Tesla has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}
-                )
             token = await self.tokens.access_token()
             try:
-                response = await self.http.request(
+                # Every Fleet call we make is safe to repeat: reads, and `wake_up`, which only asks the car to wake.
+                response = await self.calls.send(
                     method,
                     f"{self.base_url}{path}",
+                    retry_safe=True,
+                    breaker_key=f"tesla:{self.region}",
+                    attempts=attempts,
+                    on_answer=bill,
+                    log_fields={"region": self.region},
                     params=params,
                     json=json_body if method != "GET" else None,
                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                    timeout=self.timeout,
                 )
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                breaker.record_failure()
-                if attempt < self.max_retries:
-                    await self.sleep(backoff_delay(attempt))
-                    attempt += 1
-                    continue
-                if isinstance(exc, httpx.TimeoutException):
-                    raise TeslaTimeout("Tesla did not answer in time; try again shortly.") from exc
+            except CircuitOpen as exc:
+                wait = max(1, round(exc.retry_after))
+                raise TeslaUnavailable(
+                    "Tesla has been failing; we pause calls for a moment.", headers={"Retry-After": str(wait)}
+                ) from exc
+            except httpx.TimeoutException as exc:
+                raise TeslaTimeout("Tesla did not answer in time; try again shortly.") from exc
+            except httpx.TransportError as exc:
                 raise TeslaUnavailable("Tesla cannot be reached right now.") from exc
 
             status = response.status_code
-            if status < 500:
-                self.billable_calls[category] += 1  # Tesla bills every answer below 500
-            log.info(
-                "tesla.call_completed",
-                method=method,
-                path=path,
-                status=status,
-                region=self.region,
-                txid=response.headers.get("x-txid"),
-            )
             if status >= 500:
-                breaker.record_failure()
-                if attempt < self.max_retries:
-                    await self.sleep(backoff_delay(attempt))
-                    attempt += 1
-                    continue
-                raise error_for_status(status)(f"Tesla answered {status} after {attempt + 1} attempts.")
-            breaker.record_success()
+                raise error_for_status(status)(f"Tesla answered {status} after {attempts.retries + 1} attempts.")
             if status == 401 and not refreshed:
                 refreshed = True
                 await self.tokens.refreshed_access_token(token)
@@ -303,10 +308,6 @@ class TeslaFleetClient:
                     continue
             if status == 429:
                 retry_after = _retry_after(response)
-                if retry_after is not None and retry_after <= self.retry_after_cap and attempt < self.max_retries:
-                    await self.sleep(retry_after)
-                    attempt += 1
-                    continue
                 retry_in = str(round(retry_after)) if retry_after is not None else "60"
                 raise TeslaRateLimited(
                     f"Tesla asks us to wait {retry_in} s before calling again for this account.",
