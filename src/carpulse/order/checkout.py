@@ -47,7 +47,7 @@ log = get_logger("carpulse.payment")
 CLOSE_JOB = "payment.close_checkout"
 RETURN_FIELDS_SEPARATOR = "|"
 # A switched-away payment's end may be announced for days (webhook retries); after that the order's
-# current payment is asked instead (`handle_event`).
+# current payment is asked instead (`apply_outcome`).
 REPLACED_SECONDS = 3 * 24 * 3600
 PAID_STATUSES = frozenset({OrderStatus.paid, OrderStatus.fulfilled, OrderStatus.refunded})
 
