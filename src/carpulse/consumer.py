@@ -116,20 +116,22 @@ async def run_worker(settings: Settings, open_state: StateOpener) -> None:
             "with the in-memory broker, jobs run inside `carpulse serve`"
         )
     configure_logging(settings.log.level, settings.log.json_lines)
-    async with open_state(settings) as state:
-        heartbeat = asyncio.create_task(beat(Path(settings.jobs.heartbeat_path), settings.jobs.heartbeat_seconds))
-        tasks = [heartbeat]
-        try:
-            await start_jobs(state, consume=False)
-            tasks.append(asyncio.create_task(consume_jobs(state)))
-            tasks.append(
-                asyncio.create_task(
-                    reconcile_forever(state, settings.jobs.reconcile_every_seconds, sweep_at_start=True)
+    try:
+        async with open_state(settings) as state:
+            heartbeat = asyncio.create_task(beat(Path(settings.jobs.heartbeat_path), settings.jobs.heartbeat_seconds))
+            tasks = [heartbeat]
+            try:
+                await start_jobs(state, consume=False)
+                tasks.append(asyncio.create_task(consume_jobs(state)))
+                tasks.append(
+                    asyncio.create_task(
+                        reconcile_forever(state, settings.jobs.reconcile_every_seconds, sweep_at_start=True)
+                    )
                 )
-            )
-            log.info("worker.started", queue=settings.jobs.queue_name, database=state.engine.dialect.name)
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-    log.info("worker.stopped")
+                log.info("worker.started", queue=settings.jobs.queue_name, database=state.engine.dialect.name)
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+    finally:
+        log.info("worker.stopped")
