@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from carpulse.app import seed_admin
+from carpulse.account.service import account
 from carpulse.cli import alembic_config
 from carpulse.config import DatabaseSettings
 from carpulse.database import create_engine
@@ -128,7 +128,7 @@ class TestTwoReplicasStartingAtOnce:
                 async with states[0].sessionmaker() as db:
                     await db.execute(text("DELETE FROM account"))
                     await db.commit()
-                await asyncio.gather(*(seed_admin(state) for state in states))
+                await asyncio.gather(*(account.seed_admin(state) for state in states))
 
             for app in apps:
                 transport = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)

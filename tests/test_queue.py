@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from carpulse.app import reconcile_once
+from carpulse.consumer import reconcile_once
 from carpulse.kit.clock import FrozenClock
 from carpulse.report.tasks import order_paid
 from carpulse.worker import RENDER_LANE, lane_stream

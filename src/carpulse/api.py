@@ -14,10 +14,13 @@ from carpulse.connect.endpoints import router as connect_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
+from carpulse.order.endpoints import orders_router
+from carpulse.order.endpoints import router as checkout_router
 from carpulse.partner_key.endpoints import router as partner_key_router
-from carpulse.payment.endpoints import orders_router, well_known_router
 from carpulse.payment.endpoints import router as payment_router
+from carpulse.payment.endpoints import well_known_router
 from carpulse.pricing.endpoints import router as pricing_router
+from carpulse.receipt.endpoints import router as receipt_router
 from carpulse.report.endpoints import router as report_router
 
 API_V1_PREFIX = "/api/v1"
@@ -47,7 +50,9 @@ def _included_routes() -> tuple[BaseRoute, ...]:
     v1.include_router(connect_router)
     v1.include_router(charging_router)
     v1.include_router(pricing_router)
+    v1.include_router(checkout_router)
     v1.include_router(payment_router)
+    v1.include_router(receipt_router)
     v1.include_router(report_router)
     v1.include_router(orders_router)
     v1.include_router(dev_proxy_router)

@@ -6,21 +6,20 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 
 from carpulse.about.service import resolve_version
 from carpulse.account.service import account as account_service
 from carpulse.api import mount_routers
-from carpulse.config import DEVELOPMENT_ADMIN_PASSWORD, Settings, get_settings
+from carpulse.config import Settings, get_settings
+from carpulse.consumer import reconcile_forever, start_jobs
 from carpulse.database import create_engine, create_sessionmaker
-from carpulse.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from carpulse.errors import install_error_handlers, install_problem_openapi
 from carpulse.kit.client_ip import parse_networks
 from carpulse.kit.clock import Clock, system_clock
 from carpulse.kit.documents import shutdown_pdf_pool
@@ -36,8 +35,7 @@ from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpo
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_WALLET_CONFIGURATIONS, mount_sandbox, redirect_sandbox
 from carpulse.state import State
-from carpulse.worker import DEFAULT_LANE, RENDER_LANE, Jobs, beat, bind_jobs, consume, create_lanes
-from carpulse.worker import start as start_broker
+from carpulse.worker import Jobs, create_lanes
 
 log = get_logger("carpulse.app")
 
@@ -181,116 +179,14 @@ async def build_state(
     )
 
 
-async def start_jobs(state: State, *, consume: bool | None = None) -> asyncio.Task[None] | None:
-    """Start the broker; with Redis and an in-process worker (or `consume`), consume jobs here too."""
-    import carpulse.inbound_event.tasks
-    import carpulse.payment.tasks
-    import carpulse.report.tasks  # noqa: F401 - registers the jobs
-
-    for broker in state.jobs.brokers():
-        bind_jobs(broker)
-        await start_broker(broker, state)
-    consume = state.settings.jobs.in_process_worker if consume is None else consume
-    if state.settings.jobs.broker == "redis" and consume:
-        return asyncio.create_task(consume_jobs(state))
-    return None
-
-
-async def consume_jobs(state: State) -> None:
-    """Each lane with its own receiver, and the jobs due later moved to their streams.
-
-    The render lane takes only what this process's render slots (and the lane for idle orders) can
-    start, so other workers get the rest; webhooks and payments never wait behind a render.
-    """
-    jobs = state.settings.jobs
-    concurrency = {DEFAULT_LANE: jobs.concurrency, RENDER_LANE: state.settings.report.concurrent_renders + 1}
-    tasks = [
-        asyncio.create_task(
-            consume(
-                broker,
-                concurrency=concurrency.get(lane, jobs.concurrency),
-                prefetch=jobs.prefetch,
-                claim_idle_seconds=jobs.claim_idle_seconds,
-            )
-        )
-        for lane, broker in state.jobs.lanes.items()
-    ]
-    tasks.append(asyncio.create_task(state.jobs.promote_forever()))
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-
-
-RECONCILE_EVERY_SECONDS = 15.0
-RETENTION_EVERY_SECONDS = 3600.0
-
-
-async def reconcile_once(state: State) -> None:
-    """Re-queue what a lost job left behind: stored webhooks never handled, paid orders without
-    reports, renders whose worker died; delete what no order needs any more. The queue is a trigger;
-    the tables are the truth."""
-    from carpulse.inbound_event.tasks import requeue_unhandled
-    from carpulse.report.tasks import requeue_lost, revoke_refunded
-
-    await requeue_unhandled(state, older_than_seconds=state.settings.report.reconcile_after_seconds)
-    await requeue_lost(state)
-    # Tokens and files past their need: refunded orders, unpaid checkouts that expired, ended windows.
-    await revoke_refunded(state)
-
-
-async def reconcile_forever(
-    state: State, every_seconds: float = RECONCILE_EVERY_SECONDS, *, sweep_at_start: bool = False
-) -> None:
-    """Where this process runs jobs: reconcile every `every_seconds`, and apply the retention period hourly.
-
-    An API process sleeps first, so it serves before it sweeps; a worker sweeps at once, since a
-    worker restarted after a crash is what lost work waits for.
-    """
-    from carpulse.report.tasks import delete_expired
-
-    rounds = 0
-    while True:
-        if rounds or not sweep_at_start:
-            await asyncio.sleep(every_seconds)
-        try:
-            await reconcile_once(state)
-            if rounds % max(1, round(RETENTION_EVERY_SECONDS / every_seconds)) == 0:
-                await delete_expired(state)
-        except Exception:
-            log.exception("app.reconcile_failed")
-        rounds += 1
-
-
-async def run_worker(settings: Settings) -> None:
-    """`carpulse worker`: consume jobs from the Redis stream and reconcile lost work, until cancelled.
-
-    Messages are acknowledged after their job ran, so a worker killed mid-job leaves its message
-    pending; the report's expired lease lets the reconciler of any worker hand it on.
-    """
-    if settings.jobs.broker != "redis":
-        raise RuntimeError(
-            "`carpulse worker` consumes the Redis broker (CARPULSE_JOBS__BROKER=redis); "
-            "with the in-memory broker, jobs run inside `carpulse serve`"
-        )
-    configure_logging(settings.log.level, settings.log.json_lines)
+@asynccontextmanager
+async def opened_state(settings: Settings) -> AsyncIterator[State]:
+    """The state of a process without the API (`carpulse worker`), closed on the way out."""
     state = await build_state(settings, resolve_version(settings.app_version))
-    heartbeat = asyncio.create_task(beat(Path(settings.jobs.heartbeat_path), settings.jobs.heartbeat_seconds))
-    tasks = [heartbeat]
     try:
-        await start_jobs(state, consume=False)
-        tasks.append(asyncio.create_task(consume_jobs(state)))
-        tasks.append(
-            asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds, sweep_at_start=True))
-        )
-        log.info("worker.started", queue=settings.jobs.queue_name, database=state.engine.dialect.name)
-        await asyncio.gather(*tasks)
+        yield state
     finally:
-        for task in tasks:
-            task.cancel()
         await close_state(state)
-        log.info("worker.stopped")
 
 
 async def close_state(state: State, *, keep_document_pool: bool = False) -> None:
@@ -305,78 +201,10 @@ async def close_state(state: State, *, keep_document_pool: bool = False) -> None
     await state.engine.dispose()
 
 
-async def seed_admin(state: State) -> None:
-    settings = state.settings
-    configured = settings.admin.password_hash.get_secret_value() if settings.admin.password_hash else None
-    async with state.sessionmaker() as session:
-        await account_service.ensure_admin(session, settings.admin.username, configured, DEVELOPMENT_ADMIN_PASSWORD)
-        await session.commit()
-
-
 async def ensure_sandbox_key(settings: Settings) -> None:
     """The sandbox makes its own partner key at first start, so the public-key endpoint answers."""
     private, public = Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path)
     await asyncio.to_thread(partner_key.ensure, private, public)
-
-
-def _problem_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema, with every error response documented as our problem document.
-
-    FastAPI documents its 422 as `HTTPValidationError`, gives each problem response an
-    `application/json` twin we never send, and leaves out the 400 of an unreadable body and
-    the 413 of `BodySizeLimitMiddleware`.
-    """
-    if app.openapi_schema:
-        return app.openapi_schema
-    from carpulse.errors import (
-        BadRequest,
-        CarPulseError,
-        FieldError,
-        PayloadTooLarge,
-        Problem,
-        ValidationFailed,
-        ValidationProblem,
-    )
-
-    def document(responses: dict[str, Any], error: type[CarPulseError], model: str, note: str = "") -> None:
-        entry = f"{error.title} ({error.type_uri()}){note}"
-        response = responses.get(str(error.status))
-        if response is None or PROBLEM_MEDIA_TYPE not in response.get("content", {}):
-            # Absent, or FastAPI's own (`HTTPValidationError` as application/json).
-            responses[str(error.status)] = {
-                "description": entry,
-                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model}"}}},
-            }
-        elif error.type_uri() not in response.get("description", ""):
-            response["description"] = f"{response.get('description', '')}; {entry}".lstrip("; ")
-
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
-            responses: dict[str, Any] = operation.setdefault("responses", {})
-            if "422" in responses:
-                document(responses, ValidationFailed, "ValidationProblem", ": `errors` lists each invalid value")
-            if "requestBody" in operation:
-                document(responses, BadRequest, "Problem")
-                document(responses, PayloadTooLarge, "Problem")
-            for status, response in responses.items():
-                content = response.get("content", {})
-                # FastAPI adds an application/json twin for a `model`; errors are only ever problem+json.
-                twin = content.get("application/json")
-                if status.startswith(("4", "5")) and twin is not None and twin == content.get(PROBLEM_MEDIA_TYPE):
-                    del content["application/json"]
-            operation["responses"] = dict(sorted(responses.items()))
-    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(unused, None)
-    for model in (Problem, ValidationProblem, FieldError):
-        if model.__name__ not in schemas:
-            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, definition in model_schema.pop("$defs", {}).items():
-                schemas.setdefault(name, definition)
-            schemas[model.__name__] = model_schema
-    app.openapi_schema = schema
-    return schema
 
 
 def create_app(
@@ -407,7 +235,7 @@ def create_app(
         reconciler: asyncio.Task[None] | None = None
         try:
             receiver = await start_jobs(state)
-            await seed_admin(state)
+            await account_service.seed_admin(state)
             if settings.jobs.broker == "memory" or settings.jobs.in_process_worker:
                 reconciler = asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds))
             if settings.sandbox.enabled:
@@ -443,7 +271,7 @@ def create_app(
     sandbox = mount_sandbox(app, settings) if settings.serves_sandbox else None
     if settings.sandbox.enabled and settings.sandbox.url:
         redirect_sandbox(app, settings.sandbox.url)
-    app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
+    install_problem_openapi(app)
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.
     app.add_middleware(RateLimitHeadersMiddleware)

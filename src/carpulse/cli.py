@@ -83,8 +83,9 @@ def worker(
     """Run jobs (report renders, webhook handling) from the Redis broker, and reconcile lost work."""
     import asyncio
 
-    from carpulse.app import run_worker
+    from carpulse.app import opened_state
     from carpulse.config import get_settings
+    from carpulse.consumer import run_worker
     from carpulse.worker import heartbeat_age
 
     settings = get_settings()
@@ -105,7 +106,7 @@ def worker(
         )
         raise typer.Exit(2)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_worker(settings, opened_state))
 
 
 @app.command()

@@ -14,6 +14,7 @@ import structlog
 from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -341,3 +342,59 @@ def install_error_handlers(app: FastAPI) -> None:
     # Sessions, OAuth states and the job stream live in Redis; losing it is an outage, not a bug.
     app.add_exception_handler(RedisConnectionError, _on_redis_error)
     app.add_exception_handler(RedisTimeoutError, _on_redis_error)
+
+
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with every error response documented as our problem document.
+
+    FastAPI documents its 422 as `HTTPValidationError`, gives each problem response an
+    `application/json` twin we never send, and leaves out the 400 of an unreadable body and
+    the 413 of `BodySizeLimitMiddleware`.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+
+    def document(responses: dict[str, Any], error: type[CarPulseError], model: str, note: str = "") -> None:
+        entry = f"{error.title} ({error.type_uri()}){note}"
+        response = responses.get(str(error.status))
+        if response is None or PROBLEM_MEDIA_TYPE not in response.get("content", {}):
+            # Absent, or FastAPI's own (`HTTPValidationError` as application/json).
+            responses[str(error.status)] = {
+                "description": entry,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model}"}}},
+            }
+        elif error.type_uri() not in response.get("description", ""):
+            response["description"] = f"{response.get('description', '')}; {entry}".lstrip("; ")
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "422" in responses:
+                document(responses, ValidationFailed, "ValidationProblem", ": `errors` lists each invalid value")
+            if "requestBody" in operation:
+                document(responses, BadRequest, "Problem")
+                document(responses, PayloadTooLarge, "Problem")
+            for status, response in responses.items():
+                content = response.get("content", {})
+                # FastAPI adds an application/json twin for a `model`; errors are only ever problem+json.
+                twin = content.get("application/json")
+                if status.startswith(("4", "5")) and twin is not None and twin == content.get(PROBLEM_MEDIA_TYPE):
+                    del content["application/json"]
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    for model in (Problem, ValidationProblem, FieldError):
+        if model.__name__ not in schemas:
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in model_schema.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+            schemas[model.__name__] = model_schema
+    app.openapi_schema = schema
+    return schema
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Serve `problem_openapi` as the app's OpenAPI document."""
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

@@ -3,7 +3,8 @@
 A job is `async def job(state, **ids)`, registered by name with `@job("domain.event")`. Jobs carry
 ids only and are enqueued after the transaction that created their work commits, so a job never
 sees uncommitted rows; handlers are idempotent because delivery is at-least-once. The queue is a
-trigger, not the truth: reconcilers find work whose job was lost.
+trigger, not the truth: reconcilers find work whose job was lost. Periodic sweeps (`@scheduled`) are
+declared beside the jobs they serve and run wherever jobs are consumed (`carpulse.consumer`).
 
 On Redis every lane is its own stream, read by its own receiver: renders (seconds of a car and of
 CPU each) never hold up payment webhooks. A job is sent at most once while a message for it is
@@ -19,8 +20,9 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -56,6 +58,37 @@ def job(name: str, *, lane: str = DEFAULT_LANE) -> Callable[[JobFunction], JobFu
         return fn
 
     return register
+
+
+ScheduledFunction = Callable[["State"], Awaitable[object]]
+Scheduled = TypeVar("Scheduled", bound=ScheduledFunction)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A sweep run every `every_seconds`; None: every reconcile round (`CARPULSE_JOBS__RECONCILE_EVERY_SECONDS`)."""
+
+    name: str
+    fn: ScheduledFunction
+    every_seconds: float | None
+
+
+_SCHEDULES: dict[str, Schedule] = {}
+
+
+def scheduled(name: str, *, every_seconds: float | None = None) -> Callable[[Scheduled], Scheduled]:
+    """Declare `async def fn(state)` as the periodic sweep `name`, run where jobs are consumed."""
+
+    def register(fn: Scheduled) -> Scheduled:
+        _SCHEDULES[name] = Schedule(name, fn, every_seconds)
+        return fn
+
+    return register
+
+
+def registered_schedules() -> list[Schedule]:
+    """Every declared sweep, in the order their modules declared them."""
+    return list(_SCHEDULES.values())
 
 
 def lane_stream(queue_name: str, lane: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
-from carpulse.app import reconcile_forever
+from carpulse.consumer import reconcile_forever
 from carpulse.kit.clock import FrozenClock
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.report.pipeline import run_render

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.account.repository import AccountRepository
+from carpulse.config import DEVELOPMENT_ADMIN_PASSWORD
 from carpulse.kit.logs import get_logger
 from carpulse.kit.passwords import hash_password, verify_password
 from carpulse.models import Account, AccountRole
+
+if TYPE_CHECKING:
+    from carpulse.state import State
 
 log = get_logger("carpulse.account")
 
 
 class AccountService:
+    async def seed_admin(self, state: State) -> None:
+        """At start: the configured admin exists, with the configured hash (the development password without one)."""
+        settings = state.settings.admin
+        configured = settings.password_hash.get_secret_value() if settings.password_hash else None
+        async with state.sessionmaker() as session:
+            await self.ensure_admin(session, settings.username, configured, DEVELOPMENT_ADMIN_PASSWORD)
+            await session.commit()
+
     async def ensure_admin(
         self,
         session: AsyncSession,

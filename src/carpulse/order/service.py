@@ -3,12 +3,14 @@
 pending_payment → paid → fulfilled, plus failed, expired, refunded. A payment succeeds exactly once:
 the move to `paid` is one conditional UPDATE, so a webhook racing a `verify` call cannot pay twice.
 A paid order that delivered nothing is refunded in full through its gateway (one idempotency key per
-order, so a replay never refunds twice), and its receipt is cancelled by a credit note.
+order, so a replay never refunds twice), and its receipt is cancelled by a credit note. What a payment
+or a refund starts beyond the order and its receipt (the reports) registers itself: `on_paid`, `on_refunded`.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,6 @@ from carpulse.payment.gateway import PaymentOutcome, PaymentStatus, Refund
 from carpulse.pricing.errors import VoucherNoLongerValid, VoucherUsedUp
 from carpulse.pricing.repository import VoucherRepository
 from carpulse.receipt.service import receipt as receipt_service
-from carpulse.worker import enqueue_after_commit
 
 log = get_logger("carpulse.order")
 
@@ -43,7 +44,27 @@ def refund_key(order_id: str) -> str:
     return f"order:{order_id}:refund"
 
 
+# Runs inside the transaction that moved the order; queues its work after commit (`enqueue_after_commit`).
+OrderHook = Callable[[AsyncSession, Order], Awaitable[None]]
+
+
 class OrderService:
+    def __init__(self) -> None:
+        self._on_paid: list[OrderHook] = []
+        self._on_refunded: list[OrderHook] = []
+
+    def on_paid(self, hook: OrderHook) -> OrderHook:
+        """Register what an order's payment starts (once per order: the move to paid happens once)."""
+        if hook not in self._on_paid:
+            self._on_paid.append(hook)
+        return hook
+
+    def on_refunded(self, hook: OrderHook) -> OrderHook:
+        """Register what an order's full refund ends (once per order)."""
+        if hook not in self._on_refunded:
+            self._on_refunded.append(hook)
+        return hook
+
     async def create(
         self, db: AsyncSession, quote: Quote, provider: str, locale: str, now: datetime, ttl_seconds: int
     ) -> Order:
@@ -156,7 +177,8 @@ class OrderService:
         await self._confirm_voucher(db, order, actor, moved.at)
         await receipt_service.issue(db, order, company, now)
         # Fulfilment starts once this commits; the reconciler finds paid orders whose job was lost.
-        enqueue_after_commit(db, "report.order_paid", order_id=order.id)
+        for hook in self._on_paid:
+            await hook(db, order)
         log.info("order.paid", order=order.id[:8], provider=order.provider, actor=actor)
         return "paid"
 
@@ -243,8 +265,9 @@ class OrderService:
         repository.record(order.id, moved.previous, OrderStatus.refunded, actor, detail, moved.at)
         await db.refresh(order)
         await receipt_service.credit(db, order, moved.at, reason, refund_id)
-        # From this commit on the order opens nothing; the job deletes its files and kept tokens.
-        enqueue_after_commit(db, "report.order_refunded", order_id=order.id)
+        # From this commit on the order opens nothing; the hooks' jobs delete its files and kept tokens.
+        for hook in self._on_refunded:
+            await hook(db, order)
         log.info("order.refunded", order=order.id[:8], actor=actor, amount=refunded)
         return "refunded"
 

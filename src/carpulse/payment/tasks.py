@@ -1,19 +1,22 @@
-"""Jobs of checkouts: closing the provider's checkout of an order that failed."""
+"""Payment's handler in the inbox: the webhook deliveries of every payment provider."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from carpulse.database import transaction
-from carpulse.worker import job
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.inbound_event.service import inbox
+from carpulse.models import InboundEvent
+from carpulse.payment.service import payments
 
 if TYPE_CHECKING:
     from carpulse.state import State
 
+# The inbox's source key of each provider's deliveries (`inbound_event.provider`, as stored since the first one).
+PROVIDERS = ("stripe", "paypal")
 
-@job("payment.close_checkout")
-async def close_checkout(state: State, order_id: str) -> None:
-    from carpulse.payment.service import payments
 
-    async with transaction(state.sessionmaker, state.jobs) as db:
-        await payments.close_checkout(db, state, order_id)
+@inbox.handler(*PROVIDERS)
+async def handle_webhook(db: AsyncSession, state: State, event: InboundEvent) -> str:
+    return await payments.handle_event(db, state, event)

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from carpulse.database import transaction
 from carpulse.kit.logs import get_logger
+from carpulse.models import Order
+from carpulse.order.service import orders
 from carpulse.report.pipeline import REFUND_JOB, RENDER_JOB, run_render
 from carpulse.report.repository import KeptDataRepository, PhotoRepository, ReportRepository, SnapshotRepository
-from carpulse.worker import RENDER_LANE, job
+from carpulse.worker import RENDER_LANE, enqueue_after_commit, job, scheduled
 
 if TYPE_CHECKING:
     from carpulse.state import State
@@ -39,8 +43,6 @@ async def render(state: State, report_id: str) -> None:
 @job(REFUND_JOB)
 async def order_undelivered(state: State, order_id: str) -> None:
     """A paid order whose every report failed gets its money back (the reports' reasons on the credit note)."""
-    from carpulse.order.service import orders
-
     async with transaction(state.sessionmaker, state.jobs) as db:
         reason = await ReportRepository(db).undelivered_reason(order_id)
         if reason is None or not await orders.request_refund(db, order_id, reason, state.clock.now()):
@@ -51,6 +53,17 @@ async def order_undelivered(state: State, order_id: str) -> None:
     log.info("report.order_undelivered_handled", order=order_id[:8], result=result)
 
 
+@orders.on_paid
+async def start_on_payment(db: AsyncSession, order: Order) -> None:
+    enqueue_after_commit(db, "report.order_paid", order_id=order.id)
+
+
+@orders.on_refunded
+async def revoke_on_refund(db: AsyncSession, order: Order) -> None:
+    enqueue_after_commit(db, "report.order_refunded", order_id=order.id)
+
+
+@scheduled("report.requeue_lost")
 async def requeue_lost(state: State) -> int:
     """Paid orders without reports, queued reports nobody took, renders whose worker died, and paid
     orders that delivered nothing and were not refunded yet: queue again."""
@@ -76,6 +89,8 @@ async def requeue_lost(state: State) -> int:
     return len(orders) + len(stale) + len(undelivered)
 
 
+# Hourly: a retention of days needs no finer grain.
+@scheduled("report.delete_expired", every_seconds=3600.0)
 async def delete_expired(state: State) -> int:
     """The retention job: reports, photos and acquired data older than the retention period go, files first."""
     before = state.clock.now() - timedelta(days=state.settings.report.retention_days)
@@ -108,6 +123,7 @@ async def order_refunded(state: State, order_id: str) -> None:
     await revoke_refunded(state, order_id)
 
 
+@scheduled("report.revoke_refunded")
 async def revoke_refunded(state: State, order_id: str | None = None) -> int:
     """Delete the report files of refunded orders (so links already handed out stop working), then forget
     the connections nobody needs; the sweep runs it for every order, in case a refund's job was lost."""

@@ -1,0 +1,116 @@
+"""`/api/v1/payment/*` of an order's checkout (start, verify, return, PayPal capture) and `/api/v1/orders/*`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse
+
+from carpulse.connect.dependencies import ConnectContextDep
+from carpulse.connect.errors import ConnectSessionNotFound
+from carpulse.connect.service import connect
+from carpulse.database import SessionDep
+from carpulse.errors import DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
+from carpulse.order.checkout import checkout
+from carpulse.order.errors import OrderNotFound, OrderNotPayable
+from carpulse.order.schemas import CreateIntent, IntentCreated, OrderRead, VerifyPayment
+from carpulse.payment.errors import CheckoutAlreadyPaid, CheckoutChanging, ProviderUnavailable
+from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherNoLongerValid, VoucherUsedUp
+from carpulse.rate_limit import limit_by_ip
+from carpulse.state import get_state
+
+router = APIRouter(prefix="/payment", tags=["payment"])
+orders_router = APIRouter(prefix="/orders", tags=["orders"])
+
+TokenId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.post(
+    "/create-intent",
+    response_model=IntentCreated,
+    dependencies=[Depends(limit_by_ip("payment"))],
+    responses=problem_responses(
+        ConnectSessionNotFound,
+        QuoteNotFound,
+        QuoteExpired,
+        OrderNotPayable,
+        CheckoutAlreadyPaid,
+        CheckoutChanging,
+        VoucherUsedUp,
+        VoucherNoLongerValid,
+        ProviderUnavailable,
+        ValidationFailed,
+        RateLimited,
+        DependencyUnavailable,
+    ),
+    summary="Create the order and the provider payment for a quote (again with another provider: switch)",
+)
+async def create_intent(
+    request: Request, body: CreateIntent, db: SessionDep, context: ConnectContextDep
+) -> IntentCreated:
+    session = await connect.get(context, body.session_id)
+    return await checkout.create_intent(db, get_state(request), session, body)
+
+
+async def _read(request: Request, db: SessionDep, order_id: str) -> OrderRead:
+    return await checkout.read_order(db, order_id, get_state(request).settings.connect.connection_days)
+
+
+@router.post(
+    "/verify",
+    response_model=OrderRead,
+    dependencies=[Depends(limit_by_ip("verification"))],
+    responses=problem_responses(
+        OrderNotFound, ProviderUnavailable, ValidationFailed, RateLimited, DependencyUnavailable
+    ),
+    summary="Ask the provider for the payment's state and bring the order in line",
+)
+async def verify(request: Request, body: VerifyPayment, db: SessionDep) -> OrderRead:
+    order = await checkout.verify(db, get_state(request), body.order_id)
+    return await _read(request, db, order.id)
+
+
+@router.get(
+    "/return",
+    status_code=303,
+    response_class=RedirectResponse,
+    dependencies=[Depends(limit_by_ip("verification"))],
+    responses={
+        303: {"description": "to the frontend with `checkout=<reference>&payment=<outcome>` (see README, Payments)"},
+        **problem_responses(OrderNotFound, ValidationFailed, RateLimited),
+    },
+    summary="Where the provider sends the customer back: the order is brought in line, then the outcome is named",
+)
+async def checkout_return(
+    request: Request,
+    db: SessionDep,
+    order: Annotated[str, Query(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_=-]+$")],
+    via: Annotated[Literal["cancel"] | None, Query()] = None,
+) -> RedirectResponse:
+    target = await checkout.returned(db, get_state(request), order, via)
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/capture/paypal/{order_id}",
+    response_model=OrderRead,
+    dependencies=[Depends(limit_by_ip("payment"))],
+    responses=problem_responses(
+        OrderNotFound, OrderNotPayable, ProviderUnavailable, ValidationFailed, RateLimited, DependencyUnavailable
+    ),
+    summary="Capture an approved PayPal order",
+)
+async def capture_paypal(request: Request, order_id: TokenId, db: SessionDep) -> OrderRead:
+    order = await checkout.capture(db, get_state(request), order_id)
+    return await _read(request, db, order.id)
+
+
+@orders_router.get(
+    "/{order_id}",
+    response_model=OrderRead,
+    responses=problem_responses(OrderNotFound, ValidationFailed),
+    summary="An order with its status history (the id is the capability: unguessable)",
+)
+async def get_order(request: Request, order_id: TokenId, db: SessionDep) -> OrderRead:
+    return await _read(request, db, order_id)

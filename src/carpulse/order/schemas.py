@@ -1,0 +1,91 @@
+"""Checkout requests and the order as its id opens it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from carpulse.connect.schemas import Locale
+
+SessionIdField = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+TokenIdField = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class CreateIntent(BaseModel):
+    # Amounts, plans and prices sent by a client are ignored: the quote decides.
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str = SessionIdField
+    quote_id: str = TokenIdField
+    provider: Literal["stripe", "paypal", "mobilepay", "google_pay", "apple_pay"] = Field(
+        description="a provider (every method it offers) or one method a provider carries (a checkout offering only "
+        "it); asked again for the same quote with another choice before paying, it switches"
+    )
+    locale: Locale | None = None
+
+
+class IntentCreated(BaseModel):
+    order_id: str
+    reference: str = Field(
+        description="the order's public reference: the provider's return URL carries it as `checkout=` (never an id)"
+    )
+    provider: str
+    provider_payment_id: str
+    redirect_url: str | None
+    client_secret: str | None = None
+    amount_cents: int
+    currency: str
+    expires_at: datetime
+
+
+class VerifyPayment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str = TokenIdField
+
+
+class OrderTransitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None
+    created_at: datetime
+
+
+class OrderRead(BaseModel):
+    """What an order id opens: the order itself, never the connect session behind it."""
+
+    order_id: str
+    status: str
+    package: str
+    vins: list[str]
+    currency: str
+    net_cents: int
+    vat_rate: Decimal
+    vat_cents: int
+    gross_cents: int
+    discount_cents: int
+    voucher_code: str | None
+    provider: str
+    provider_payment_id: str | None
+    checkout_method: str | None = Field(
+        default=None, description="the one method the checkout offers (`mobilepay`, `apple_pay`…); null: all"
+    )
+    payment_method: str | None = Field(description="the method actually used, as the provider reports it")
+    flagged: bool
+    paid_at: datetime | None
+    data_until: datetime | None = Field(
+        default=None, description="a paid order opens its reports and vehicle data until then"
+    )
+    expires_at: datetime
+    receipt_id: str | None
+    transitions: list[OrderTransitionRead]
+    refunded_cents: int | None = Field(default=None, description="money given back (a full refund)")
+    refunded_at: datetime | None = None
+    refund_id: str | None = Field(default=None, description="the provider's refund id")
+    credit_note_id: str | None = Field(default=None, description="the credit note cancelling the receipt")
