@@ -8,6 +8,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from cryptography import x509
@@ -103,11 +104,22 @@ def envelope(
 
 
 class Signer:
-    """An RSA-2048 key and a self-signed certificate, made when the fake starts."""
+    """An RSA-2048 key and a self-signed certificate, valid from the day before the fake started.
+
+    Both are made on first use (the key takes about 0.1 s, and most fakes a test builds never sign):
+    each fake keeps a key of its own, so another fake's signature never verifies.
+    """
 
     def __init__(self, now: datetime) -> None:
         self.name = f"CERT-360caa42-fca2a594-{uuid.uuid4().hex[:8]}"
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._now = now
+
+    @cached_property
+    def _key(self) -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @cached_property
+    def certificate_pem(self) -> bytes:
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
@@ -121,11 +133,11 @@ class Signer:
             .issuer_name(subject)
             .public_key(self._key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365))
+            .not_valid_before(self._now - timedelta(days=1))
+            .not_valid_after(self._now + timedelta(days=365))
             .sign(self._key, hashes.SHA256())
         )
-        self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+        return certificate.public_bytes(serialization.Encoding.PEM)
 
     def sign(self, message: bytes) -> str:
         signature = self._key.sign(message, padding.PKCS1v15(), hashes.SHA256())
