@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 _MAX_REQUEST_ID = 108
 
 
+def fake_of(request: Request) -> PayPalFake:
+    """The fake whose app is serving `request` (its routes are shared by every fake in the process)."""
+    fake: PayPalFake = request.app.state.fake
+    return fake
+
+
 def root_url(request: Request) -> str:
     """The fake's absolute root, including any mount prefix (`root_path`)."""
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
@@ -67,159 +73,176 @@ def _wants_representation(request: Request) -> bool:
     return "return=representation" in request.headers.get("prefer", "")
 
 
-def router(fake: PayPalFake) -> APIRouter:
-    routes = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    def guard(request: Request, operation: str) -> tuple[Response | None, Fault | None]:
-        """Bearer check and injected faults; an `applied` fault is returned to answer after the work."""
-        if fake.fixed_base_url is None:
-            fake.api_root = root_url(request)
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not fake.token_valid(token.strip()):
-            return oauth_error(401, "invalid_token", "Access Token not found in cache"), None
-        fault = fake.take_fault(operation)
-        if fault is not None and not fault.applied:
-            return _fault_response(fault), None
-        return None, fault
 
-    def answer(fault: Fault | None, body: dict[str, Any], status: int) -> Response:
-        return _fault_response(fault) if fault is not None else JSONResponse(body, status_code=status)
+def _guard(fake: PayPalFake, request: Request, operation: str) -> tuple[Response | None, Fault | None]:
+    """Bearer check and injected faults; an `applied` fault is returned to answer after the work."""
+    if fake.fixed_base_url is None:
+        fake.api_root = root_url(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not fake.token_valid(token.strip()):
+        return oauth_error(401, "invalid_token", "Access Token not found in cache"), None
+    fault = fake.take_fault(operation)
+    if fault is not None and not fault.applied:
+        return _fault_response(fault), None
+    return None, fault
 
-    @routes.post("/v1/oauth2/token")
-    async def token(request: Request) -> Response:
-        if fake.fixed_base_url is None:
-            fake.api_root = root_url(request)
-        fault = fake.take_fault("token")
-        if fault is not None:
-            return _fault_response(fault)
-        if not _client_authenticated(fake, request.headers.get("authorization", "")):
-            return oauth_error(401, "invalid_client", "Client Authentication failed")
-        form = await request.form()
-        if form.get("grant_type") != "client_credentials":
-            return oauth_error(400, "unsupported_grant_type", "Grant Type is NULL or not supported")
-        access_token, expires_in = fake.issue_token()
-        body = {
-            "scope": "https://uri.paypal.com/services/payments/payment https://uri.paypal.com/services/payments/refund",
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "app_id": fake.app_id,
-            "expires_in": expires_in,
-            "nonce": f"{fake.clock().strftime('%Y-%m-%dT%H:%M:%SZ')}{new_id(length=20)}",
-        }
-        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
-    @routes.post("/v2/checkout/orders")
-    async def create_order(request: Request) -> Response:
-        rejected, fault = guard(request, "create_order")
-        if rejected is not None:
-            return rejected
-        try:
-            request_id = _request_id(request)
-            key = ("create", request_id or "")
-            if request_id is not None and key in fake.request_ids:
-                order = fake.orders[fake.request_ids[key]]
-                return answer(fault, _order_body(fake, order, request), 200)
-            order = parse_order(await _json_body(request), new_id("5O"), fake.clock())
-        except PayPalApiError as exc:
-            return exc.response()
-        fake.orders[order.id] = order
-        if request_id is not None:
-            fake.request_ids[key] = order.id
-        return answer(fault, _order_body(fake, order, request), 201)
+def _answer(fault: Fault | None, body: dict[str, Any], status: int) -> Response:
+    return _fault_response(fault) if fault is not None else JSONResponse(body, status_code=status)
 
-    @routes.get("/v2/checkout/orders/{order_id}")
-    async def get_order(request: Request, order_id: str) -> Response:
-        rejected, fault = guard(request, "get_order")
-        if rejected is not None:
-            return rejected
+
+@router.post("/v1/oauth2/token")
+async def token(request: Request) -> Response:
+    fake = fake_of(request)
+    if fake.fixed_base_url is None:
+        fake.api_root = root_url(request)
+    fault = fake.take_fault("token")
+    if fault is not None:
+        return _fault_response(fault)
+    if not _client_authenticated(fake, request.headers.get("authorization", "")):
+        return oauth_error(401, "invalid_client", "Client Authentication failed")
+    form = await request.form()
+    if form.get("grant_type") != "client_credentials":
+        return oauth_error(400, "unsupported_grant_type", "Grant Type is NULL or not supported")
+    access_token, expires_in = fake.issue_token()
+    body = {
+        "scope": "https://uri.paypal.com/services/payments/payment https://uri.paypal.com/services/payments/refund",
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "app_id": fake.app_id,
+        "expires_in": expires_in,
+        "nonce": f"{fake.clock().strftime('%Y-%m-%dT%H:%M:%SZ')}{new_id(length=20)}",
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/v2/checkout/orders")
+async def create_order(request: Request) -> Response:
+    fake = fake_of(request)
+    rejected, fault = _guard(fake, request, "create_order")
+    if rejected is not None:
+        return rejected
+    try:
+        request_id = _request_id(request)
+        key = ("create", request_id or "")
+        if request_id is not None and key in fake.request_ids:
+            order = fake.orders[fake.request_ids[key]]
+            return _answer(fault, _order_body(fake, order, request), 200)
+        order = parse_order(await _json_body(request), new_id("5O"), fake.clock())
+    except PayPalApiError as exc:
+        return exc.response()
+    fake.orders[order.id] = order
+    if request_id is not None:
+        fake.request_ids[key] = order.id
+    return _answer(fault, _order_body(fake, order, request), 201)
+
+
+@router.get("/v2/checkout/orders/{order_id}")
+async def get_order(request: Request, order_id: str) -> Response:
+    fake = fake_of(request)
+    rejected, fault = _guard(fake, request, "get_order")
+    if rejected is not None:
+        return rejected
+    order = fake.orders.get(order_id)
+    if order is None:
+        return not_found("order", order_id).response()
+    return _answer(fault, full_order(order, fake.captures, root_url(request)), 200)
+
+
+@router.post("/v2/checkout/orders/{order_id}/capture")
+async def capture_order(request: Request, order_id: str) -> Response:
+    fake = fake_of(request)
+    rejected, fault = _guard(fake, request, "capture_order")
+    if rejected is not None:
+        return rejected
+    try:
+        request_id = _request_id(request)
+        await _json_body(request)
         order = fake.orders.get(order_id)
         if order is None:
-            return not_found("order", order_id).response()
-        return answer(fault, full_order(order, fake.captures, root_url(request)), 200)
+            raise not_found("order", order_id)
+        key = (f"capture:{order_id}", request_id or "")
+        if request_id is not None and key in fake.request_ids:
+            return _answer(fault, full_order(order, fake.captures, root_url(request)), 200)
+        _check_capturable(order)
+    except PayPalApiError as exc:
+        return exc.response()
+    if request_id is not None:
+        fake.request_ids[key] = order_id
+    await _capture(fake, order)
+    return _answer(fault, full_order(order, fake.captures, root_url(request)), 201)
 
-    @routes.post("/v2/checkout/orders/{order_id}/capture")
-    async def capture_order(request: Request, order_id: str) -> Response:
-        rejected, fault = guard(request, "capture_order")
-        if rejected is not None:
-            return rejected
-        try:
-            request_id = _request_id(request)
-            await _json_body(request)
-            order = fake.orders.get(order_id)
-            if order is None:
-                raise not_found("order", order_id)
-            key = (f"capture:{order_id}", request_id or "")
-            if request_id is not None and key in fake.request_ids:
-                return answer(fault, full_order(order, fake.captures, root_url(request)), 200)
-            _check_capturable(order)
-        except PayPalApiError as exc:
-            return exc.response()
-        if request_id is not None:
-            fake.request_ids[key] = order_id
-        await _capture(fake, order)
-        return answer(fault, full_order(order, fake.captures, root_url(request)), 201)
 
-    @routes.get("/v2/payments/captures/{capture_id}")
-    async def get_capture(request: Request, capture_id: str) -> Response:
-        rejected, fault = guard(request, "get_capture")
-        if rejected is not None:
-            return rejected
+@router.get("/v2/payments/captures/{capture_id}")
+async def get_capture(request: Request, capture_id: str) -> Response:
+    fake = fake_of(request)
+    rejected, fault = _guard(fake, request, "get_capture")
+    if rejected is not None:
+        return rejected
+    capture = fake.captures.get(capture_id)
+    if capture is None:
+        return not_found("capture", capture_id).response()
+    return _answer(fault, capture_json(capture, root_url(request), related=True), 200)
+
+
+@router.post("/v2/payments/captures/{capture_id}/refund")
+async def refund_capture(request: Request, capture_id: str) -> Response:
+    fake = fake_of(request)
+    rejected, fault = _guard(fake, request, "refund_capture")
+    if rejected is not None:
+        return rejected
+    try:
+        request_id = _request_id(request)
+        body = await _json_body(request)
         capture = fake.captures.get(capture_id)
         if capture is None:
-            return not_found("capture", capture_id).response()
-        return answer(fault, capture_json(capture, root_url(request), related=True), 200)
+            raise not_found("capture", capture_id)
+        key = (f"refund:{capture_id}", request_id or "")
+        if request_id is not None and key in fake.request_ids:
+            refund = fake.refunds[fake.request_ids[key]]
+            return _answer(fault, refund_json(refund, capture, root_url(request)), 200)
+        amount = _refund_amount(capture, body)
+    except PayPalApiError as exc:
+        return exc.response()
+    refund = await _refund(fake, capture, amount, body if isinstance(body, dict) else {})
+    if request_id is not None:
+        fake.request_ids[key] = refund.id
+    return _answer(fault, refund_json(refund, capture, root_url(request)), 201)
 
-    @routes.post("/v2/payments/captures/{capture_id}/refund")
-    async def refund_capture(request: Request, capture_id: str) -> Response:
-        rejected, fault = guard(request, "refund_capture")
-        if rejected is not None:
-            return rejected
-        try:
-            request_id = _request_id(request)
-            body = await _json_body(request)
-            capture = fake.captures.get(capture_id)
-            if capture is None:
-                raise not_found("capture", capture_id)
-            key = (f"refund:{capture_id}", request_id or "")
-            if request_id is not None and key in fake.request_ids:
-                refund = fake.refunds[fake.request_ids[key]]
-                return answer(fault, refund_json(refund, capture, root_url(request)), 200)
-            amount = _refund_amount(capture, body)
-        except PayPalApiError as exc:
-            return exc.response()
-        refund = await _refund(fake, capture, amount, body if isinstance(body, dict) else {})
-        if request_id is not None:
-            fake.request_ids[key] = refund.id
-        return answer(fault, refund_json(refund, capture, root_url(request)), 201)
 
-    @routes.get("/v2/payments/refunds/{refund_id}")
-    async def get_refund(request: Request, refund_id: str) -> Response:
-        rejected, fault = guard(request, "get_refund")
-        if rejected is not None:
-            return rejected
-        refund = fake.refunds.get(refund_id)
-        if refund is None:
-            return not_found("refund", refund_id).response()
-        return answer(fault, refund_json(refund, fake.captures[refund.capture_id], root_url(request)), 200)
+@router.get("/v2/payments/refunds/{refund_id}")
+async def get_refund(request: Request, refund_id: str) -> Response:
+    fake = fake_of(request)
+    rejected, fault = _guard(fake, request, "get_refund")
+    if rejected is not None:
+        return rejected
+    refund = fake.refunds.get(refund_id)
+    if refund is None:
+        return not_found("refund", refund_id).response()
+    return _answer(fault, refund_json(refund, fake.captures[refund.capture_id], root_url(request)), 200)
 
-    @routes.get("/v1/notifications/certs/{name}")
-    async def certificate(name: str) -> Response:
-        if name != fake.signer.name:
-            return not_found("certificate", name).response()
-        return PlainTextResponse(fake.certificate_pem.decode(), media_type="application/x-pem-file")
 
-    @routes.post("/v1/notifications/verify-webhook-signature")
-    async def verify_webhook_signature(request: Request) -> Response:
-        rejected, _ = guard(request, "verify_webhook_signature")
-        if rejected is not None:
-            return rejected
-        try:
-            body = await _json_body(request)
-            return JSONResponse({"verification_status": "SUCCESS" if _postback_ok(fake, body) else "FAILURE"})
-        except PayPalApiError as exc:
-            return exc.response()
+@router.get("/v1/notifications/certs/{name}")
+async def certificate(request: Request, name: str) -> Response:
+    fake = fake_of(request)
+    if name != fake.signer.name:
+        return not_found("certificate", name).response()
+    return PlainTextResponse(fake.certificate_pem.decode(), media_type="application/x-pem-file")
 
-    return routes
+
+@router.post("/v1/notifications/verify-webhook-signature")
+async def verify_webhook_signature(request: Request) -> Response:
+    fake = fake_of(request)
+    rejected, _ = _guard(fake, request, "verify_webhook_signature")
+    if rejected is not None:
+        return rejected
+    try:
+        body = await _json_body(request)
+        return JSONResponse({"verification_status": "SUCCESS" if _postback_ok(fake, body) else "FAILURE"})
+    except PayPalApiError as exc:
+        return exc.response()
 
 
 def _client_authenticated(fake: PayPalFake, header: str) -> bool:

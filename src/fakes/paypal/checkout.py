@@ -8,17 +8,13 @@ back DECLINED).
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fakes.paypal.api import root_url
+from fakes.paypal.api import fake_of, root_url
 from fakes.paypal.orders import Order, money
-
-if TYPE_CHECKING:
-    from fakes.paypal.fake import PayPalFake
 
 OUTCOMES = ("approve", "cancel", "decline")
 _PAGE = """<!doctype html>
@@ -59,34 +55,33 @@ def _form(action: str, order: Order) -> str:
     )
 
 
-def router(fake: PayPalFake) -> APIRouter:
-    routes = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    @routes.get("/checkoutnow")
-    async def checkout(request: Request, token: str = "", sandbox_outcome: str | None = None) -> Response:
-        order = fake.orders.get(token)
-        if order is None:
-            return _page("Order not found", "<p>This checkout link is not valid.</p>", 404)
-        lang = str(order.experience.get("locale") or "en").split("-")[0]
-        if sandbox_outcome is None:
-            if order.status not in ("CREATED", "PAYER_ACTION_REQUIRED", "APPROVED"):
-                return _page("Checkout closed", f"<p>This order is {escape(order.status)}.</p>", 409, lang)
-            brand = escape(str(order.experience.get("brand_name") or "the merchant"))
-            body = f"<p>Pay {brand}</p>{_summary(order)}{_form(f'{root_url(request)}/checkoutnow', order)}"
-            return _page("Review your payment", body, lang=lang)
-        if sandbox_outcome not in OUTCOMES:
-            return _page("Unknown outcome", f"<p>sandbox_outcome is one of {', '.join(OUTCOMES)}.</p>", 400, lang)
-        if sandbox_outcome == "cancel":
-            if order.cancel_url is None:
-                return _page("Payment cancelled", "<p>You can close this window.</p>", lang=lang)
-            return RedirectResponse(with_query(order.cancel_url, {"token": order.id}), status_code=303)
-        try:
-            await fake.approve_order(order.id, decline_capture=sandbox_outcome == "decline")
-        except ValueError:
+
+@router.get("/checkoutnow")
+async def checkout(request: Request, token: str = "", sandbox_outcome: str | None = None) -> Response:
+    fake = fake_of(request)
+    order = fake.orders.get(token)
+    if order is None:
+        return _page("Order not found", "<p>This checkout link is not valid.</p>", 404)
+    lang = str(order.experience.get("locale") or "en").split("-")[0]
+    if sandbox_outcome is None:
+        if order.status not in ("CREATED", "PAYER_ACTION_REQUIRED", "APPROVED"):
             return _page("Checkout closed", f"<p>This order is {escape(order.status)}.</p>", 409, lang)
-        payer_id = str((order.payer or {}).get("payer_id", ""))
-        if order.return_url is None:
-            return _page("Payment approved", "<p>You can close this window.</p>", lang=lang)
-        return RedirectResponse(with_query(order.return_url, {"token": order.id, "PayerID": payer_id}), status_code=303)
-
-    return routes
+        brand = escape(str(order.experience.get("brand_name") or "the merchant"))
+        body = f"<p>Pay {brand}</p>{_summary(order)}{_form(f'{root_url(request)}/checkoutnow', order)}"
+        return _page("Review your payment", body, lang=lang)
+    if sandbox_outcome not in OUTCOMES:
+        return _page("Unknown outcome", f"<p>sandbox_outcome is one of {', '.join(OUTCOMES)}.</p>", 400, lang)
+    if sandbox_outcome == "cancel":
+        if order.cancel_url is None:
+            return _page("Payment cancelled", "<p>You can close this window.</p>", lang=lang)
+        return RedirectResponse(with_query(order.cancel_url, {"token": order.id}), status_code=303)
+    try:
+        await fake.approve_order(order.id, decline_capture=sandbox_outcome == "decline")
+    except ValueError:
+        return _page("Checkout closed", f"<p>This order is {escape(order.status)}.</p>", 409, lang)
+    payer_id = str((order.payer or {}).get("payer_id", ""))
+    if order.return_url is None:
+        return _page("Payment approved", "<p>You can close this window.</p>", lang=lang)
+    return RedirectResponse(with_query(order.return_url, {"token": order.id, "PayerID": payer_id}), status_code=303)

@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakes.paypal import api, checkout
@@ -48,6 +50,19 @@ OPERATIONS = frozenset(
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@cache
+def _included_routes() -> tuple[BaseRoute, ...]:
+    """The fake's routers, included once per process: every fake's app shares these inclusions.
+
+    FastAPI prepares an included route on first use and keeps it on the inclusion, so apps that
+    share inclusions prepare each route once; handlers find their fake through `api.fake_of`.
+    """
+    parent = APIRouter()
+    parent.include_router(api.router)
+    parent.include_router(checkout.router)
+    return tuple(parent.routes)
 
 
 @dataclass
@@ -152,9 +167,9 @@ class PayPalFake:
 
     def _create_app(self) -> FastAPI:
         app = FastAPI(title="PayPal REST fake", version="2", docs_url=None, redoc_url=None, openapi_url=None)
+        app.state.fake = self
         app.add_middleware(DebugIdHeader, fake=self)
-        app.include_router(api.router(self))
-        app.include_router(checkout.router(self))
+        app.router.routes.extend(_included_routes())
         return app
 
     # --- tokens -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cached_property
 from typing import Any
 
 from cryptography import x509
@@ -103,21 +103,23 @@ def envelope(
     }
 
 
-@cache
-def _signing_key() -> rsa.RSAPrivateKey:
-    """The RSA-2048 key, generated once per process (about 0.1-0.3 s): tests build thousands of fakes.
-
-    Each fake still has a certificate of its own (its own name, serial and URL), as PayPal rotates them.
-    """
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 class Signer:
-    """An RSA-2048 key and a self-signed certificate, made when the fake starts."""
+    """An RSA-2048 key and a self-signed certificate, valid from the day before the fake started.
+
+    Both are made on first use (the key takes about 0.1 s, and most fakes a test builds never sign):
+    each fake keeps a key of its own, so another fake's signature never verifies.
+    """
 
     def __init__(self, now: datetime) -> None:
         self.name = f"CERT-360caa42-fca2a594-{uuid.uuid4().hex[:8]}"
-        self._key = _signing_key()
+        self._now = now
+
+    @cached_property
+    def _key(self) -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @cached_property
+    def certificate_pem(self) -> bytes:
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
@@ -131,11 +133,11 @@ class Signer:
             .issuer_name(subject)
             .public_key(self._key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365))
+            .not_valid_before(self._now - timedelta(days=1))
+            .not_valid_after(self._now + timedelta(days=365))
             .sign(self._key, hashes.SHA256())
         )
-        self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+        return certificate.public_bytes(serialization.Encoding.PEM)
 
     def sign(self, message: bytes) -> str:
         signature = self._key.sign(message, padding.PKCS1v15(), hashes.SHA256())

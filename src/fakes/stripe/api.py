@@ -24,6 +24,12 @@ _MISSING_KEY = (
 )
 
 
+def fake_of(request: Request) -> StripeFake:
+    """The fake whose app is serving `request` (its routes are shared by every fake in the process)."""
+    fake: StripeFake = request.app.state.fake
+    return fake
+
+
 def root_url(request: Request) -> str:
     """The fake's absolute root, including any mount prefix (`root_path`)."""
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
@@ -111,8 +117,9 @@ def _json(status: int, body: JSON, headers: dict[str, str] | None = None) -> JSO
     return JSONResponse(body, status_code=status, headers={"Stripe-Version": API_VERSION, **(headers or {})})
 
 
-async def answer(fake: StripeFake, request: Request, action: Action) -> Response:
+async def answer(request: Request, action: Action) -> Response:
     """Authenticate, apply faults and idempotency, run `action`, publish its events, log the call."""
+    fake = fake_of(request)
     request_id: str | None = getattr(request.state, "request_id", None)
     method = request.method
     path = relative_path(request)
@@ -156,74 +163,96 @@ async def answer(fake: StripeFake, request: Request, action: Action) -> Response
     return response
 
 
-def router(fake: StripeFake) -> APIRouter:
-    routes = APIRouter(prefix="/v1", include_in_schema=False)
-    ledger = fake.ledger
+router = APIRouter(prefix="/v1", include_in_schema=False)
 
-    @routes.post("/checkout/sessions")
-    async def create_session(request: Request) -> Response:
-        return await answer(fake, request, lambda call: ledger.create_session(call.params, call.hosted_base))
 
-    @routes.get("/checkout/sessions/{session_id}")
-    async def retrieve_session(request: Request, session_id: str) -> Response:
-        def act(call: ApiCall) -> JSON:
-            call.overdue.extend(ledger.touch(session_id))
-            return ledger.session(session_id)
+@router.post("/checkout/sessions")
+async def create_session(request: Request) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.create_session(call.params, call.hosted_base))
 
-        return await answer(fake, request, act)
 
-    @routes.get("/checkout/sessions/{session_id}/line_items")
-    async def session_line_items(request: Request, session_id: str) -> Response:
-        return await answer(fake, request, lambda call: ledger.list_of_line_items(session_id))
+@router.get("/checkout/sessions/{session_id}")
+async def retrieve_session(request: Request, session_id: str) -> Response:
+    ledger = fake_of(request).ledger
 
-    @routes.post("/checkout/sessions/{session_id}/expire")
-    async def expire_session(request: Request, session_id: str) -> Response:
-        def act(call: ApiCall) -> JSON:
-            call.overdue.extend(ledger.touch(session_id))
-            session, events = ledger.expire_session(session_id, call.origin)
-            call.events.extend(events)
-            return session
+    def act(call: ApiCall) -> JSON:
+        call.overdue.extend(ledger.touch(session_id))
+        return ledger.session(session_id)
 
-        return await answer(fake, request, act)
+    return await answer(request, act)
 
-    @routes.get("/payment_intents/{intent_id}")
-    async def retrieve_payment_intent(request: Request, intent_id: str) -> Response:
-        return await answer(fake, request, lambda call: ledger.payment_intent(intent_id))
 
-    @routes.get("/charges/{charge_id}")
-    async def retrieve_charge(request: Request, charge_id: str) -> Response:
-        return await answer(fake, request, lambda call: ledger.charge(charge_id))
+@router.get("/checkout/sessions/{session_id}/line_items")
+async def session_line_items(request: Request, session_id: str) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.list_of_line_items(session_id))
 
-    @routes.post("/refunds")
-    async def create_refund(request: Request) -> Response:
-        def act(call: ApiCall) -> JSON:
-            refund, events = ledger.refund(call.params, call.origin)
-            call.events.extend(events)
-            return refund
 
-        return await answer(fake, request, act)
+@router.post("/checkout/sessions/{session_id}/expire")
+async def expire_session(request: Request, session_id: str) -> Response:
+    ledger = fake_of(request).ledger
 
-    @routes.get("/refunds/{refund_id}")
-    async def retrieve_refund(request: Request, refund_id: str) -> Response:
-        return await answer(fake, request, lambda call: ledger.refund_by_id(refund_id))
+    def act(call: ApiCall) -> JSON:
+        call.overdue.extend(ledger.touch(session_id))
+        session, events = ledger.expire_session(session_id, call.origin)
+        call.events.extend(events)
+        return session
 
-    @routes.post("/payment_method_configurations")
-    async def create_configuration(request: Request) -> Response:
-        return await answer(fake, request, lambda call: ledger.create_configuration(call.params))
+    return await answer(request, act)
 
-    @routes.get("/payment_method_configurations/{configuration_id}")
-    async def retrieve_configuration(request: Request, configuration_id: str) -> Response:
-        return await answer(fake, request, lambda call: ledger.configuration(configuration_id))
 
-    @routes.get("/events/{event_id}")
-    async def retrieve_event(request: Request, event_id: str) -> Response:
-        return await answer(fake, request, lambda call: ledger.event(event_id))
+@router.get("/payment_intents/{intent_id}")
+async def retrieve_payment_intent(request: Request, intent_id: str) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.payment_intent(intent_id))
 
-    @routes.api_route("/{rest:path}", methods=["GET", "POST", "DELETE"])
-    async def unknown(request: Request, rest: str) -> Response:
-        def act(call: ApiCall) -> JSON:
-            raise StripeApiError(404, f"Unrecognized request URL ({request.method}: /v1/{rest}).")
 
-        return await answer(fake, request, act)
+@router.get("/charges/{charge_id}")
+async def retrieve_charge(request: Request, charge_id: str) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.charge(charge_id))
 
-    return routes
+
+@router.post("/refunds")
+async def create_refund(request: Request) -> Response:
+    ledger = fake_of(request).ledger
+
+    def act(call: ApiCall) -> JSON:
+        refund, events = ledger.refund(call.params, call.origin)
+        call.events.extend(events)
+        return refund
+
+    return await answer(request, act)
+
+
+@router.get("/refunds/{refund_id}")
+async def retrieve_refund(request: Request, refund_id: str) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.refund_by_id(refund_id))
+
+
+@router.post("/payment_method_configurations")
+async def create_configuration(request: Request) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.create_configuration(call.params))
+
+
+@router.get("/payment_method_configurations/{configuration_id}")
+async def retrieve_configuration(request: Request, configuration_id: str) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.configuration(configuration_id))
+
+
+@router.get("/events/{event_id}")
+async def retrieve_event(request: Request, event_id: str) -> Response:
+    ledger = fake_of(request).ledger
+    return await answer(request, lambda call: ledger.event(event_id))
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "DELETE"])
+async def unknown(request: Request, rest: str) -> Response:
+    def act(call: ApiCall) -> JSON:
+        raise StripeApiError(404, f"Unrecognized request URL ({request.method}: /v1/{rest}).")
+
+    return await answer(request, act)

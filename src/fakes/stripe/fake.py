@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakes.stripe import api, hosted_page
@@ -20,6 +22,19 @@ from fakes.stripe.webhooks import Delivery, SendWebhook, Webhooks
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@cache
+def _included_routes() -> tuple[BaseRoute, ...]:
+    """The fake's routers, included once per process: every fake's app shares these inclusions.
+
+    FastAPI prepares an included route on first use and keeps it on the inclusion, so apps that
+    share inclusions prepare each route once; handlers find their fake through `api.fake_of`.
+    """
+    parent = APIRouter()
+    parent.include_router(api.router)
+    parent.include_router(hosted_page.router)
+    return tuple(parent.routes)
 
 
 class RequestIdHeader:
@@ -82,9 +97,9 @@ class StripeFake:
 
     def _create_app(self) -> FastAPI:
         app = FastAPI(title="Stripe API fake", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+        app.state.fake = self
         app.add_middleware(RequestIdHeader)
-        app.include_router(api.router(self))
-        app.include_router(hosted_page.router(self))
+        app.router.routes.extend(_included_routes())
         return app
 
     # -- what tests read -------------------------------------------------------------------------

@@ -9,16 +9,14 @@ its payment method configuration); paying with another is refused.
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fakes.stripe.api import fake_of
 from fakes.stripe.errors import StripeApiError
 from fakes.stripe.ledger import OUTCOMES, ZERO_DECIMAL_CURRENCIES
-
-if TYPE_CHECKING:
-    from fakes.stripe.fake import StripeFake
 
 _PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
@@ -76,41 +74,40 @@ def _closed(session: dict[str, Any], status: int = 200) -> HTMLResponse:
     return _page("Checkout expired", f"<p>This Checkout Session is {escape(state)}; start again.</p>", status)
 
 
-def router(fake: StripeFake) -> APIRouter:
-    routes = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/checkout/{session_id}")
+async def checkout_page(request: Request, session_id: str) -> Response:
+    fake = fake_of(request)
     ledger = fake.ledger
-
-    @routes.get("/checkout/{session_id}")
-    async def checkout_page(request: Request, session_id: str) -> Response:
-        session = ledger.sessions.get(session_id)
-        if session is None:
-            return _page("Not found", "<p>No such Checkout Session.</p>", 404)
-        await fake.publish(ledger.touch(session_id))
-        outcome = request.query_params.get("sandbox_outcome")
-        if outcome is None:
-            if session["status"] != "open":
-                return _closed(session)
-            action = f"{request.scope.get('root_path', '')}/checkout/{session_id}"
-            methods = ledger.offered_methods(session)
-            body = _checkout_form(session, ledger.line_items.get(session_id, []), action, methods)
-            return _page("Pay with Stripe (sandbox)", body, lang=str(session["locale"] or "en"))
-        if outcome not in OUTCOMES:
-            return _page("Bad request", f"<p>Unknown sandbox_outcome {escape(outcome)!r}.</p>", 400)
+    session = ledger.sessions.get(session_id)
+    if session is None:
+        return _page("Not found", "<p>No such Checkout Session.</p>", 404)
+    await fake.publish(ledger.touch(session_id))
+    outcome = request.query_params.get("sandbox_outcome")
+    if outcome is None:
         if session["status"] != "open":
-            return _closed(session, 409)
-        # No choice sent: the first method offered (a session for one method offers only it).
-        method = request.query_params.get("sandbox_method") or next(iter(ledger.offered_methods(session)), "card")
-        try:
-            events = ledger.settle(session_id, outcome, method)
-        except StripeApiError as exc:
-            return _page("Bad request", f"<p>{escape(exc.message)}</p>", 400)
-        await fake.publish(events)
-        if outcome == "pay":
-            target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
-        elif session["cancel_url"]:
-            target = str(session["cancel_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
-        else:  # no cancel_url: back to this page (it shows the open or expired session)
-            target = f"{request.scope.get('root_path', '')}/checkout/{session_id}"
-        return RedirectResponse(target, status_code=303)
-
-    return routes
+            return _closed(session)
+        action = f"{request.scope.get('root_path', '')}/checkout/{session_id}"
+        methods = ledger.offered_methods(session)
+        body = _checkout_form(session, ledger.line_items.get(session_id, []), action, methods)
+        return _page("Pay with Stripe (sandbox)", body, lang=str(session["locale"] or "en"))
+    if outcome not in OUTCOMES:
+        return _page("Bad request", f"<p>Unknown sandbox_outcome {escape(outcome)!r}.</p>", 400)
+    if session["status"] != "open":
+        return _closed(session, 409)
+    # No choice sent: the first method offered (a session for one method offers only it).
+    method = request.query_params.get("sandbox_method") or next(iter(ledger.offered_methods(session)), "card")
+    try:
+        events = ledger.settle(session_id, outcome, method)
+    except StripeApiError as exc:
+        return _page("Bad request", f"<p>{escape(exc.message)}</p>", 400)
+    await fake.publish(events)
+    if outcome == "pay":
+        target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
+    elif session["cancel_url"]:
+        target = str(session["cancel_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
+    else:  # no cancel_url: back to this page (it shows the open or expired session)
+        target = f"{request.scope.get('root_path', '')}/checkout/{session_id}"
+    return RedirectResponse(target, status_code=303)

@@ -6,9 +6,11 @@ import random
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakes.tesla_fleet import control, fleet_api, oauth_routes
@@ -20,6 +22,20 @@ from fakes.tesla_fleet.partners import Partners
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@cache
+def _included_routes() -> tuple[BaseRoute, ...]:
+    """The fake's routers, included once per process: every fake's app shares these inclusions.
+
+    FastAPI prepares an included route on first use and keeps it on the inclusion, so apps that
+    share inclusions prepare each route once; handlers find their fake through `fleet_api.fake_of`.
+    """
+    parent = APIRouter()
+    parent.include_router(control.router)
+    parent.include_router(oauth_routes.router)
+    parent.include_router(fleet_api.router)
+    return tuple(parent.routes)
 
 
 class TxidHeader:
@@ -98,10 +114,9 @@ class TeslaFleetFake:
             redoc_url=None,
             openapi_url="/_control/openapi.json",
         )
+        app.state.fake = self
         app.add_middleware(TxidHeader)
-        app.include_router(control.router(self))
-        app.include_router(oauth_routes.router(self))
-        app.include_router(fleet_api.router(self))
+        app.router.routes.extend(_included_routes())
         return app
 
     def set_fault(

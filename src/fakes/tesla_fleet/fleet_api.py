@@ -69,6 +69,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 _SERVER_ERRORS = {500: "upstream internal error", 503: "service unavailable", 504: "gateway timeout"}
 
 
+def fake_of(request: Request) -> TeslaFleetFake:
+    """The fake whose app is serving `request` (its routes are shared by every fake in the process)."""
+    fake: TeslaFleetFake = request.app.state.fake
+    return fake
+
+
 def root_url(request: Request) -> str:
     """The fake's absolute root, including any mount prefix (`root_path`)."""
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
@@ -180,22 +186,20 @@ def _rate_limited(retry_after: int) -> Response:
     return PlainTextResponse(f"Retry in {retry_after} seconds\n", status_code=429, headers=headers)
 
 
-def router(fake: TeslaFleetFake) -> APIRouter:
-    api = FleetApi(fake)
-    routes = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    @routes.get("/{region}/status")
-    async def status(request: Request, region: str) -> Response:
-        if region not in REGIONS:
-            return PlainTextResponse("Not Found", status_code=404)
-        response = PlainTextResponse("ok")
-        fake.calls.append(Call(None, "GET", relative_path(request), 200))
-        return response
 
-    @routes.api_route("/{region}/api/1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def fleet(request: Request, region: str, path: str) -> Response:
-        if region not in REGIONS:
-            return PlainTextResponse("Not Found", status_code=404)
-        return await api.handle(request, region, path)
+@router.get("/{region}/status")
+async def status(request: Request, region: str) -> Response:
+    if region not in REGIONS:
+        return PlainTextResponse("Not Found", status_code=404)
+    response = PlainTextResponse("ok")
+    fake_of(request).calls.append(Call(None, "GET", relative_path(request), 200))
+    return response
 
-    return routes
+
+@router.api_route("/{region}/api/1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def fleet(request: Request, region: str, path: str) -> Response:
+    if region not in REGIONS:
+        return PlainTextResponse("Not Found", status_code=404)
+    return await FleetApi(fake_of(request)).handle(request, region, path)

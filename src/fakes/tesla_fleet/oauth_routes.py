@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fakes.tesla_fleet.faults import Call
-from fakes.tesla_fleet.fleet_api import relative_path, root_url
+from fakes.tesla_fleet.fleet_api import fake_of, relative_path, root_url
 from fakes.tesla_fleet.oauth import SCOPES, OAuthError, TokenRejected
 
 if TYPE_CHECKING:
@@ -36,80 +36,86 @@ def _with_query(uri: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def router(fake: TeslaFleetFake) -> APIRouter:
-    routes = APIRouter(prefix="/oauth2/v3", include_in_schema=False)
+router = APIRouter(prefix="/oauth2/v3", include_in_schema=False)
 
-    def log(request: Request, account: str | None, status: int) -> None:
-        fake.calls.append(Call(account, request.method, relative_path(request), status))
 
-    @routes.get("/authorize")
-    async def authorize(request: Request) -> Response:
-        response, account = _authorize(fake, request)
-        log(request, account, response.status_code)
-        return response
+def _log(fake: TeslaFleetFake, request: Request, account: str | None, status: int) -> None:
+    fake.calls.append(Call(account, request.method, relative_path(request), status))
 
-    @routes.post("/token")
-    async def token(request: Request) -> Response:
-        form = await _read_form(request)
-        root, account = root_url(request), None
-        try:
-            grant_type = form.get("grant_type")
-            if grant_type == "authorization_code":
-                account, body = fake.authority.exchange_code(form, root)
-            elif grant_type == "refresh_token":
-                account, body = fake.authority.refresh(form, root)
-            elif grant_type == "client_credentials":
-                body = fake.authority.client_credentials(form, root)
-            else:
-                raise OAuthError(400, "unsupported_grant_type", "grant_type is not supported")
-            response = JSONResponse(body, headers={"Cache-Control": "no-store"})
-        except OAuthError as exc:
-            error = {
-                "error": exc.error,
-                "error_description": exc.description,
-                "error_uri": f"{root}/error/reference/{uuid.uuid4()}",
-            }
-            response = JSONResponse(error, status_code=exc.status, headers={"Cache-Control": "no-store"})
-        log(request, account, response.status_code)
-        return response
 
-    @routes.get("/thirdparty/.well-known/openid-configuration")
-    @routes.get("/.well-known/openid-configuration")
-    async def openid_configuration(request: Request) -> Response:
-        root = root_url(request)
-        return JSONResponse(
-            {
-                "issuer": f"{root}/oauth2/v3",
-                "authorization_endpoint": f"{root}/oauth2/v3/authorize",
-                "token_endpoint": f"{root}/oauth2/v3/token",
-                "userinfo_endpoint": f"{root}/oauth2/v3/userinfo",
-                "jwks_uri": f"{root}/oauth2/v3/discovery/keys",
-                "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "scopes_supported": sorted(SCOPES),
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post"],
-            }
-        )
+@router.get("/authorize")
+async def authorize(request: Request) -> Response:
+    fake = fake_of(request)
+    response, account = _authorize(fake, request)
+    _log(fake, request, account, response.status_code)
+    return response
 
-    @routes.get("/discovery/keys")
-    async def jwks() -> Response:
-        return JSONResponse(fake.authority.jwks())
 
-    @routes.get("/userinfo")
-    async def userinfo(request: Request) -> Response:
-        try:
-            token = fake.authority.authenticate(request.headers.get("authorization"))
-        except TokenRejected as exc:
-            return JSONResponse({"error": exc.message}, status_code=401)
-        if token.account is None:
-            return JSONResponse({"error": "unknown user"}, status_code=401)
-        account = fake.accounts[token.account]
-        return JSONResponse({"sub": account.subject, "email": account.email, "name": account.full_name})
+@router.post("/token")
+async def token(request: Request) -> Response:
+    fake = fake_of(request)
+    form = await _read_form(request)
+    root, account = root_url(request), None
+    try:
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            account, body = fake.authority.exchange_code(form, root)
+        elif grant_type == "refresh_token":
+            account, body = fake.authority.refresh(form, root)
+        elif grant_type == "client_credentials":
+            body = fake.authority.client_credentials(form, root)
+        else:
+            raise OAuthError(400, "unsupported_grant_type", "grant_type is not supported")
+        response = JSONResponse(body, headers={"Cache-Control": "no-store"})
+    except OAuthError as exc:
+        error = {
+            "error": exc.error,
+            "error_description": exc.description,
+            "error_uri": f"{root}/error/reference/{uuid.uuid4()}",
+        }
+        response = JSONResponse(error, status_code=exc.status, headers={"Cache-Control": "no-store"})
+    _log(fake, request, account, response.status_code)
+    return response
 
-    return routes
+
+@router.get("/thirdparty/.well-known/openid-configuration")
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(request: Request) -> Response:
+    root = root_url(request)
+    return JSONResponse(
+        {
+            "issuer": f"{root}/oauth2/v3",
+            "authorization_endpoint": f"{root}/oauth2/v3/authorize",
+            "token_endpoint": f"{root}/oauth2/v3/token",
+            "userinfo_endpoint": f"{root}/oauth2/v3/userinfo",
+            "jwks_uri": f"{root}/oauth2/v3/discovery/keys",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": sorted(SCOPES),
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        }
+    )
+
+
+@router.get("/discovery/keys")
+async def jwks(request: Request) -> Response:
+    return JSONResponse(fake_of(request).authority.jwks())
+
+
+@router.get("/userinfo")
+async def userinfo(request: Request) -> Response:
+    fake = fake_of(request)
+    try:
+        token = fake.authority.authenticate(request.headers.get("authorization"))
+    except TokenRejected as exc:
+        return JSONResponse({"error": exc.message}, status_code=401)
+    if token.account is None:
+        return JSONResponse({"error": "unknown user"}, status_code=401)
+    account = fake.accounts[token.account]
+    return JSONResponse({"sub": account.subject, "email": account.email, "name": account.full_name})
 
 
 async def _read_form(request: Request) -> dict[str, str]:
