@@ -6,11 +6,16 @@ every number is.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from enum import StrEnum
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field
+
+from carpulse.provider.fields import FieldCatalogue
 
 T = TypeVar("T")
 
@@ -127,13 +132,153 @@ class VehicleSnapshot(BaseModel):
     billable_calls: int = 0
 
 
+class Capability(StrEnum):
+    """What a brand can give us about a vehicle; the products ask for these, never for a brand."""
+
+    odometer = "odometer"
+    battery = "battery"  # state of charge, usable level
+    range = "range"  # estimated range at the current charge: the battery-health estimator needs it
+    charging_state = "charging_state"
+    software = "software"
+    location = "location"
+    service = "service"
+    alerts = "alerts"
+    warranty = "warranty"
+    charging_history = "charging_history"  # past sessions with their fees
+    charging_invoices = "charging_invoices"  # the brand's own invoice PDFs for those sessions
+    wake = "wake"  # the car can be woken to answer
+    raw_fields = "raw_fields"  # the brand's own payloads, read by its field catalogue
+
+
+class SignInKind(StrEnum):
+    oauth_pkce = "oauth_pkce"
+    credentials = "credentials"
+
+
+@dataclass(frozen=True)
+class GrantedTokens:
+    """What a sign-in (or a refresh) gave us, in the brand's words translated."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str | None = None
+    scopes: list[str] | None = None  # None: the brand does not say
+    account_id: str | None = None  # the brand's stable account id (hashed before we keep it)
+    region_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one account's data lives at its brand (Tesla: a Fleet API region and its host)."""
+
+    region: str
+    base_url: str
+
+
+class TokenSource(Protocol):
+    """The access token of one connection; refreshing (and storing the rotation) is the caller's job."""
+
+    async def access_token(self) -> str: ...
+
+    async def refreshed_access_token(self, rejected: str) -> str: ...
+
+
+@runtime_checkable
+class OAuthPkceSignIn(Protocol):
+    """A brand whose owners sign in on the brand's own page (OAuth 2 authorization code with PKCE)."""
+
+    kind: Literal[SignInKind.oauth_pkce]
+
+    def authorization_url(self, state: str, code_challenge: str, locale: str | None = None) -> str: ...
+
+    async def exchange_code(self, code: str, code_verifier: str) -> GrantedTokens: ...
+
+    async def refresh(self, refresh_token: str) -> GrantedTokens: ...
+
+
+@runtime_checkable
+class CredentialsSignIn(Protocol):
+    """A brand whose API takes the owner's own user name and password (we keep only the tokens)."""
+
+    kind: Literal[SignInKind.credentials]
+
+    async def sign_in(self, username: str, password: str) -> GrantedTokens: ...
+
+    async def refresh(self, refresh_token: str) -> GrantedTokens: ...
+
+
 class VehicleDataProvider(Protocol):
     """A brand's data source for one connected account."""
 
     brand: str
+    capabilities: frozenset[Capability]
 
     async def list_vehicles(self) -> list[VehicleSummary]: ...
 
     async def acquire(
         self, vin: str, *, wake: bool = True, include_location: bool = False, include_history: bool = True
     ) -> VehicleSnapshot: ...
+
+    def place(self) -> Place:
+        """Where the account's data was last found (a brand may move it; the caller keeps it)."""
+        ...
+
+
+@runtime_checkable
+class ChargingHistoryReader(Protocol):
+    """A provider with `Capability.charging_history` (and `charging_invoices`) also reads these."""
+
+    async def charging_sessions(
+        self, vin: str, start: datetime, end: datetime, *, concurrency: int = 1
+    ) -> list[ChargingSession]: ...
+
+    async def charging_invoice(self, content_id: str) -> bytes: ...
+
+    async def check_authorized(self) -> None:
+        """Raise `ReauthorizationRequired` now, before a long download starts, if the tokens are dead."""
+        ...
+
+
+PlaceChanged = Callable[[Place], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ReadingPolicy:
+    """How patiently one acquisition reads a car (the products' settings, the brand's mechanics)."""
+
+    wake_budget_seconds: float = 45.0
+    wake_poll_seconds: float = 5.0
+    history_months: int = 24
+
+
+class Brand(Protocol):
+    """One brand, built once per app on the app's HTTP client: how its owners sign in and what it reads.
+
+    Each brand package exports `build(settings, http, clock) -> Brand` from its `brand.py`; the registry finds it.
+    """
+
+    name: str  # the path segment of its mount (`/api/v1/{name}/...`) and the stored connection's provider
+    label: str  # how people call it
+    capabilities: frozenset[Capability]
+    sign_in: OAuthPkceSignIn | CredentialsSignIn
+    catalogue: FieldCatalogue
+
+    def place_for(self, tokens: GrantedTokens) -> Place:
+        """Where a freshly signed-in account's data is first looked for."""
+        ...
+
+    def place_of(self, base_url: str, fallback: str) -> Place:
+        """The place a stored base URL names (the region is `fallback` when the URL names none of ours)."""
+        ...
+
+    def open(
+        self,
+        place: Place,
+        tokens: TokenSource,
+        *,
+        scopes: list[str],
+        on_place_change: PlaceChanged | None = None,
+        policy: ReadingPolicy | None = None,
+    ) -> VehicleDataProvider: ...
+
+    async def aclose(self) -> None: ...

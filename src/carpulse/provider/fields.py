@@ -269,3 +269,37 @@ def leaf_paths(payload: Any, prefix: str = "") -> set[str]:
     else:
         paths.add(prefix)
     return paths
+
+
+@dataclass(frozen=True)
+class FieldCatalogue:
+    """A brand's field map: how its own payloads (`VehicleSnapshot.raw`) become report fields in any language."""
+
+    fields: Mapping[str, FieldDef]
+    # Raw enum value → message id (see `flatten_enums`), and the tables by field key it was made from.
+    enums: Mapping[str, str]
+    enum_tables: Mapping[str, Mapping[str, str]]
+    # When each path of a snapshot's raw payloads was read: `capture_times(raw, fallback)(path)`.
+    capture_times: Callable[[Mapping[str, Any], datetime | None], CapturedAt]
+    # An alert code's name and meaning in a locale, and any other coded value (trim, warranty type) by field.
+    alert_wording: Callable[[str, str | None, str], tuple[str, str]]
+    coded: Callable[[str, str | None, str, str | None], str]
+    # The message id naming where the readings come from ("Tesla Fleet API"), shown beside each value.
+    source_key: str
+    # The field the brand's odometer arrives in: documents format our km readings with its definition.
+    odometer_key: str | None = None
+
+
+def no_alert_wording(code: str, user_text: str | None, locale: str) -> tuple[str, str]:
+    """For a brand with no alert table: the code as sent, and its own text."""
+    return code, user_text or ""
+
+
+def no_codes(field_key: str, code: str | None, locale: str, name: str | None = None) -> str:
+    """For a brand with no code tables: the name it sent, else the code."""
+    return name or code or ""
+
+
+def fallback_capture_times(raw: Mapping[str, Any], fallback: datetime | None) -> CapturedAt:
+    """Every path was read when the snapshot was."""
+    return lambda path: fallback

@@ -14,7 +14,8 @@ from carpulse.connect.dependencies import ConnectContextDep
 from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.database import SessionDep
 from carpulse.errors import CarPulseError, PayloadTooLarge, RateLimited, ValidationFailed, problem_responses
-from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable, VehicleAsleep
+from carpulse.provider.errors import VehicleAsleep
+from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable
 from carpulse.rate_limit import limit_by_ip_and_owner, request_client_ip
 from carpulse.report.errors import (
     PackageNotPaid,

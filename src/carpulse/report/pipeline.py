@@ -29,8 +29,9 @@ from carpulse.kit.privacy import mask_vin
 from carpulse.kit.resilience import spaced_delay
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.order.service import orders
+from carpulse.provider.errors import ProviderError, VehicleAsleep, asked_to_wait
 from carpulse.provider.tesla.adapter import TeslaProvider
-from carpulse.provider.tesla.errors import TeslaError, TeslaUnavailable, VehicleAsleep, asked_to_wait
+from carpulse.provider.tesla.errors import TeslaUnavailable
 from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
 from carpulse.report.errors import VehicleNotRead
@@ -218,7 +219,7 @@ def _waiting_for_vehicle(exc: BaseException) -> bool:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, TeslaError):
+    if isinstance(exc, ProviderError):
         return exc.status >= 500 or isinstance(exc, VehicleAsleep)
     return not isinstance(exc, CarPulseError)
 

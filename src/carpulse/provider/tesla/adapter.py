@@ -11,11 +11,13 @@ from typing import Any, Literal
 from carpulse.kit.clock import Clock
 from carpulse.provider.base import (
     Alert,
+    Capability,
     ChargingFee,
     ChargingInvoiceRef,
     ChargingSession,
     Location,
     OnlineState,
+    Place,
     Reading,
     ServiceStatus,
     VehicleIdentity,
@@ -23,8 +25,8 @@ from carpulse.provider.base import (
     VehicleSummary,
     Warranty,
 )
+from carpulse.provider.errors import ProviderError, VehicleAsleep, asked_to_wait
 from carpulse.provider.tesla.client import TeslaFleetClient
-from carpulse.provider.tesla.errors import TeslaError, VehicleAsleep, asked_to_wait
 from carpulse.provider.tesla.schemas import TeslaVehicle
 
 # VIN position 4 is the model line for Tesla (WMI 5YJ, 7SA, LRW, XP7, 7G2).
@@ -252,9 +254,10 @@ def normalize_charging(sessions: list[dict[str, Any]], captured_at: datetime) ->
 
 
 class TeslaProvider:
-    """`VehicleDataProvider` for one connected Tesla account."""
+    """`VehicleDataProvider` (and `ChargingHistoryReader`) for one connected Tesla account."""
 
     brand = "tesla"
+    capabilities = frozenset(Capability)
 
     def __init__(
         self,
@@ -262,6 +265,7 @@ class TeslaProvider:
         *,
         clock: Clock,
         scopes: list[str],
+        region: str = "unknown",
         concurrency: int = 4,
         wake_budget_seconds: float = 45.0,
         wake_poll_seconds: float = 5.0,
@@ -270,6 +274,7 @@ class TeslaProvider:
     ) -> None:
         self.fleet = fleet
         self.clock = clock
+        self.initial_region = region
         self.scopes = set(scopes)
         self.concurrency = concurrency
         self.wake_budget = wake_budget_seconds
@@ -279,6 +284,22 @@ class TeslaProvider:
 
     async def list_vehicles(self) -> list[VehicleSummary]:
         return [to_summary(vehicle) for vehicle in await self.fleet.vehicles()]
+
+    def place(self) -> Place:
+        region = self.fleet.region
+        return Place(region=region if region != "unknown" else self.initial_region, base_url=self.fleet.base_url)
+
+    async def charging_sessions(
+        self, vin: str, start: datetime, end: datetime, *, concurrency: int = 1
+    ) -> list[ChargingSession]:
+        raw = await self.fleet.charging_history(vin, start, end, concurrency=concurrency)
+        return normalize_charging(raw, self.clock.now()).value
+
+    async def charging_invoice(self, content_id: str) -> bytes:
+        return await self.fleet.invoice(content_id)
+
+    async def check_authorized(self) -> None:
+        await self.fleet.tokens.access_token()
 
     async def _wake(self, vin: str) -> None:
         """One wake_up, then poll the (unbilled-to-wake) vehicle state within the budget."""
@@ -321,14 +342,14 @@ class TeslaProvider:
             online_state="unknown",
         )
         limiter = asyncio.Semaphore(self.concurrency)
-        waits: list[tuple[float, TeslaError]] = []
+        waits: list[tuple[float, ProviderError]] = []
         asleep: set[str] = set()  # parts that failed because the car was asleep or offline, not Tesla
 
         async def guarded(name: str, call: Awaitable[Any]) -> Any:
             async with limiter:
                 try:
                     return await call
-                except TeslaError as exc:
+                except ProviderError as exc:
                     wait = asked_to_wait(exc)
                     if wait is not None:
                         waits.append((wait, exc))

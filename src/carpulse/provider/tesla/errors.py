@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from carpulse.errors import CarPulseError
+from carpulse.provider.errors import (
+    MissingScopes,
+    ProviderError,
+    ProviderNotRegistered,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ProviderVehicleNotFound,
+    ReauthorizationRequired,
+    SignInFailed,
+    VehicleAsleep,
+)
 
 
-class TeslaError(CarPulseError):
+class TeslaError(ProviderError):
     """Tesla answered with an error we cannot work around."""
 
     status = 502
@@ -13,7 +24,7 @@ class TeslaError(CarPulseError):
     title = "Tesla returned an error"
 
 
-class TeslaUnavailable(TeslaError):
+class TeslaUnavailable(TeslaError, ProviderUnavailable):
     """Tesla is failing or unreachable right now; retry in a while."""
 
     status = 503
@@ -21,7 +32,7 @@ class TeslaUnavailable(TeslaError):
     title = "Tesla is unavailable"
 
 
-class TeslaTimeout(TeslaError):
+class TeslaTimeout(TeslaError, ProviderTimeout):
     """Tesla did not answer in time."""
 
     status = 504
@@ -29,7 +40,7 @@ class TeslaTimeout(TeslaError):
     title = "Tesla did not answer in time"
 
 
-class TeslaRateLimited(TeslaError):
+class TeslaRateLimited(TeslaError, ProviderRateLimited):
     """Tesla is rate-limiting our calls for this account; `Retry-After` says when to try again."""
 
     status = 503
@@ -37,18 +48,7 @@ class TeslaRateLimited(TeslaError):
     title = "Tesla is rate-limiting requests"
 
 
-def asked_to_wait(exc: BaseException) -> float | None:
-    """Seconds Tesla asked us to wait (a 429's Retry-After), or our breaker pauses calls to it; None
-    for any other error. Waiting is not failing: a caller tries again after that pause."""
-    if isinstance(exc, TeslaRateLimited | TeslaUnavailable) and "Retry-After" in exc.headers:
-        try:
-            return max(0.0, float(exc.headers["Retry-After"]))
-        except ValueError:
-            return None
-    return None
-
-
-class TeslaNotRegistered(TeslaError):
+class TeslaNotRegistered(TeslaError, ProviderNotRegistered):
     """Our application is not registered in this Tesla region (an operator must register it)."""
 
     status = 502
@@ -56,7 +56,7 @@ class TeslaNotRegistered(TeslaError):
     title = "Not registered with Tesla in this region"
 
 
-class TeslaReauthorizationRequired(TeslaError):
+class TeslaReauthorizationRequired(TeslaError, ReauthorizationRequired):
     """Tesla no longer accepts this connection (expired, revoked, password changed): connect again."""
 
     status = 409
@@ -64,7 +64,7 @@ class TeslaReauthorizationRequired(TeslaError):
     title = "Reconnect your Tesla account"
 
 
-class TeslaMissingScopes(TeslaError):
+class TeslaMissingScopes(TeslaError, MissingScopes):
     """The Tesla account did not grant a permission this needs; connect again and allow it."""
 
     status = 409
@@ -72,15 +72,7 @@ class TeslaMissingScopes(TeslaError):
     title = "Tesla permission missing"
 
 
-class VehicleAsleep(TeslaError):
-    """The vehicle is asleep or offline and did not wake within the time allowed."""
-
-    status = 409
-    slug = "vehicle-asleep"
-    title = "Vehicle asleep or offline"
-
-
-class TeslaVehicleNotFound(TeslaError):
+class TeslaVehicleNotFound(TeslaError, ProviderVehicleNotFound):
     """Tesla does not know this vehicle for this account."""
 
     status = 404
@@ -88,7 +80,7 @@ class TeslaVehicleNotFound(TeslaError):
     title = "Vehicle not found at Tesla"
 
 
-class TeslaOAuthError(TeslaError):
+class TeslaOAuthError(TeslaError, SignInFailed):
     """Tesla refused the authorization code or the token request."""
 
     status = 400
@@ -97,7 +89,7 @@ class TeslaOAuthError(TeslaError):
 
 
 # Status → error for answers that retries and refreshes did not fix.
-STATUS_ERRORS: dict[int, type[TeslaError]] = {
+STATUS_ERRORS: dict[int, type[ProviderError]] = {
     401: TeslaReauthorizationRequired,
     403: TeslaMissingScopes,
     404: TeslaVehicleNotFound,
@@ -111,5 +103,5 @@ STATUS_ERRORS: dict[int, type[TeslaError]] = {
 }
 
 
-def error_for_status(status: int) -> type[TeslaError]:
+def error_for_status(status: int) -> type[ProviderError]:
     return STATUS_ERRORS.get(status, TeslaUnavailable if status >= 500 else TeslaError)
