@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from carpulse.provider.errors import ProviderError
 from carpulse.provider.fields import FieldCatalogue
 
 T = TypeVar("T")
@@ -251,17 +252,33 @@ class ReadingPolicy:
     history_months: int = 24
 
 
+@dataclass(frozen=True, eq=False)
+class BrandInfo:
+    """What is known of a brand before anything is built: enough to mount its routes and document them."""
+
+    name: str  # the path segment of its mount (`/api/v1/{name}/...`) and the stored connection's provider
+    label: str  # how people call it ("Tesla"), in messages and documents
+    capabilities: frozenset[Capability]
+    sign_in: SignInKind
+    catalogue: FieldCatalogue
+
+    def can(self, *needed: Capability) -> bool:
+        return set(needed) <= self.capabilities
+
+
 class Brand(Protocol):
     """One brand, built once per app on the app's HTTP client: how its owners sign in and what it reads.
 
-    Each brand package exports `build(settings, http, clock) -> Brand` from its `brand.py`; the registry finds it.
+    Each brand package's `brand.py` exports `INFO` (a `BrandInfo`) and `build(settings, http, clock) -> Brand`;
+    the registry finds them.
     """
 
-    name: str  # the path segment of its mount (`/api/v1/{name}/...`) and the stored connection's provider
-    label: str  # how people call it
-    capabilities: frozenset[Capability]
+    info: BrandInfo
     sign_in: OAuthPkceSignIn | CredentialsSignIn
-    catalogue: FieldCatalogue
+
+    def unavailable(self, detail: str) -> ProviderError:
+        """The brand's own "unavailable" error (Tesla's keeps its problem type), for a product to raise."""
+        ...
 
     def place_for(self, tokens: GrantedTokens) -> Place:
         """Where a freshly signed-in account's data is first looked for."""

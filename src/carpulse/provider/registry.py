@@ -1,7 +1,7 @@
 """The brands this app reads, keyed by name: `State.providers`.
 
-Every brand package (`carpulse/provider/<brand>/`) exports `build(settings, http, clock) -> Brand` from its
-`brand.py`; `builtin_brands` finds them, so a new brand is a new package and nothing else to edit.
+Every brand package (`carpulse/provider/<brand>/`) exports `INFO` and `build(settings, http, clock) -> Brand`
+from its `brand.py`; `builtin_brands` finds them, so a new brand is a new package and nothing else to edit.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import httpx
@@ -16,9 +17,17 @@ import httpx
 from carpulse.config import Settings
 from carpulse.errors import NotFound
 from carpulse.kit.clock import Clock
-from carpulse.provider.base import Brand
+from carpulse.provider.base import Brand, BrandInfo
 
 BrandFactory = Callable[[Settings, httpx.AsyncClient, Clock], Brand]
+
+
+@dataclass(frozen=True, eq=False)
+class BrandPlugin:
+    """A brand package as found: what it is, and how to build it for one app."""
+
+    info: BrandInfo
+    build: BrandFactory
 
 
 class UnknownBrand(NotFound):
@@ -29,11 +38,11 @@ class UnknownBrand(NotFound):
 
 
 @cache
-def builtin_brands() -> tuple[BrandFactory, ...]:
-    """Every `carpulse.provider.<brand>.brand.build`, in name order."""
+def builtin_brands() -> tuple[BrandPlugin, ...]:
+    """Every `carpulse.provider.<brand>.brand` (its `INFO` and `build`), in package order."""
     import carpulse.provider as package
 
-    factories: list[BrandFactory] = []
+    plugins: list[BrandPlugin] = []
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda found: found.name):
         if not module.ispkg:
             continue
@@ -43,8 +52,8 @@ def builtin_brands() -> tuple[BrandFactory, ...]:
             if exc.name == f"{package.__name__}.{module.name}.brand":
                 continue  # a helper package, not a brand
             raise
-        factories.append(brand_module.build)
-    return tuple(factories)
+        plugins.append(BrandPlugin(brand_module.INFO, brand_module.build))
+    return tuple(plugins)
 
 
 class ProviderRegistry:
@@ -53,9 +62,10 @@ class ProviderRegistry:
     def __init__(self, brands: Sequence[Brand]) -> None:
         self._brands: dict[str, Brand] = {}
         for brand in brands:
-            if brand.name in self._brands:
-                raise ValueError(f"two brands are named {brand.name!r}")
-            self._brands[brand.name] = brand
+            name = brand.info.name
+            if name in self._brands:
+                raise ValueError(f"two brands are named {name!r}")
+            self._brands[name] = brand
 
     @classmethod
     def build(
@@ -63,10 +73,10 @@ class ProviderRegistry:
         settings: Settings,
         http: httpx.AsyncClient,
         clock: Clock,
-        factories: Sequence[BrandFactory] | None = None,
+        plugins: Sequence[BrandPlugin] | None = None,
     ) -> ProviderRegistry:
-        chosen = builtin_brands() if factories is None else factories
-        return cls([factory(settings, http, clock) for factory in chosen])
+        chosen = builtin_brands() if plugins is None else plugins
+        return cls([plugin.build(settings, http, clock) for plugin in chosen])
 
     def get(self, name: str) -> Brand:
         try:

@@ -11,6 +11,7 @@ from carpulse.config import Settings
 from carpulse.kit.clock import Clock
 from carpulse.kit.resilience import CircuitBreakers
 from carpulse.provider.base import (
+    BrandInfo,
     Capability,
     GrantedTokens,
     Place,
@@ -23,6 +24,7 @@ from carpulse.provider.fields import FieldCatalogue
 from carpulse.provider.tesla.adapter import TeslaProvider
 from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints, unverified_claims
 from carpulse.provider.tesla.codes import alert_wording, coded
+from carpulse.provider.tesla.errors import TeslaUnavailable
 from carpulse.provider.tesla.fields import TESLA_ENUM_TABLES, TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
 from carpulse.provider.tesla.schemas import TokenResponse
 
@@ -47,7 +49,13 @@ TESLA_CATALOGUE = FieldCatalogue(
     odometer_key="vehicle_data.vehicle_state.odometer",
 )
 
-TESLA_CAPABILITIES = frozenset(Capability)
+INFO = BrandInfo(
+    name="tesla",
+    label="Tesla",
+    capabilities=frozenset(Capability),
+    sign_in=SignInKind.oauth_pkce,
+    catalogue=TESLA_CATALOGUE,
+)
 
 
 def tesla_endpoints(settings: Settings) -> TeslaEndpoints:
@@ -126,10 +134,7 @@ class TeslaSignIn:
 
 
 class TeslaBrand:
-    name = "tesla"
-    label = "Tesla"
-    capabilities = TESLA_CAPABILITIES
-    catalogue = TESLA_CATALOGUE
+    info = INFO
 
     def __init__(self, api: TeslaApi, clock: Clock) -> None:
         self.api = api
@@ -170,6 +175,9 @@ class TeslaBrand:
             wake_poll_seconds=policy.wake_poll_seconds,
             history_months=policy.history_months,
         )
+
+    def unavailable(self, detail: str) -> TeslaUnavailable:
+        return TeslaUnavailable(detail)
 
     async def aclose(self) -> None:
         """The HTTP client is the app's, closed with it."""
