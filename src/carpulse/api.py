@@ -1,4 +1,4 @@
-"""The one place that mounts every domain router."""
+"""The one place that mounts every domain router, and each brand's mount of the brand-neutral ones."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 from carpulse.about.endpoints import router as about_router
 from carpulse.auth.endpoints import router as auth_router
 from carpulse.charging.endpoints import router as charging_router
-from carpulse.connect.endpoints import router as connect_router
+from carpulse.connect.endpoints import connect_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
@@ -20,19 +20,20 @@ from carpulse.partner_key.endpoints import router as partner_key_router
 from carpulse.payment.endpoints import router as payment_router
 from carpulse.payment.endpoints import well_known_router
 from carpulse.pricing.endpoints import router as pricing_router
+from carpulse.provider.base import BrandInfo
 from carpulse.receipt.endpoints import router as receipt_router
-from carpulse.report.endpoints import router as report_router
+from carpulse.report.endpoints import report_router
 
 API_V1_PREFIX = "/api/v1"
 
 
-def mount_routers(app: FastAPI) -> None:
-    app.router.routes.extend(_included_routes())
+def mount_routers(app: FastAPI, brands: tuple[BrandInfo, ...]) -> None:
+    app.router.routes.extend(_included_routes(brands))
 
 
 @functools.cache
-def _included_routes() -> tuple[BaseRoute, ...]:
-    """Every domain router, included once per process and shared by every app built in it.
+def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
+    """Every domain router, included once per process (per set of brands) and shared by every app built in it.
 
     FastAPI builds an included route's parameter and response models the first time the include is
     walked, and keeps them on the include: an app that includes the routers afresh pays that again (a
@@ -47,13 +48,15 @@ def _included_routes() -> tuple[BaseRoute, ...]:
 
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
-    v1.include_router(connect_router)
+    for brand in brands:
+        v1.include_router(connect_router(brand))
     v1.include_router(charging_router)
     v1.include_router(pricing_router)
     v1.include_router(checkout_router)
     v1.include_router(payment_router)
     v1.include_router(receipt_router)
-    v1.include_router(report_router)
+    for brand in brands:
+        v1.include_router(report_router(brand))
     v1.include_router(orders_router)
     v1.include_router(dev_proxy_router)
     root.include_router(v1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,13 +25,12 @@ from carpulse.kit.clock import Clock, system_clock
 from carpulse.kit.documents import shutdown_pdf_pool
 from carpulse.kit.ephemeral import open_ephemeral_store
 from carpulse.kit.logs import configure_logging, get_logger
-from carpulse.kit.resilience import CircuitBreakers
 from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import UrlSigner, open_storage
 from carpulse.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from carpulse.partner_key.service import partner_key
 from carpulse.payment.factory import PaymentGateways
-from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints
+from carpulse.provider.registry import BrandPlugin, ProviderRegistry, builtin_brands
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_WALLET_CONFIGURATIONS, mount_sandbox, redirect_sandbox
 from carpulse.state import State
@@ -40,59 +39,7 @@ from carpulse.worker import Jobs, create_lanes
 log = get_logger("carpulse.app")
 
 
-TESLA_PRODUCTION = TeslaEndpoints(
-    authorize_url="https://auth.tesla.com/oauth2/v3/authorize",
-    token_url="https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token",  # noqa: S106 - a URL
-    fleet_base_urls={
-        "na": "https://fleet-api.prd.na.vn.cloud.tesla.com",
-        "eu": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
-        "cn": "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
-    },
-)
-
 VendorTransport = Callable[[FastAPI], httpx.AsyncBaseTransport]
-
-
-def tesla_endpoints(settings: Settings) -> TeslaEndpoints:
-    """Tesla's hosts, or the sandbox fake's when the sandbox is on; each overridable in settings."""
-    tesla = settings.tesla
-    if settings.sandbox_root:
-        root = f"{settings.sandbox_root}/tesla"
-        defaults = TeslaEndpoints(
-            authorize_url=f"{root}/oauth2/v3/authorize",
-            token_url=f"{root}/oauth2/v3/token",
-            fleet_base_urls={region: f"{root}/{region}" for region in ("na", "eu", "cn")},
-        )
-    else:
-        defaults = TESLA_PRODUCTION
-    return TeslaEndpoints(
-        authorize_url=tesla.authorize_url or defaults.authorize_url,
-        token_url=tesla.token_url or defaults.token_url,
-        fleet_base_urls={**defaults.fleet_base_urls, **tesla.fleet_base_urls},
-    )
-
-
-def build_tesla(settings: Settings, http: httpx.AsyncClient) -> TeslaApi:
-    endpoints = tesla_endpoints(settings)
-    tesla = settings.tesla
-    return TeslaApi(
-        http=http,
-        endpoints=endpoints,
-        auth=TeslaAuthClient(
-            http,
-            endpoints,
-            client_id=tesla.client_id,
-            client_secret=tesla.client_secret.get_secret_value(),
-            redirect_uri=settings.tesla_redirect_uri,
-            scopes=tesla.scopes,
-            timeout_seconds=tesla.timeout_seconds,
-        ),
-        breakers=CircuitBreakers(),
-        default_region=tesla.default_region,
-        max_retries=tesla.max_retries,
-        retry_after_cap_seconds=tesla.retry_after_cap_seconds,
-        timeout_seconds=tesla.timeout_seconds,
-    )
 
 
 def build_payments(settings: Settings, http: httpx.AsyncClient) -> PaymentGateways:
@@ -137,6 +84,7 @@ async def build_state(
     version: str,
     clock: Clock = system_clock,
     vendor_http: httpx.AsyncClient | None = None,
+    brands: Sequence[BrandPlugin] | None = None,
 ) -> State:
     engine = create_engine(settings.database)
     vendor_http = vendor_http or httpx.AsyncClient(timeout=settings.tesla.timeout_seconds)
@@ -163,7 +111,8 @@ async def build_state(
         trusted_proxies=parse_networks(settings.http.trusted_proxies),
         clock=clock,
         box=SecretBox([key.get_secret_value() for key in settings.security.token_keys]),
-        tesla=build_tesla(settings, vendor_http),
+        providers=ProviderRegistry.build(settings, vendor_http, clock, brands),
+        vendor_http=vendor_http,
         payments=build_payments(settings, vendor_http),
         jobs=Jobs.of(
             create_lanes(
@@ -195,7 +144,8 @@ async def close_state(state: State, *, keep_document_pool: bool = False) -> None
     if not keep_document_pool:
         shutdown_pdf_pool()
     await state.payments.aclose()
-    await state.tesla.http.aclose()
+    await state.providers.aclose()
+    await state.vendor_http.aclose()
     await state.rate_limiter.close()
     await state.ephemeral.close()
     await state.engine.dispose()
@@ -213,12 +163,15 @@ def create_app(
     clock: Clock = system_clock,
     vendor_transport: VendorTransport | None = None,
     keep_document_pool: bool = False,
+    brands: Sequence[BrandPlugin] | None = None,
 ) -> FastAPI:
     """The API. `vendor_transport` routes vendor calls in-process (tests: to the sandbox on this app).
 
     The document process pool is shared by the process; `keep_document_pool` leaves it running when this
     app stops, for a caller that runs many apps in turn and shuts the pool down itself (the test suite).
+    `brands`: the brands it connects (default: every package under `carpulse.provider` with a `brand.py`).
     """
+    plugins = tuple(builtin_brands() if brands is None else brands)
     settings = settings or get_settings()
     configure_logging(settings.log.level, settings.log.json_lines)
     version = resolve_version(settings.app_version)
@@ -228,7 +181,7 @@ def create_app(
         vendor_http = None
         if vendor_transport is not None:
             vendor_http = httpx.AsyncClient(transport=vendor_transport(app), timeout=settings.tesla.timeout_seconds)
-        state = await build_state(settings, version, clock, vendor_http)
+        state = await build_state(settings, version, clock, vendor_http, plugins)
         state.sandbox = sandbox
         app.state.carpulse = state
         receiver: asyncio.Task[None] | None = None
@@ -267,7 +220,7 @@ def create_app(
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_error_handlers(app)
-    mount_routers(app)
+    mount_routers(app, tuple(plugin.info for plugin in plugins))
     sandbox = mount_sandbox(app, settings) if settings.serves_sandbox else None
     if settings.sandbox.enabled and settings.sandbox.url:
         redirect_sandbox(app, settings.sandbox.url)

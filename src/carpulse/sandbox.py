@@ -91,7 +91,7 @@ def mount_sandbox(app: FastAPI, settings: Settings) -> Sandbox:
     """This process's own fakes on the app; webhooks go out through the app's vendor HTTP client."""
 
     async def send_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
-        response = await app.state.carpulse.tesla.http.post(url, content=body, headers=headers)
+        response = await app.state.carpulse.vendor_http.post(url, content=body, headers=headers)
         return int(response.status_code)
 
     sandbox = build_sandbox(settings, send_webhook)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import httpx
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,7 +18,7 @@ from carpulse.kit.locks import KeyedLocks
 from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import Storage
 from carpulse.payment.factory import PaymentGateways
-from carpulse.provider.tesla.client import TeslaApi
+from carpulse.provider.registry import ProviderRegistry
 from carpulse.rate_limit import RateLimiter
 from carpulse.worker import Jobs
 
@@ -34,7 +35,8 @@ class State:
     trusted_proxies: tuple[Network, ...]
     clock: Clock
     box: SecretBox
-    tesla: TeslaApi
+    providers: ProviderRegistry  # the brands this app connects, by name
+    vendor_http: httpx.AsyncClient  # every vendor client's connection pool, closed with the app
     payments: PaymentGateways
     jobs: Jobs
     sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted

@@ -85,18 +85,19 @@ class TestExpiredAccessToken:
         context = connect_context(app.state.carpulse)
         session = await connect.get(context, session_id)
         before_refresh = context.box.decrypt(session.refresh_token or "")
-        vehicles = await connect.fleet_client(context, session).vehicles()
+        vehicles = await connect.open_provider(context, session).list_vehicles()
         assert len(vehicles) == 3
         after = await connect.get(context, session_id)
         assert context.box.decrypt(after.refresh_token or "") != before_refresh
         assert after.access_token != session.access_token
 
         # Tesla's refresh tokens are single-use: once the successor was used, the old one is dead.
-        await context.tesla.auth.refresh(context.box.decrypt(after.refresh_token or ""))
+        tesla = context.providers.get("tesla").sign_in
+        await tesla.refresh(context.box.decrypt(after.refresh_token or ""))
         from carpulse.provider.tesla.errors import TeslaReauthorizationRequired
 
         with pytest.raises(TeslaReauthorizationRequired):
-            await context.tesla.auth.refresh(before_refresh)
+            await tesla.refresh(before_refresh)
 
     async def test_tokens_are_encrypted_at_rest(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         session_id = (await connect_account(client, "solo"))["session_id"]

@@ -14,6 +14,7 @@ from carpulse.kit.clock import FrozenClock
 from carpulse.kit.i18n import LOCALES, translate
 from carpulse.provider.base import VehicleSnapshot
 from carpulse.provider.tesla.adapter import TeslaProvider
+from carpulse.provider.tesla.brand import INFO as TESLA
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document, render_report_html
 from carpulse.report.view import build_view
 from tests.provider.tesla.conftest import TeslaRig, tesla  # noqa: F401 - the fixture
@@ -38,6 +39,7 @@ def inputs(snapshot: VehicleSnapshot, locale: str, package: str, **extra: object
         locale=locale,
         generated_at=NOW,
         reference="REF123",
+        brand=TESLA,
         **extra,  # type: ignore[arg-type]
     )
 

@@ -24,6 +24,7 @@ from carpulse.kit.documents import render_pdf
 from carpulse.kit.i18n import LOCALES, catalogue
 from carpulse.provider.base import VehicleSnapshot
 from carpulse.provider.tesla.adapter import TeslaProvider
+from carpulse.provider.tesla.brand import INFO as TESLA
 from carpulse.report.document import DocumentInputs, render_report_html
 from carpulse.report.view import build_view
 from fakes.tesla_fleet.catalog import ALERTS, MODELS
@@ -183,6 +184,7 @@ class Car:
             locale=locale,
             generated_at=self.read_at + timedelta(minutes=1),
             reference="REF123",
+            brand=TESLA,
         )
 
     def render(self, locale: str, package: str) -> str:
@@ -290,7 +292,7 @@ class TestUnknownCodes:
         data["identity"]["trim"] = "p90d"
         data["alerts"]["value"][0] |= {"name": "GTW_w999_mysteryThingHappened", "user_text": "Something happened"}
         data["warranties"]["value"][0] |= {"kind": "LIFETIME_WARRANTY", "display_name": "Lifetime Warranty"}
-        inputs = DocumentInputs(data, "pro", "de", car.read_at + timedelta(minutes=1), "REF123")
+        inputs = DocumentInputs(data, "pro", "de", car.read_at + timedelta(minutes=1), "REF123", brand=TESLA)
 
         view = build_view(inputs)
 
@@ -308,6 +310,6 @@ class TestUnknownCodes:
         (car,) = await cars(tesla, ("solo",))
         data = car.inputs("fi", "pro").snapshot_data
         data["alerts"]["value"][0] |= {"name": "CP_a079_chargeCableUnlatched", "user_text": "Charge cable unlatched"}
-        inputs = DocumentInputs(data, "pro", "fi", car.read_at + timedelta(minutes=1), "REF123")
+        inputs = DocumentInputs(data, "pro", "fi", car.read_at + timedelta(minutes=1), "REF123", brand=TESLA)
 
         assert build_view(inputs).alerts.rows[0][1] == "Latauskaapeli ei lukittunut"

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carpulse.kit.i18n import LOCALES, format_date, translate
 from carpulse.models import VehicleSnapshotRecord
 from carpulse.provider.base import VehicleSnapshot
+from carpulse.provider.tesla.brand import INFO as TESLA
 from carpulse.report.battery import (
     COHORT_MINIMUM,
     PUBLISHED_SOURCE,
@@ -75,6 +76,7 @@ def doc(snapshot: VehicleSnapshot, locale: str = "en", package: str = "pro", **e
         locale=locale,
         generated_at=later(snapshot),
         reference="REF123",
+        brand=TESLA,
         **extra,
     )
 

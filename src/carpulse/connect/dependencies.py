@@ -22,7 +22,7 @@ def connect_context(state: State) -> ConnectContext:
     settings = state.settings
     return ConnectContext(
         repository=ConnectSessionRepository(state.ephemeral),
-        tesla=state.tesla,
+        providers=state.providers,
         box=state.box,
         clock=state.clock,
         session_ttl_seconds=settings.connect.session_ttl_seconds,

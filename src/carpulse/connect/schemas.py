@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,7 +43,7 @@ class InitiateRequest(BaseModel):
     )
     via_dev_proxy: bool = Field(
         default=False,
-        description="development only: Tesla's callback reaches this instance through a deployed API's dev proxy; "
+        description="development only: the brand's callback reaches this instance through a deployed API's dev proxy; "
         "the answer adds `code_challenge` for its `POST /api/v1/dev-proxy/initiate-oauth`",
     )
 
@@ -71,6 +70,21 @@ class Selection(BaseModel):
     package: PackageCode
 
 
+class CredentialsRequest(BaseModel):
+    """A brand whose API takes its owner's sign-in: we pass it on once and keep only the tokens it gives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024, repr=False)
+    locale: Locale = Locale.en
+    return_url: str | None = Field(
+        default=None,
+        max_length=RETURN_URL_MAX_LENGTH,
+        description="where the frontend goes on; must be on an allowed origin",
+    )
+
+
 class SelectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +96,7 @@ class ConnectSession(BaseModel):
     """A connected account, held in the ephemeral store for its TTL. Tokens are encrypted."""
 
     id: str
-    provider: Literal["tesla"] = "tesla"
+    provider: str = Field(description="the brand's name in the provider registry")
     created_at: datetime
     expires_at: datetime
     locale: Locale
@@ -94,7 +108,7 @@ class ConnectSession(BaseModel):
     access_expires_at: datetime
     scopes: list[str] = Field(default_factory=list)
     customer_key: str | None = Field(
-        default=None, description="a hash of the Tesla account id: vouchers' per-customer caps"
+        default=None, description="a hash of the brand's account id: vouchers' per-customer caps"
     )
     vehicles: list[VehicleSummary] = Field(default_factory=list)
     step: Step = Step.connecting

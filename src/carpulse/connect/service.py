@@ -1,4 +1,5 @@
-"""Connecting a Tesla account: OAuth with state and PKCE, then a connect session with its inventory."""
+"""Connecting a vehicle account of any brand: OAuth with state and PKCE, or the owner's credentials, then a
+connect session holding the account's inventory."""
 
 from __future__ import annotations
 
@@ -30,13 +31,21 @@ from carpulse.connect.schemas import (
 )
 from carpulse.kit.clock import Clock
 from carpulse.kit.logs import get_logger
+from carpulse.kit.oauth import pkce_challenge
 from carpulse.kit.secrets_box import SecretBox
 from carpulse.models import VehicleConnection
 from carpulse.pricing.catalog import selection_problem
-from carpulse.provider.tesla.adapter import to_summary
-from carpulse.provider.tesla.client import TeslaApi, TeslaFleetClient, pkce_pair, unverified_claims
-from carpulse.provider.tesla.errors import TeslaReauthorizationRequired
-from carpulse.provider.tesla.schemas import TokenResponse
+from carpulse.provider.base import (
+    Brand,
+    CredentialsSignIn,
+    GrantedTokens,
+    OAuthPkceSignIn,
+    Place,
+    ReadingPolicy,
+    VehicleDataProvider,
+)
+from carpulse.provider.errors import ReauthorizationRequired
+from carpulse.provider.registry import ProviderRegistry
 
 log = get_logger("carpulse.connect")
 
@@ -66,7 +75,7 @@ class ConnectContext:
     """What the connect service needs from the running app."""
 
     repository: ConnectSessionRepository
-    tesla: TeslaApi
+    providers: ProviderRegistry
     box: SecretBox
     clock: Clock
     session_ttl_seconds: int
@@ -87,7 +96,8 @@ class SessionTokens:
     """Access tokens of one connection: its durable row once an order exists, else the connect session.
 
     Refreshes run under a lock shared by every replica and store the rotated pair (in the row first,
-    then in the session) before anyone uses the new access token: Tesla's refresh tokens are single-use.
+    then in the session) before anyone uses the new access token: a brand's refresh token may be single-use
+    (Tesla's are).
     """
 
     def __init__(self, context: ConnectContext, session_id: str) -> None:
@@ -106,7 +116,7 @@ class SessionTokens:
         if found is None:
             found = await self.context.repository.get(self.session_id)
         if found is None:
-            raise ConnectSessionNotFound("The connect session has expired; connect your Tesla account again.")
+            raise ConnectSessionNotFound("The connect session has expired; connect your account again.")
         return found
 
     def _remember(self, token: str, expires_at: datetime) -> str:
@@ -130,9 +140,10 @@ class SessionTokens:
             current = context.box.decrypt(found.access_token)
             if current != rejected:
                 return self._remember(current, found.access_expires_at)  # refreshed while we waited
+            brand = context.providers.get(found.provider)
             if not found.refresh_token:
-                raise TeslaReauthorizationRequired("Tesla asks you to sign in again.")
-            tokens = await context.tesla.auth.refresh(context.box.decrypt(found.refresh_token))
+                raise brand.info.problem(ReauthorizationRequired)(f"{brand.info.label} asks you to sign in again.")
+            tokens = await brand.sign_in.refresh(context.box.decrypt(found.refresh_token))
             expires_at = context.clock.now() + timedelta(seconds=tokens.expires_in)
             await self._store_durable(tokens, expires_at)
             session = await context.repository.get(self.session_id)
@@ -142,7 +153,7 @@ class SessionTokens:
             log.info("connect.tokens_refreshed", session=self.session_id[:8])
             return self._remember(tokens.access_token, expires_at)
 
-    async def _store_durable(self, tokens: TokenResponse, expires_at: datetime) -> None:
+    async def _store_durable(self, tokens: GrantedTokens, expires_at: datetime) -> None:
         if self.context.sessionmaker is None:
             return
         async with self.context.sessionmaker() as db:
@@ -156,42 +167,65 @@ class SessionTokens:
             await db.commit()
 
 
-def _apply_tokens(session: ConnectSession, tokens: TokenResponse, context: ConnectContext) -> None:
+def _apply_tokens(session: ConnectSession, tokens: GrantedTokens, context: ConnectContext) -> None:
     session.access_token = context.box.encrypt(tokens.access_token)
     if tokens.refresh_token:
         session.refresh_token = context.box.encrypt(tokens.refresh_token)
     session.access_expires_at = context.clock.now() + timedelta(seconds=tokens.expires_in)
-    claims = unverified_claims(tokens.access_token)
-    scopes = claims.get("scp")
-    if isinstance(scopes, list):
-        session.scopes = [str(scope) for scope in scopes]
-    if claims.get("sub") and session.customer_key is None:
-        session.customer_key = hashlib.sha256(f"tesla:{claims['sub']}".encode()).hexdigest()[:32]
+    if tokens.scopes is not None:
+        session.scopes = list(tokens.scopes)
+    if tokens.account_id and session.customer_key is None:
+        account = f"{session.provider}:{tokens.account_id}"
+        session.customer_key = hashlib.sha256(account.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What opening a provider needs of a connect session or a kept connection, read once (a row's attributes
+    must not be read after its database session moved on)."""
+
+    id: str
+    provider: str
+    region: str
+    base_url: str
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, found: ConnectSession | VehicleConnection) -> Connection:
+        return cls(found.id, found.provider, found.region, found.fleet_base_url, tuple(found.scopes))
+
+
+def oauth_sign_in(brand: Brand) -> OAuthPkceSignIn:
+    if not isinstance(brand.sign_in, OAuthPkceSignIn):
+        raise SelectionInvalid(f"{brand.info.label} accounts connect with their sign-in, not a redirect.")
+    return brand.sign_in
 
 
 class ConnectService:
     async def initiate(
         self,
         context: ConnectContext,
+        brand: Brand,
         locale: Locale,
         return_url: str | None,
         binding: str | None,
         *,
         via_dev_proxy: bool = False,
     ) -> InitiateResponse:
-        """Store the state (bound to `binding`) and PKCE verifier; the answer is the authorize URL.
+        """Store the state (bound to `binding`) and PKCE verifier; the answer is the brand's authorize URL.
 
         `binding` None: an unbound flow, only for the dev proxy (`via_dev_proxy`: a deployed API's dev
         proxy relays the callback to a developer's tunnel, whose browser cookies differ), which never
         runs in production.
         """
-        if return_url is not None and origin_of(return_url) not in context.allowed_return_origins:
-            raise SelectionInvalid("return_url must be on one of our allowed origins.", field="return_url")
+        sign_in = oauth_sign_in(brand)
+        self._check_return_url(context, return_url)
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
         await context.repository.put_state(
             state,
             {
+                "brand": brand.info.name,
                 "verifier": verifier,
                 "locale": locale.value,
                 "return_url": return_url,
@@ -199,8 +233,8 @@ class ConnectService:
             },
             context.state_ttl_seconds,
         )
-        challenge = pkce_pair(verifier)
-        url = context.tesla.auth.authorization_url(state, challenge, locale.value)
+        challenge = pkce_challenge(verifier)
+        url = sign_in.authorization_url(state, challenge, locale.value)
         return InitiateResponse(
             authorization_url=url,
             state=state,
@@ -208,6 +242,11 @@ class ConnectService:
             code_challenge=challenge if via_dev_proxy else None,
             binding=binding,
         )
+
+    @staticmethod
+    def _check_return_url(context: ConnectContext, return_url: str | None) -> None:
+        if return_url is not None and origin_of(return_url) not in context.allowed_return_origins:
+            raise SelectionInvalid("return_url must be on one of our allowed origins.", field="return_url")
 
     # --- dev proxy relay (carpulse.dev_proxy) ---
     async def relay(
@@ -235,6 +274,7 @@ class ConnectService:
     async def complete(
         self,
         context: ConnectContext,
+        brand: Brand,
         *,
         code: str | None,
         state: str | None,
@@ -242,13 +282,15 @@ class ConnectService:
         error_description: str | None,
         binding: str | None = None,
     ) -> ConnectSession:
-        """Turn Tesla's callback into a connect session holding the account's vehicles."""
+        """Turn the brand's OAuth callback into a connect session holding the account's vehicles."""
+        sign_in = oauth_sign_in(brand)
+        label = brand.info.label
         pending = await context.repository.take_state(state) if state else None
         if error:
             log.info("connect.consent_declined", error=error[:64])
             reason = (error_description or error)[:200]
-            raise ConsentDeclined(f"Tesla reports: {reason}. Nothing was connected; you can start again.")
-        if pending is None:
+            raise ConsentDeclined(f"{label} reports: {reason}. Nothing was connected; you can start again.")
+        if pending is None or pending.get("brand", brand.info.name) != brand.info.name:
             raise OAuthStateInvalid("This sign-in link was already used or has expired; start the connection again.")
         expected = pending.get("binding")
         if expected is not None and (binding is None or not hmac.compare_digest(_digest(binding), expected)):
@@ -258,61 +300,101 @@ class ConnectService:
                 "This sign-in was started in another browser. Nothing was connected; start the connection again here."
             )
         if not code:
-            raise OAuthStateInvalid("Tesla's answer carries no authorization code; start the connection again.")
+            raise OAuthStateInvalid(f"{label}'s answer carries no authorization code; start the connection again.")
+        tokens = await sign_in.exchange_code(code, pending["verifier"])
+        return await self._connected(context, brand, tokens, Locale(pending["locale"]), pending.get("return_url"))
 
-        tesla = context.tesla
-        default_base = tesla.endpoints.fleet_base_urls[tesla.default_region]
-        tokens = await tesla.auth.exchange_code(code, pending["verifier"], audience=default_base)
-        # The token's `ou_code` is only a hint (seen wrong); a wrong guess costs one 421, which the
-        # client follows, instead of a /users/region call for everyone.
-        hint = str(unverified_claims(tokens.access_token).get("ou_code", "")).lower()
-        region = hint if hint in tesla.endpoints.fleet_base_urls else tesla.default_region
+    async def sign_in_with_credentials(
+        self,
+        context: ConnectContext,
+        brand: Brand,
+        username: str,
+        password: str,
+        locale: Locale,
+        return_url: str | None,
+    ) -> ConnectSession:
+        """A brand that takes its owner's credentials: they go to the brand once; only its tokens are kept."""
+        if not isinstance(brand.sign_in, CredentialsSignIn):
+            raise SelectionInvalid(f"{brand.info.label} accounts connect on {brand.info.label}'s own sign-in page.")
+        self._check_return_url(context, return_url)
+        tokens = await brand.sign_in.sign_in(username, password)
+        return await self._connected(context, brand, tokens, locale, return_url)
+
+    async def _connected(
+        self,
+        context: ConnectContext,
+        brand: Brand,
+        tokens: GrantedTokens,
+        locale: Locale,
+        return_url: str | None,
+    ) -> ConnectSession:
+        place = brand.place_for(tokens)
         now = context.clock.now()
         session = ConnectSession(
             id=secrets.token_urlsafe(32),
+            provider=brand.info.name,
             created_at=now,
             expires_at=now + timedelta(seconds=context.session_ttl_seconds),
-            locale=Locale(pending["locale"]),
-            return_url=pending.get("return_url"),
-            region=region,
-            fleet_base_url=tesla.endpoints.fleet_base_urls[region],
+            locale=locale,
+            return_url=return_url,
+            region=place.region,
+            fleet_base_url=place.base_url,
             access_token="",
             access_expires_at=now,
         )
         _apply_tokens(session, tokens, context)
         await context.repository.save(session, context.session_ttl_seconds)
 
-        fleet = self.fleet_client(context, session)
-        vehicles = await fleet.vehicles()
+        provider = self.open_provider(context, session)
+        vehicles = await provider.list_vehicles()
         session = await self._require(context, session.id)
-        session.fleet_base_url = fleet.base_url
-        session.region = fleet.region if fleet.region != "unknown" else session.region
-        session.vehicles = [to_summary(vehicle) for vehicle in vehicles]
+        found = provider.place()
+        session.fleet_base_url = found.base_url
+        session.region = found.region
+        session.vehicles = vehicles
         session.step = Step.select_vehicles
         await context.repository.save(session, context.session_ttl_seconds)
-        log.info("connect.session_created", session=session.id[:8], region=session.region, vehicles=len(vehicles))
+        log.info(
+            "connect.session_created",
+            session=session.id[:8],
+            brand=brand.info.name,
+            region=session.region,
+            vehicles=len(vehicles),
+        )
         return session
 
-    def fleet_client(self, context: ConnectContext, session: ConnectSession | VehicleConnection) -> TeslaFleetClient:
-        """A Fleet client on the connection's tokens; a region move (421) is remembered where it lives."""
+    def open_provider(
+        self,
+        context: ConnectContext,
+        connection: ConnectSession | VehicleConnection | Connection,
+        policy: ReadingPolicy | None = None,
+    ) -> VehicleDataProvider:
+        """The brand's provider on the connection's tokens; a move of the account's data is remembered."""
+        session = connection if isinstance(connection, Connection) else Connection.of(connection)
         connection_id = session.id
 
-        async def remember_base_url(base_url: str) -> None:
-            region = context.tesla.endpoints.region_of(base_url)
+        async def remember_place(place: Place) -> None:
             current = await context.repository.get(connection_id)
             if current is not None:
-                current.fleet_base_url = base_url
-                current.region = region or current.region
+                current.fleet_base_url = place.base_url
+                current.region = place.region
                 await context.repository.save_until_expiry(current, context.clock.now())
             if context.sessionmaker is not None:
                 async with context.sessionmaker() as db:
                     row = await VehicleConnectionRepository(db).get_for_update(connection_id)
                     if row is not None:
-                        row.fleet_base_url = base_url
-                        row.region = region or row.region
+                        row.fleet_base_url = place.base_url
+                        row.region = place.region
                         await db.commit()
 
-        return context.tesla.fleet(session.fleet_base_url, SessionTokens(context, connection_id), remember_base_url)
+        brand = context.providers.get(session.provider)
+        return brand.open(
+            brand.place_of(session.base_url, session.region),
+            SessionTokens(context, connection_id),
+            scopes=list(session.scopes),
+            on_place_change=remember_place,
+            policy=policy,
+        )
 
     async def keep(self, db: AsyncSession, session: ConnectSession) -> VehicleConnection:
         """Copy the connect session into a durable connection (at checkout); the row then holds the tokens."""
@@ -348,14 +430,15 @@ class ConnectService:
             raise ConnectSessionNotFound("No such connect session, or it has expired.")
         return session
 
-    async def get(self, context: ConnectContext, session_id: str) -> ConnectSession:
+    async def get(self, context: ConnectContext, session_id: str, *, brand: str | None = None) -> ConnectSession:
+        """A connected session; on a brand's mount (`brand`), only a session of that brand."""
         session = await self._require(context, session_id)
-        if session.step is Step.connecting:
+        if session.step is Step.connecting or (brand is not None and session.provider != brand):
             raise ConnectSessionNotFound("No such connect session, or it has expired.")
         return session
 
-    async def state(self, context: ConnectContext, session_id: str) -> SessionState:
-        session = await self.get(context, session_id)
+    async def state(self, context: ConnectContext, session_id: str, *, brand: str | None = None) -> SessionState:
+        session = await self.get(context, session_id, brand=brand)
         remaining = max(0, int((session.expires_at - context.clock.now()).total_seconds()))
         return SessionState(
             session_id=session.id,
@@ -371,8 +454,10 @@ class ConnectService:
             scopes=session.scopes,
         )
 
-    async def select(self, context: ConnectContext, session_id: str, request: SelectRequest) -> SessionState:
-        session = await self.get(context, session_id)
+    async def select(
+        self, context: ConnectContext, session_id: str, request: SelectRequest, *, brand: str | None = None
+    ) -> SessionState:
+        session = await self.get(context, session_id, brand=brand)
         known = {vehicle.vin for vehicle in session.vehicles}
         vins = list(dict.fromkeys(vin.strip().upper() for vin in request.vins))
         unknown = [vin for vin in vins if vin not in known]

@@ -6,8 +6,8 @@ every number is.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -19,6 +19,7 @@ from carpulse.provider.errors import ProviderError
 from carpulse.provider.fields import FieldCatalogue
 
 T = TypeVar("T")
+E = TypeVar("E", bound=ProviderError)
 
 OnlineState = Literal["online", "asleep", "offline", "unknown"]
 
@@ -261,9 +262,16 @@ class BrandInfo:
     capabilities: frozenset[Capability]
     sign_in: SignInKind
     catalogue: FieldCatalogue
+    # The brand's own subclass of each neutral error it raises (Tesla's keep their `tesla-*` problem types), so a
+    # product raises and documents what the brand's mount has always answered.
+    problems: Mapping[type[ProviderError], type[ProviderError]] = field(default_factory=dict)
 
     def can(self, *needed: Capability) -> bool:
         return set(needed) <= self.capabilities
+
+    def problem(self, kind: type[E]) -> type[E]:
+        found = self.problems.get(kind, kind)
+        return found if issubclass(found, kind) else kind
 
 
 class Brand(Protocol):
@@ -275,10 +283,6 @@ class Brand(Protocol):
 
     info: BrandInfo
     sign_in: OAuthPkceSignIn | CredentialsSignIn
-
-    def unavailable(self, detail: str) -> ProviderError:
-        """The brand's own "unavailable" error (Tesla's keeps its problem type), for a product to raise."""
-        ...
 
     def place_for(self, tokens: GrantedTokens) -> Place:
         """Where a freshly signed-in account's data is first looked for."""

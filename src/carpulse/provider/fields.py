@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -284,10 +285,33 @@ class FieldCatalogue:
     # An alert code's name and meaning in a locale, and any other coded value (trim, warranty type) by field.
     alert_wording: Callable[[str, str | None, str], tuple[str, str]]
     coded: Callable[[str, str | None, str, str | None], str]
-    # The message id naming where the readings come from ("Tesla Fleet API"), shown beside each value.
+    # The message id naming where the readings come from ("Tesla Fleet API"), shown beside each value; it may
+    # use `%(brand)s`.
     source_key: str
-    # The field the brand's odometer arrives in: documents format our km readings with its definition.
-    odometer_key: str | None = None
+    # How each normalized reading of a snapshot (in our units: km, %) is formatted, by its attribute name.
+    readings: Mapping[str, FieldDef] = dataclass_field(default_factory=lambda: READINGS)
+
+
+def _reading(name: str, type_: FieldType, unit: str | None, section: Section) -> FieldDef:
+    return FieldDef(
+        key=f"reading.{name}",
+        type=type_,
+        unit=unit,
+        section=section,
+        label_key=f"field.reading.{name}",
+        packages=BASIC_AND_PRO,
+    )
+
+
+# A snapshot's normalized readings, for a brand whose field map has nothing better to format them with.
+READINGS: Mapping[str, FieldDef] = {
+    "odometer": _reading("odometer", FieldType.distance, "km", Section.drive),
+    "battery_level": _reading("battery_level", FieldType.percent, "%", Section.battery),
+    "usable_battery_level": _reading("usable_battery_level", FieldType.percent, "%", Section.battery),
+    "range": _reading("range", FieldType.distance, "km", Section.battery),
+    "software_version": _reading("software_version", FieldType.text, None, Section.software),
+    "charging_state": _reading("charging_state", FieldType.text, None, Section.charging),
+}
 
 
 def no_alert_wording(code: str, user_text: str | None, locale: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from carpulse.kit.documents import render_html, render_pdf
-from carpulse.provider.base import VehicleSnapshot
+from carpulse.provider.base import BrandInfo, VehicleSnapshot
 from carpulse.report.battery import BatterySample
 
 TEMPLATE = "report.html"
@@ -47,6 +47,8 @@ class DocumentInputs:
     # How long after payment the customer may ask for this report again (a fresh reading), if they may.
     reread_days: int | None = None
     photos: list[PhotoImage] = field(default_factory=list)
+    # The car's brand: its name ("Tesla"), its field map, what it can give.
+    brand: BrandInfo = field(kw_only=True)
 
     @cached_property
     def snapshot(self) -> VehicleSnapshot:

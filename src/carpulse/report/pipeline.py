@@ -29,9 +29,8 @@ from carpulse.kit.privacy import mask_vin
 from carpulse.kit.resilience import spaced_delay
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.order.service import orders
-from carpulse.provider.errors import ProviderError, VehicleAsleep, asked_to_wait
-from carpulse.provider.tesla.adapter import TeslaProvider
-from carpulse.provider.tesla.errors import TeslaUnavailable
+from carpulse.provider.base import ReadingPolicy
+from carpulse.provider.errors import ProviderError, ProviderUnavailable, VehicleAsleep, asked_to_wait
 from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
 from carpulse.report.errors import VehicleNotRead
@@ -85,7 +84,7 @@ async def obtain_snapshot(
     Fresh data without the headline facts is not reused (the car is read again), unless `partial`:
     then the latest data read, whatever its age, is what the customer asked for.
     Renders of one vehicle in this process wait for each other's acquisition rather than each
-    calling Tesla (and billing a call) for the same car.
+    calling the brand (and paying for a call) for the same car.
     """
     with_history = package == "pro"
     async with state.vehicle_locks.hold((access.connection_id, vin, with_history)):
@@ -108,27 +107,27 @@ async def _obtain_snapshot(
         )
         if readable is not None:
             return readable
-    # Tesla can take a minute (a car waking up): hold no database transaction meanwhile.
+    # A brand can take a minute (a car waking up): hold no database transaction meanwhile.
     await release_read(db)
-    provider = TeslaProvider(
-        access.fleet,
-        clock=state.clock,
-        scopes=access.scopes,
-        wake_budget_seconds=settings.wake_budget_seconds,
-        wake_poll_seconds=settings.wake_poll_seconds,
-        history_months=settings.history_months,
+    provider = access.open(
+        ReadingPolicy(
+            wake_budget_seconds=settings.wake_budget_seconds,
+            wake_poll_seconds=settings.wake_poll_seconds,
+            history_months=settings.history_months,
+        )
     )
+    label = access.brand.label
     snapshot = await provider.acquire(vin, include_history=with_history)
     if snapshot.odometer is None and snapshot.battery_level is None and not snapshot.raw:
         # Nothing at all came back: a report of gaps helps no one; try again later.
         if snapshot.online_state in CAR_AWAY:
             raise VehicleNotRead(
-                "The car is asleep or offline and Tesla gave no data for it. Open the Tesla app to wake the car; "
-                "we try again automatically.",
+                f"The car is asleep or offline and {label} gave no data for it. Open the {label} app to wake the "
+                "car; we try again automatically.",
                 missing=list(HEADLINE_FACTS),
             )
         raise VehicleAsleep(
-            "Tesla returned no data for this vehicle: " + "; ".join(sorted(set(snapshot.gaps.values())))
+            f"{label} returned no data for this vehicle: " + "; ".join(sorted(set(snapshot.gaps.values())))
         )
     record = VehicleSnapshotRecord(
         connection_id=access.connection_id,
@@ -163,11 +162,12 @@ async def document_inputs(
         await db.commit()  # the acquisition is kept (its data is what a partial delivery would show)
         names = ", ".join(FACT_NAMES[name] for name in missing)
         if record.data.get("online_state") not in CAR_AWAY:
-            # The car answered but Tesla failed on its live data: a vendor failure, retried as one.
-            raise TeslaUnavailable(f"Tesla did not give the car's {names}; we try again.")
+            # The car answered but its brand failed on its live data: a vendor failure, retried as one.
+            label = access.brand.label
+            raise access.brand.problem(ProviderUnavailable)(f"{label} did not give the car's {names}; we try again.")
         raise VehicleNotRead(
-            f"The car is asleep or offline and did not give its {names}. Open the Tesla app to wake the car; "
-            "we try again automatically.",
+            f"The car is asleep or offline and did not give its {names}. Open the {access.brand.label} app to wake "
+            "the car; we try again automatically.",
             missing=missing,
         )
     history = await SnapshotRepository(db).battery_history(vin, exclude=record.id)
@@ -180,6 +180,7 @@ async def document_inputs(
     vehicle = access.vehicle(vin)
     inputs = DocumentInputs(
         snapshot_data=record.data,
+        brand=access.brand,
         history_samples=history,
         cohort_samples=cohort,
         # The order keeps its access to the car this long: asking for the report again reads the car afresh.

@@ -13,9 +13,7 @@ from typing import Literal
 
 from carpulse.kit.i18n import format_date, format_number, translate
 from carpulse.provider.base import Alert, VehicleSnapshot, Warranty
-from carpulse.provider.fields import FieldDef
-from carpulse.provider.tesla.codes import alert_wording
-from carpulse.provider.tesla.fields import TESLA_FIELDS
+from carpulse.provider.fields import READINGS, FieldCatalogue, FieldDef
 from carpulse.report.battery import (
     COHORT_MINIMUM,
     PUBLISHED_SOURCE,
@@ -136,13 +134,14 @@ def build_verdict(
     odometer: OdometerCheck,
     now: datetime,
     gaps: list[str],
+    catalogue: FieldCatalogue,
 ) -> Verdict:
     """The four answers and the list of what could not be checked; `health` is None where the package has none."""
     unchecked = list(gaps)
     lines = [
         _battery_line(locale, ctx, package, health, comparison, cohort_size, odometer.km, unchecked),
         _odometer_line(locale, ctx, odometer, snapshot.identity.year, unchecked),
-        _alerts_line(locale, snapshot),
+        _alerts_line(locale, snapshot, catalogue),
         _warranty_line(locale, ctx, snapshot, odometer.km, now),
     ]
     unchecked.append(translate(locale, "verdict.unchecked.service_odometer"))
@@ -154,7 +153,7 @@ def _t(locale: str, key: str, **values: object) -> str:
     return translate(locale, key, **values)
 
 
-_KM: FieldDef = replace(TESLA_FIELDS["vehicle_data.vehicle_state.odometer"], unit="km")
+_KM: FieldDef = READINGS["odometer"]
 
 
 def distance(km: Decimal, ctx: RegionContext) -> str:
@@ -274,12 +273,12 @@ def _odometer_line(
     return VerdictLine("odometer", title, tone, " ".join(parts))
 
 
-def alert_name(alert: Alert, locale: str) -> str:
-    """What the report calls an alert: its translated name from the code table (an unknown code marked)."""
-    return alert_wording(alert.name, alert.user_text, locale)[0]
+def alert_name(alert: Alert, locale: str, catalogue: FieldCatalogue) -> str:
+    """What the report calls an alert: its translated name from the brand's code table (an unknown code marked)."""
+    return catalogue.alert_wording(alert.name, alert.user_text, locale)[0]
 
 
-def _alerts_line(locale: str, snapshot: VehicleSnapshot) -> VerdictLine:
+def _alerts_line(locale: str, snapshot: VehicleSnapshot, catalogue: FieldCatalogue) -> VerdictLine:
     title = _t(locale, "verdict.topic.alerts")
     service = snapshot.service.value if snapshot.service else None
     in_service = [_t(locale, "verdict.alerts.in_service")] if service is not None and service.in_service else []
@@ -288,7 +287,7 @@ def _alerts_line(locale: str, snapshot: VehicleSnapshot) -> VerdictLine:
     alerts = snapshot.alerts.value
     serious = [alert for alert in alerts if SERVICE_AUDIENCES & set(alert.audience)]
     if serious:
-        names = "; ".join(dict.fromkeys(alert_name(alert, locale) for alert in serious))
+        names = "; ".join(dict.fromkeys(alert_name(alert, locale, catalogue) for alert in serious))
         text = _t(locale, "verdict.alerts.service", names=names)
         return VerdictLine("alerts", title, "warning", " ".join([text, *in_service]))
     key = "verdict.alerts.driver_only" if alerts else "verdict.alerts.none"

@@ -6,7 +6,7 @@ Pure functions of the document inputs (no I/O, no clock): the same inputs give t
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,10 +24,8 @@ from carpulse.kit.i18n import (
     say,
     translate,
 )
-from carpulse.provider.base import Reading, VehicleSnapshot
-from carpulse.provider.fields import FieldDef, Section, extract
-from carpulse.provider.tesla.codes import alert_wording, coded
-from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
+from carpulse.provider.base import Capability, Reading, VehicleSnapshot
+from carpulse.provider.fields import FieldCatalogue, Section, extract
 from carpulse.report.battery import (
     FLAG_FEW_SAMPLES,
     BatteryHealth,
@@ -149,6 +147,7 @@ class ReportView:
     warranties: Table
     gaps: list[str]
     time_zone: str = ""
+    source: str = ""  # where every value comes from ("Tesla Fleet API")
     verdict: Verdict | None = None
     battery: BatteryView | None = None
     charging: ChargingView | None = None
@@ -197,38 +196,32 @@ def _read_at(moment: Any, ctx: RegionContext) -> str:
     return format_moment(moment, ctx) if moment is not None else ""
 
 
-def _reading_row(
-    locale: str, ctx: RegionContext, label_key: str, definition: FieldDef | None, reading: Reading[Any] | None, now: Any
-) -> ValueRow:
+def _source(inputs: DocumentInputs, locale: str) -> str:
+    return _t(locale, inputs.brand.catalogue.source_key, brand=inputs.brand.label)
+
+
+def _reading_row(inputs: DocumentInputs, locale: str, ctx: RegionContext, label_key: str, name: str) -> ValueRow:
+    reading: Reading[Any] | None = getattr(inputs.snapshot, name)
+    definition = inputs.brand.catalogue.readings.get(name)
     if reading is None or definition is None:
         value = _t(locale, "report.not_available")
         return ValueRow(_t(locale, label_key), value, "", "")
     return ValueRow(
         label=_t(locale, label_key),
-        value=format_value(definition, reading.value, ctx, TESLA_ENUMS),
+        value=format_value(definition, reading.value, ctx, inputs.brand.catalogue.enums),
         read_at=_read_at(reading.captured_at, ctx),
-        source=_t(locale, f"report.source.{reading.source}"),
+        source=_source(inputs, locale),
     )
 
 
-def _field(path: str) -> FieldDef | None:
-    return TESLA_FIELDS.get(path)
-
-
 def _summary(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[ValueRow]:
-    s, now = inputs.snapshot, inputs.generated_at
-    # Normalized readings are already in km; the raw Tesla fields say miles. Format our readings with
-    # their own unit through the field of the same kind.
+    s = inputs.snapshot
     rows = [
-        _reading_row(locale, ctx, "report.summary.odometer", _km_field("odometer"), s.odometer, now),
-        _reading_row(
-            locale, ctx, "report.summary.battery_level", _field(_CHARGE + "battery_level"), s.battery_level, now
-        ),
-        _reading_row(locale, ctx, "report.summary.range", _km_field("range"), s.range, now),
-        _reading_row(locale, ctx, "report.summary.software", _field(_STATE + "car_version"), s.software_version, now),
-        _reading_row(
-            locale, ctx, "report.summary.charging_state", _field(_CHARGE + "charging_state"), s.charging_state, now
-        ),
+        _reading_row(inputs, locale, ctx, "report.summary.odometer", "odometer"),
+        _reading_row(inputs, locale, ctx, "report.summary.battery_level", "battery_level"),
+        _reading_row(inputs, locale, ctx, "report.summary.range", "range"),
+        _reading_row(inputs, locale, ctx, "report.summary.software", "software_version"),
+        _reading_row(inputs, locale, ctx, "report.summary.charging_state", "charging_state"),
     ]
     warranties = s.warranties.value if s.warranties else []
     active = [w for w in warranties if w.state == "active"]
@@ -239,7 +232,7 @@ def _summary(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
             if s.warranties
             else _t(locale, "report.not_available"),
             _read_at(s.warranties.captured_at, ctx) if s.warranties else "",
-            _t(locale, "report.source.tesla_fleet") if s.warranties else "",
+            _source(inputs, locale) if s.warranties else "",
         )
     )
     alerts = s.alerts.value if s.alerts else []
@@ -248,20 +241,10 @@ def _summary(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
             _t(locale, "report.summary.alerts"),
             _t(locale, "report.alerts.count", count=len(alerts)) if s.alerts else _t(locale, "report.not_available"),
             _read_at(s.alerts.captured_at, ctx) if s.alerts else "",
-            _t(locale, "report.source.tesla_fleet") if s.alerts else "",
+            _source(inputs, locale) if s.alerts else "",
         )
     )
     return rows
-
-
-_CHARGE = "vehicle_data.charge_state."
-_STATE = "vehicle_data.vehicle_state."
-
-
-def _km_field(kind: str) -> FieldDef | None:
-    path = _STATE + "odometer" if kind == "odometer" else _CHARGE + "battery_range"
-    definition = _field(path)
-    return replace(definition, unit="km") if definition is not None else None
 
 
 def _sections(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: str) -> list[SectionView]:
@@ -270,16 +253,18 @@ def _sections(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: 
     snapshot = inputs.snapshot
     grouped: dict[Section, list[ValueRow]] = defaultdict(list)
     times: dict[Section, set[Any]] = defaultdict(set)
-    for item in extract(snapshot.raw, TESLA_FIELDS, tesla_capture_times(snapshot.raw, snapshot.captured_at)):
+    catalogue = inputs.brand.catalogue
+    source = _source(inputs, locale)
+    for item in extract(snapshot.raw, catalogue.fields, catalogue.capture_times(snapshot.raw, snapshot.captured_at)):
         definition = item.field
         if not definition.in_package(package) or "[" in item.path or definition.section in OWN_TABLES:
             continue
         grouped[definition.section].append(
             ValueRow(
                 label=_t(locale, definition.label_key),
-                value=format_value(definition, item.value, ctx, TESLA_ENUMS, unit=item.unit),
+                value=format_value(definition, item.value, ctx, catalogue.enums, unit=item.unit),
                 read_at="",
-                source=_t(locale, "report.source.tesla_fleet"),
+                source=source,
             )
         )
         if item.captured_at is not None:
@@ -314,7 +299,7 @@ def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: st
         rows=[
             [
                 format_moment(alert.occurred_at, ctx),
-                *alert_wording(alert.name, alert.user_text, locale),
+                *inputs.brand.catalogue.alert_wording(alert.name, alert.user_text, locale),
             ]
             for alert in alerts
         ],
@@ -323,12 +308,12 @@ def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: st
 
 def _warranties(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> Table:
     warranties = inputs.snapshot.warranties.value if inputs.snapshot.warranties else []
-    distance = _km_field("odometer")
+    distance = inputs.brand.catalogue.readings.get("odometer")
     rows = []
     for warranty in warranties:
         rows.append(
             [
-                coded("warranty.active.type", warranty.kind, locale, warranty.display_name),
+                inputs.brand.catalogue.coded("warranty.active.type", warranty.kind, locale, warranty.display_name),
                 _t(locale, f"report.warranty.state.{warranty.state}"),
                 format_date(warranty.expires_on, locale, style="medium") if warranty.expires_on else "—",
                 format_value(distance, warranty.expires_at_km, ctx)
@@ -535,7 +520,7 @@ def _service(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
     if reading is None:
         return []
     status = reading.value
-    source = _t(locale, "report.source.tesla_fleet")
+    source = _source(inputs, locale)
     fresh = _read_at(reading.captured_at, ctx)
     rows = [
         ValueRow(
@@ -557,14 +542,14 @@ def _service(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
     return rows
 
 
-def _glossary(sections: list[SectionView], locale: str) -> list[GlossaryEntry]:
+def _glossary(sections: list[SectionView], locale: str, catalogue: FieldCatalogue) -> list[GlossaryEntry]:
     shown = {row.label for section in sections for row in section.rows}
     # One entry per term as the reader sees it: the report's own definitions first, then the fields'.
     entries: dict[str, GlossaryEntry] = {}
     for key in ("report.glossary.state_of_health", "report.glossary.rated_range", "report.glossary.captured_at"):
         term = _t(locale, f"{key}.term")
         entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, key)))
-    for definition in TESLA_FIELDS.values():
+    for definition in catalogue.fields.values():
         if definition.glossary_key and _t(locale, definition.label_key) in shown:
             term = _t(locale, definition.label_key)
             entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, definition.glossary_key)))
@@ -582,6 +567,26 @@ def _cohort_size(inputs: DocumentInputs, health: BatteryHealth | None) -> int:
     )
 
 
+# The parts of a report a brand may not offer at all, by the capability that gives them; charging history is Pro's.
+_OFFERED_PARTS: tuple[tuple[Capability, str, frozenset[str]], ...] = (
+    (Capability.service, "service_data", frozenset({"basic", "pro"})),
+    (Capability.alerts, "recent_alerts", frozenset({"basic", "pro"})),
+    (Capability.warranty, "warranty", frozenset({"basic", "pro"})),
+    (Capability.charging_history, "charging_history", frozenset({"pro"})),
+)
+
+
+def _gaps(inputs: DocumentInputs, locale: str, package: str) -> list[str]:
+    """What the car did not give this time, then what its brand never gives: said, never left blank."""
+    said = [_t(locale, "report.gap", part=_t(locale, f"report.part.{name}")) for name in sorted(inputs.snapshot.gaps)]
+    for capability, part, packages in _OFFERED_PARTS:
+        if package in packages and capability not in inputs.brand.capabilities and part not in inputs.snapshot.gaps:
+            said.append(
+                _t(locale, "report.gap.not_offered", brand=inputs.brand.label, part=_t(locale, f"report.part.{part}"))
+            )
+    return said
+
+
 def build_view(inputs: DocumentInputs) -> ReportView:
     locale = resolve_locale(inputs.locale)
     package = "basic" if inputs.package == "basic" else "pro"
@@ -589,7 +594,7 @@ def build_view(inputs: DocumentInputs) -> ReportView:
     ctx = region_for(snapshot, locale)
     identity = snapshot.identity
     sections = _sections(inputs, locale, ctx, package)
-    trim = coded("config.trim_badging", identity.trim, locale)
+    trim = inputs.brand.catalogue.coded("config.trim_badging", identity.trim, locale, None)
     model_line = " · ".join(str(part) for part in (identity.model, trim, identity.year) if part)
     view = ReportView(
         locale=locale,
@@ -606,7 +611,8 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         sections=sections,
         alerts=_alerts(inputs, locale, ctx, package),
         warranties=_warranties(inputs, locale, ctx),
-        gaps=[_t(locale, "report.gap", part=_t(locale, f"report.part.{name}")) for name in sorted(snapshot.gaps)],
+        gaps=_gaps(inputs, locale, package),
+        source=_source(inputs, locale),
         photos=[photo.data_uri() for photo in inputs.photos],
         time_zone=_time_zone_note(snapshot, locale),
     )
@@ -626,10 +632,11 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         odometer=check_odometer(odometer_km, snapshot.captured_at, inputs.history_samples, identity.year),
         now=inputs.generated_at,
         gaps=view.gaps,
+        catalogue=inputs.brand.catalogue,
     )
     if health is not None:
         view.battery = _battery(inputs, locale, health)
         view.charging = _charging(inputs, locale)
         view.service = _service(inputs, locale, ctx)
-        view.glossary = _glossary(sections, locale)
+        view.glossary = _glossary(sections, locale, inputs.brand.catalogue)
     return view

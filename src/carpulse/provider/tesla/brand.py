@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import httpx
@@ -24,7 +24,7 @@ from carpulse.provider.fields import FieldCatalogue
 from carpulse.provider.tesla.adapter import TeslaProvider
 from carpulse.provider.tesla.client import TeslaApi, TeslaAuthClient, TeslaEndpoints, unverified_claims
 from carpulse.provider.tesla.codes import alert_wording, coded
-from carpulse.provider.tesla.errors import TeslaUnavailable
+from carpulse.provider.tesla.errors import TESLA_PROBLEMS
 from carpulse.provider.tesla.fields import TESLA_ENUM_TABLES, TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
 from carpulse.provider.tesla.schemas import TokenResponse
 
@@ -38,6 +38,7 @@ TESLA_PRODUCTION = TeslaEndpoints(
     },
 )
 
+_STATE, _CHARGE = "vehicle_data.vehicle_state", "vehicle_data.charge_state"
 TESLA_CATALOGUE = FieldCatalogue(
     fields=TESLA_FIELDS,
     enums=TESLA_ENUMS,
@@ -46,7 +47,15 @@ TESLA_CATALOGUE = FieldCatalogue(
     alert_wording=alert_wording,
     coded=coded,
     source_key="report.source.tesla_fleet",
-    odometer_key="vehicle_data.vehicle_state.odometer",
+    # Our readings are in km; Tesla's raw fields say miles: format them through the field of the same kind.
+    readings={
+        "odometer": replace(TESLA_FIELDS[f"{_STATE}.odometer"], unit="km"),
+        "battery_level": TESLA_FIELDS[f"{_CHARGE}.battery_level"],
+        "usable_battery_level": TESLA_FIELDS[f"{_CHARGE}.usable_battery_level"],
+        "range": replace(TESLA_FIELDS[f"{_CHARGE}.battery_range"], unit="km"),
+        "software_version": TESLA_FIELDS[f"{_STATE}.car_version"],
+        "charging_state": TESLA_FIELDS[f"{_CHARGE}.charging_state"],
+    },
 )
 
 INFO = BrandInfo(
@@ -55,6 +64,7 @@ INFO = BrandInfo(
     capabilities=frozenset(Capability),
     sign_in=SignInKind.oauth_pkce,
     catalogue=TESLA_CATALOGUE,
+    problems=TESLA_PROBLEMS,
 )
 
 
@@ -175,9 +185,6 @@ class TeslaBrand:
             wake_poll_seconds=policy.wake_poll_seconds,
             history_months=policy.history_months,
         )
-
-    def unavailable(self, detail: str) -> TeslaUnavailable:
-        return TeslaUnavailable(detail)
 
     async def aclose(self) -> None:
         """The HTTP client is the app's, closed with it."""

@@ -105,3 +105,17 @@ STATUS_ERRORS: dict[int, type[ProviderError]] = {
 
 def error_for_status(status: int) -> type[ProviderError]:
     return STATUS_ERRORS.get(status, TeslaUnavailable if status >= 500 else TeslaError)
+
+
+# Each neutral error a product raises or documents, as Tesla's mount has always answered it.
+TESLA_PROBLEMS: dict[type[ProviderError], type[ProviderError]] = {
+    ProviderError: TeslaError,
+    ProviderUnavailable: TeslaUnavailable,
+    ProviderTimeout: TeslaTimeout,
+    ProviderRateLimited: TeslaRateLimited,
+    ProviderNotRegistered: TeslaNotRegistered,
+    ReauthorizationRequired: TeslaReauthorizationRequired,
+    MissingScopes: TeslaMissingScopes,
+    ProviderVehicleNotFound: TeslaVehicleNotFound,
+    SignInFailed: TeslaOAuthError,
+}
