@@ -11,9 +11,10 @@ from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.connect.repository import VehicleConnectionRepository
 from carpulse.connect.schemas import Step
 from carpulse.connect.service import ConnectContext, connect
+from carpulse.kit.clock import system_clock
 from carpulse.models import Order, OrderStatus
 from carpulse.order.repository import OrderRepository
-from carpulse.provider.base import VehicleSummary
+from carpulse.provider.base import VehicleDataProvider, VehicleSummary
 from carpulse.provider.tesla.adapter import TeslaProvider
 from carpulse.provider.tesla.client import TeslaFleetClient
 from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
@@ -47,8 +48,10 @@ class VehicleAccess:
                 return vehicle
         raise VehicleNotFound("No vehicle with this VIN here.")
 
-    def provider(self, context: ConnectContext) -> TeslaProvider:
-        return TeslaProvider(self.fleet, clock=context.clock, scopes=self.scopes)
+    @property
+    def provider(self) -> VehicleDataProvider:
+        """The connection's opened provider (temporary seam: becomes a field when `fleet` goes)."""
+        return TeslaProvider(self.fleet, clock=system_clock, scopes=self.scopes)
 
 
 class VehicleAccessService:
