@@ -67,7 +67,10 @@ class TestBoundedAndComplete:
         assert tesla.most_in_flight == 7
 
     async def test_folders_come_first_and_an_empty_archive_is_still_a_zip(self) -> None:
-        chunks = [chunk async for chunk in stream_invoices([], Tesla().fetch, ledger, source="Tesla", folders=["A-1/", "B-2/"])]
+        chunks = [
+            chunk
+            async for chunk in stream_invoices([], Tesla().fetch, ledger, source="Tesla", folders=["A-1/", "B-2/"])
+        ]
 
         archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
         assert archive.namelist() == ["A-1/", "B-2/", "ledger.csv"]
@@ -92,7 +95,11 @@ class TestReaderGoesAway:
         tesla = Tesla(delay=10)
         quick = Tesla(delay=0)
         stream = stream_invoices(
-            invoices(50), lambda key: quick.fetch(key) if key == "id-0" else tesla.fetch(key), ledger, source="Tesla", concurrency=4
+            invoices(50),
+            lambda key: quick.fetch(key) if key == "id-0" else tesla.fetch(key),
+            ledger,
+            source="Tesla",
+            concurrency=4,
         )
 
         await anext(stream)

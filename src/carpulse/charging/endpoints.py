@@ -41,7 +41,7 @@ from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
 from carpulse.vehicle.service import VehicleAccess
 
 Vin = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$")]
-# Each brand answers with its own subclasses (Tesla's keep their `tesla-*` problem types).
+# A brand raises its own subclasses of these, which answer with the brand's own problem types.
 _UPSTREAM_ERRORS: tuple[type[CarPulseError], ...] = (
     ProviderVehicleNotFound,
     ReauthorizationRequired,

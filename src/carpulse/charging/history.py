@@ -1,11 +1,10 @@
 """A vehicle's charging history as read from its brand, kept for a short while in the ephemeral store.
 
-A brand may bill every history page (Tesla does), and the JSON, the CSV, both ZIPs and the
-single-invoice check of one vehicle all need the same 24 months: within
-`CARPULSE_CHARGING__HISTORY_CACHE_SECONDS` they share one read, across replicas when the store is
-Redis. The key is the connection (whose tokens read it) and the VIN, hashed, so one connection never
-sees what another's tokens fetched. The value is the normalized sessions, encrypted: it says where and
-when a person charged.
+A brand may bill every history page, and the JSON, the CSV, both ZIPs and the single-invoice check
+of one vehicle all need the same 24 months: within `CARPULSE_CHARGING__HISTORY_CACHE_SECONDS` they
+share one read, across replicas when the store is Redis. The key is the connection (whose tokens read
+it) and the VIN, hashed, so one connection never sees what another's tokens fetched. The value is the
+normalized sessions, encrypted: it says where and when a person charged.
 """
 
 from __future__ import annotations
