@@ -274,7 +274,11 @@ class Brand(Protocol):
     """
 
     info: BrandInfo
-    sign_in: OAuthPkceSignIn | CredentialsSignIn
+
+    @property
+    def sign_in(self) -> OAuthPkceSignIn | CredentialsSignIn:
+        """Read-only, so a brand may hold its own sign-in type (a mutable member would have to be the union)."""
+        ...
 
     def unavailable(self, detail: str) -> ProviderError:
         """The brand's own "unavailable" error (Tesla's keeps its problem type), for a product to raise."""
