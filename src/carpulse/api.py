@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 
 from carpulse.about.endpoints import router as about_router
 from carpulse.auth.endpoints import router as auth_router
-from carpulse.charging.endpoints import router as charging_router
+from carpulse.charging.endpoints import charging_router
 from carpulse.connect.endpoints import connect_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
@@ -50,7 +50,8 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     v1.include_router(auth_router)
     for brand in brands:
         v1.include_router(connect_router(brand))
-    v1.include_router(charging_router)
+    for brand in brands:
+        v1.include_router(charging_router(brand))
     v1.include_router(pricing_router)
     v1.include_router(checkout_router)
     v1.include_router(payment_router)

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Mapping
 
 from carpulse.charging.archive import ArchivedInvoice, stream_invoices
+from carpulse.provider.errors import ProviderUnavailable, ReauthorizationRequired
 from carpulse.provider.tesla.errors import TeslaRateLimited, TeslaUnavailable
 
 
@@ -54,7 +55,7 @@ class TestBoundedAndComplete:
     async def test_every_invoice_once_never_more_than_the_bound_at_a_time(self) -> None:
         tesla = Tesla()
 
-        body = await read_all(stream_invoices(invoices(60), tesla.fetch, ledger, concurrency=7))
+        body = await read_all(stream_invoices(invoices(60), tesla.fetch, ledger, source="Tesla", concurrency=7))
 
         archive = zipfile.ZipFile(io.BytesIO(body))
         assert archive.testzip() is None
@@ -66,7 +67,10 @@ class TestBoundedAndComplete:
         assert tesla.most_in_flight == 7
 
     async def test_folders_come_first_and_an_empty_archive_is_still_a_zip(self) -> None:
-        chunks = [chunk async for chunk in stream_invoices([], Tesla().fetch, ledger, folders=["A-1/", "B-2/"])]
+        chunks = [
+            chunk
+            async for chunk in stream_invoices([], Tesla().fetch, ledger, source="Tesla", folders=["A-1/", "B-2/"])
+        ]
 
         archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
         assert archive.namelist() == ["A-1/", "B-2/", "ledger.csv"]
@@ -76,7 +80,7 @@ class TestBoundedAndComplete:
 class TestBackPressure:
     async def test_a_reader_that_stops_reading_stops_the_fetching(self) -> None:
         tesla = Tesla()
-        stream = stream_invoices(invoices(500), tesla.fetch, ledger, concurrency=5)
+        stream = stream_invoices(invoices(500), tesla.fetch, ledger, source="Tesla", concurrency=5)
 
         first = await anext(stream)
         await asyncio.sleep(0.2)  # long enough to fetch all 500 if nothing held the workers back
@@ -91,7 +95,11 @@ class TestReaderGoesAway:
         tesla = Tesla(delay=10)
         quick = Tesla(delay=0)
         stream = stream_invoices(
-            invoices(50), lambda key: quick.fetch(key) if key == "id-0" else tesla.fetch(key), ledger, concurrency=4
+            invoices(50),
+            lambda key: quick.fetch(key) if key == "id-0" else tesla.fetch(key),
+            ledger,
+            source="Tesla",
+            concurrency=4,
         )
 
         await anext(stream)
@@ -107,7 +115,7 @@ class TestFailures:
     async def test_a_failed_invoice_is_reported_and_the_rest_still_written(self) -> None:
         tesla = Tesla(failing={"id-3": TeslaUnavailable("Tesla answered 503 after 4 attempts.")})
 
-        body = await read_all(stream_invoices(invoices(10), tesla.fetch, ledger, concurrency=3))
+        body = await read_all(stream_invoices(invoices(10), tesla.fetch, ledger, source="Tesla", concurrency=3))
 
         archive = zipfile.ZipFile(io.BytesIO(body))
         assert "invoice-003.pdf" not in archive.namelist()
@@ -121,7 +129,7 @@ class TestFailures:
         limited = TeslaRateLimited("Tesla asks us to wait 3600 s before calling again for this account.")
         tesla = Tesla(failing={"id-0": limited})
 
-        body = await read_all(stream_invoices(invoices(100), tesla.fetch, ledger, concurrency=1))
+        body = await read_all(stream_invoices(invoices(100), tesla.fetch, ledger, source="Tesla", concurrency=1))
 
         archive = zipfile.ZipFile(io.BytesIO(body))
         assert tesla.started == 1
@@ -134,9 +142,28 @@ class TestFailures:
     async def test_an_unexpected_error_costs_one_invoice_not_the_archive(self) -> None:
         tesla = Tesla(failing={"id-1": RuntimeError("a bug")})
 
-        body = await read_all(stream_invoices(invoices(3), tesla.fetch, ledger, concurrency=2))
+        body = await read_all(stream_invoices(invoices(3), tesla.fetch, ledger, source="Tesla", concurrency=2))
 
         archive = zipfile.ZipFile(io.BytesIO(body))
         assert len([name for name in archive.namelist() if name.endswith(".pdf")]) == 2
         assert b"a bug" not in body
         assert archive.read("ledger.csv") == b"id-1: an unexpected error on our side; it has been logged\n"
+
+
+class TestAnyBrand:
+    async def test_errors_txt_names_the_brand_that_serves_the_invoices(self) -> None:
+        brand = Tesla(failing={"id-2": ProviderUnavailable("Acme answered 503.")})
+
+        body = await read_all(stream_invoices(invoices(4), brand.fetch, ledger, source="Acme", concurrency=2))
+
+        errors = zipfile.ZipFile(io.BytesIO(body)).read("errors.txt").decode()
+        assert errors.splitlines()[0] == "1 of 4 invoices could not be fetched from Acme and are not in this archive."
+
+    async def test_a_neutral_account_wide_failure_stops_asking_too(self) -> None:
+        brand = Tesla(failing={"id-0": ReauthorizationRequired("Acme revoked the connection.")})
+
+        body = await read_all(stream_invoices(invoices(20), brand.fetch, ledger, source="Acme", concurrency=1))
+
+        lines = zipfile.ZipFile(io.BytesIO(body)).read("ledger.csv").decode().splitlines()
+        assert brand.started == 1
+        assert lines[1].startswith("id-1: not fetched after an earlier failure: Connect your account again")

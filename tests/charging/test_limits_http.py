@@ -4,13 +4,16 @@ connection and vehicle for a short time, and each kind of read has its own rate 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
 from carpulse.charging.history import ChargingHistory
+from carpulse.provider.base import ChargingSession
 from fakes.tesla_fleet import TeslaFleetFake
 from tests.charging.flow import PROBLEM, TESLA, fake_of, session_for, vehicle_path
 
@@ -127,6 +130,44 @@ class TestHistoryCache:
         assert session_id.encode() not in stored
         assert str(account.charging.sessions[0].session_id).encode() not in stored
         assert state.ephemeral.name == ("redis" if state.settings.redis.url else "memory")
+
+    async def test_the_cache_keeps_normalized_sessions(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        fake = fake_of(app)
+        account = fake.accounts["solo"]
+        vin = account.vehicles[0].vin
+        session_id = await session_for(client, "solo")
+        await client.get(f"{vehicle_path(session_id, vin)}/charging-invoices")
+        state = app.state.carpulse
+
+        stored = await state.ephemeral.get(ChargingHistory.key(session_id, vin))
+
+        assert stored is not None
+        plain = state.box.decrypt(stored.decode())
+        kept = TypeAdapter(list[ChargingSession]).validate_json(plain)
+        assert kept
+        assert {session.session_id for session in kept} <= {
+            str(session.session_id) for session in account.charging.sessions
+        }
+        assert "sessionId" not in plain  # the brand's own payload is not what is kept
+
+    async def test_an_entry_in_the_raw_shape_of_old_is_read_again(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        fake = fake_of(app)
+        vin = fake.accounts["solo"].vehicles[0].vin
+        session_id = await session_for(client, "solo")
+        base = vehicle_path(session_id, vin)
+        fresh = (await client.get(f"{base}/charging-invoices")).json()
+        state = app.state.carpulse
+        raw = [{"sessionId": 1, "vin": vin, "fees": [], "invoices": []}]
+        await state.ephemeral.set(ChargingHistory.key(session_id, vin), state.box.encrypt(json.dumps(raw)), 60)
+        before = history_reads(fake)
+
+        response = await client.get(f"{base}/charging-invoices")
+
+        assert response.status_code == 200
+        assert history_reads(fake) - before == 1
+        assert response.json()["sessions"] == fresh["sessions"]
 
 
 class TestHistoryCacheLifetime:

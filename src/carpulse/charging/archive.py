@@ -20,19 +20,19 @@ from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream  # type: ignore[import
 
 from carpulse.errors import CarPulseError
 from carpulse.kit.logs import get_logger
-from carpulse.provider.tesla.errors import (
-    TeslaMissingScopes,
-    TeslaNotRegistered,
-    TeslaRateLimited,
-    TeslaReauthorizationRequired,
+from carpulse.provider.errors import (
+    MissingScopes,
+    ProviderNotRegistered,
+    ProviderRateLimited,
+    ReauthorizationRequired,
 )
 
 log = get_logger("carpulse.charging")
 
 LEDGER_NAME = "ledger.csv"
 ERRORS_NAME = "errors.txt"
-# Failures that every further call for this account would meet as well: stop asking Tesla.
-ACCOUNT_WIDE = (TeslaRateLimited, TeslaReauthorizationRequired, TeslaMissingScopes, TeslaNotRegistered)
+# Failures that every further call for this account would meet as well: stop asking the brand.
+ACCOUNT_WIDE = (ProviderRateLimited, ReauthorizationRequired, MissingScopes, ProviderNotRegistered)
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,14 @@ def reason_for(error: CarPulseError) -> str:
     return f"{error.title}: {detail}" if detail else error.title
 
 
-def _errors_text(invoices: Sequence[ArchivedInvoice], missing: Mapping[str, str], notes: Sequence[str]) -> str:
+def _errors_text(
+    invoices: Sequence[ArchivedInvoice], missing: Mapping[str, str], notes: Sequence[str], source: str
+) -> str:
     lines = [*notes, ""] if notes else []
     if missing:
         lines += [
-            f"{len(missing)} of {len(invoices)} invoices could not be fetched from Tesla and are not in this archive.",
+            f"{len(missing)} of {len(invoices)} invoices could not be fetched from {source} "
+            "and are not in this archive.",
             f"Their rows in {LEDGER_NAME} say pdf_status=missing. "
             "Download them one by one later, or the archive again.",
             "",
@@ -74,6 +77,7 @@ async def stream_invoices(
     fetch: Callable[[str], Awaitable[bytes]],
     ledger: Callable[[Mapping[str, str]], bytes],
     *,
+    source: str,
     folders: Sequence[str] = (),
     notes: Sequence[str] = (),
     concurrency: int = 8,
@@ -81,7 +85,8 @@ async def stream_invoices(
 ) -> AsyncGenerator[bytes, None]:
     """The archive's bytes: `folders` (empty directory entries first), each PDF as it arrives, then the
     ledger (built from the invoice ids found missing and why), `errors.txt` if any are (or there are
-    `notes` on what else is missing), and the central directory."""
+    `notes` on what else is missing), and the central directory. `source` names who serves the invoices
+    (the brand's label), for people reading `errors.txt`."""
     started = time.perf_counter()
     context = dict(log_context or {})
     archive = ZipStream(compress_type=ZIP_DEFLATED)
@@ -129,7 +134,7 @@ async def stream_invoices(
             yield chunk
         archive.add(ledger(missing), LEDGER_NAME)
         if missing or notes:
-            archive.add(_errors_text(invoices, missing, notes), ERRORS_NAME)
+            archive.add(_errors_text(invoices, missing, notes, source), ERRORS_NAME)
         tail = _written(archive) + b"".join(archive.footer())
         size += len(tail)
         yield tail

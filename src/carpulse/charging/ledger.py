@@ -3,7 +3,7 @@
 Both are UTF-8 with a header row and CRLF line ends (RFC 4180), times in ISO 8601 (site-local with its
 offset, and UTC with `Z`), numbers with a dot and no grouping. A text cell that a spreadsheet would run
 as a formula (it begins with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`
-(OWASP's advice): vehicle names are the owner's text, site names Tesla's.
+(OWASP's advice): vehicle names are the owner's text, site names the brand's.
 """
 
 from __future__ import annotations

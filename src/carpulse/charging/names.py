@@ -1,4 +1,4 @@
-"""Safe file and folder names from text we do not control (vehicle names are the owner's, file names Tesla's).
+"""Safe file and folder names from text we do not control (vehicle names are the owner's, file names the brand's).
 
 A name keeps letters, digits and marks of any script plus `_ . ( )`; every other run of characters
 (separators, `..`, control and format characters, spaces, quotes) becomes one `-`. Names are cut to a

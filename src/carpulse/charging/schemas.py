@@ -1,3 +1,10 @@
+"""What the charging endpoints answer with.
+
+The names and descriptions were published for the Tesla mount, the first brand with a charging
+history: they stay as they are (clients and the OpenAPI document rely on them) until a second such
+brand needs a wording of its own.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,7 +44,7 @@ class Fee(BaseModel):
 class InvoiceRef(BaseModel):
     invoice_id: str = Field(description="Tesla's content id; download it at `download_path`")
     file_name: str = Field(description="the safe file name we serve it under: site-local date + Tesla's name")
-    tesla_file_name: str | None = None
+    tesla_file_name: str | None = None  # the brand's own file name; the published field keeps its first name
     invoice_type: str | None = None
     download_path: str | None = None
 

@@ -1,6 +1,6 @@
 """Charging invoices and history of the vehicles a connect session (or a paid order) may read.
 
-Everything is read from Tesla when asked (`/dx/charging/history`, `/dx/charging/invoice/{id}`); we
+Everything is read from the vehicle's brand when asked (through its `ChargingHistoryReader`); we
 store none of it durably, and the history is reused for a few minutes (`history.py`). A download's
 preparation (access, VIN, the history) happens before its response starts, so those failures are
 problem documents; the ZIP itself is then streamed.
@@ -33,15 +33,16 @@ from carpulse.database import release_read
 from carpulse.errors import CarPulseError
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
-from carpulse.provider.base import VehicleSummary
-from carpulse.provider.tesla.errors import TeslaVehicleNotFound
+from carpulse.provider.base import BrandInfo, Capability, ChargingHistoryReader, VehicleSummary
+from carpulse.provider.errors import ProviderVehicleNotFound
+from carpulse.vehicle.errors import VehicleNotFound
 from carpulse.vehicle.service import VehicleAccess
 
 log = get_logger("carpulse.charging")
 
-# Invoices fetched from Tesla at a time for one archive, and vehicles whose history is read at a time
-# for a session archive. Tesla publishes no per-minute limit for /dx/charging (reference §8.2); these
-# keep one download polite and still ~10× faster than one by one.
+# Invoices fetched from the brand at a time for one archive, and vehicles whose history is read at a
+# time for a session archive: polite to a brand that publishes no per-minute limit (reference §8.2),
+# and still ~10× faster than one by one.
 INVOICE_CONCURRENCY = 10
 VEHICLE_CONCURRENCY = 2
 
@@ -72,16 +73,25 @@ def _describe(line: ChargingLine) -> str:
     return f"session {line.session_id}, {line.started_at_site:%Y-%m-%d %H:%M} at {site}"
 
 
+def _reader(access: VehicleAccess, *needed: Capability) -> ChargingHistoryReader:
+    """The connection's provider as a reader of charging history; a brand without one has none to show."""
+    provider = access.provider
+    if isinstance(provider, ChargingHistoryReader) and {Capability.charging_history, *needed} <= provider.capabilities:
+        return provider
+    raise VehicleNotFound("This vehicle's brand shares no charging history here.")
+
+
 class ChargingService:
     async def _lines(
         self,
+        reader: ChargingHistoryReader,
         access: VehicleAccess,
         history: ChargingHistory,
         vehicle: VehicleSummary,
         window: LookbackWindow,
         download_base: str | None = None,
     ) -> list[ChargingLine]:
-        sessions = await history.sessions(access.fleet, access.connection_id, vehicle.vin, window)
+        sessions = await history.sessions(reader, access.connection_id, vehicle.vin, window)
         return charging_lines(sessions, vehicle.vin, download_base=download_base)
 
     async def invoices(
@@ -99,7 +109,7 @@ class ChargingService:
         vehicle = access.vehicle(vin)
         await release_read(db)
         window = lookback(months, now)
-        lines = await self._lines(access, history, vehicle, window, download_base)
+        lines = await self._lines(_reader(access), access, history, vehicle, window, download_base)
         return ChargingInvoices(
             vin=vehicle.vin,
             display_name=vehicle.display_name,
@@ -117,7 +127,7 @@ class ChargingService:
         vehicle = access.vehicle(vin)
         await release_read(db)
         window = lookback(months, now)
-        lines = await self._lines(access, history, vehicle, window)
+        lines = await self._lines(_reader(access), access, history, vehicle, window)
         lines.reverse()  # oldest first, as a ledger reads
         content = history_csv(_label(vehicle), lines)
         log.info("charging.history_exported", vin=mask_vin(vehicle.vin), sessions=len(lines), months=months)
@@ -127,6 +137,7 @@ class ChargingService:
         self,
         db: AsyncSession,
         access: VehicleAccess,
+        brand: BrandInfo,
         history: ChargingHistory,
         vin: str,
         invoice_id: str,
@@ -135,7 +146,8 @@ class ChargingService:
         """One invoice, only if it is in this vehicle's (cached) history of the last 24 months (else 404)."""
         vehicle = access.vehicle(vin)
         await release_read(db)
-        lines = await self._lines(access, history, vehicle, lookback(MAX_MONTHS, now))
+        reader = _reader(access, Capability.charging_invoices)
+        lines = await self._lines(reader, access, history, vehicle, lookback(MAX_MONTHS, now))
         found = next(
             (invoice.file_name for line in lines for invoice in line.invoices if invoice.invoice_id == invoice_id),
             None,
@@ -143,24 +155,33 @@ class ChargingService:
         if found is None:
             raise InvoiceNotFound("This vehicle has no charging invoice with this id in the last 24 months.")
         try:
-            pdf = await access.fleet.invoice(invoice_id)
-        except TeslaVehicleNotFound:
-            raise InvoiceNotFound("Tesla no longer serves this invoice.") from None
+            pdf = await reader.charging_invoice(invoice_id)
+        except ProviderVehicleNotFound:
+            raise InvoiceNotFound(f"{brand.label} no longer serves this invoice.") from None
         log.info("charging.invoice_downloaded", vin=mask_vin(vehicle.vin), invoice_id=invoice_id)
         return Download(found, "application/pdf", pdf)
 
     async def vehicle_archive(
-        self, db: AsyncSession, access: VehicleAccess, history: ChargingHistory, vin: str, months: int, now: datetime
+        self,
+        db: AsyncSession,
+        access: VehicleAccess,
+        brand: BrandInfo,
+        history: ChargingHistory,
+        vin: str,
+        months: int,
+        now: datetime,
     ) -> Download:
         """A ZIP of the vehicle's invoices and `ledger.csv`, streamed; the history is read before it starts."""
         vehicle = access.vehicle(vin)
         await release_read(db)
+        reader = _reader(access, Capability.charging_invoices)
         window = lookback(months, now)
-        lines = await self._lines(access, history, vehicle, window)
-        # The history may come from the cache: look the token up once, not in every concurrent invoice fetch.
-        await access.fleet.tokens.access_token()
+        lines = await self._lines(reader, access, history, vehicle, window)
+        # The history may come from the cache: check the tokens once, not in every concurrent invoice fetch.
+        await reader.check_authorized()
         return self._archive(
-            access,
+            reader,
+            brand,
             [(vehicle, lines)],
             window,
             f"charging-invoices-{_folder(vehicle)}-{_dates(window)}.zip",
@@ -168,26 +189,33 @@ class ChargingService:
         )
 
     async def session_archive(
-        self, db: AsyncSession, access: VehicleAccess, history: ChargingHistory, months: int, now: datetime
+        self,
+        db: AsyncSession,
+        access: VehicleAccess,
+        brand: BrandInfo,
+        history: ChargingHistory,
+        months: int,
+        now: datetime,
     ) -> Download:
         """A ZIP of every readable vehicle's invoices, one folder `{vehicle-name}-{vin-suffix}/` each."""
         vehicles = list(access.vehicles)
         await release_read(db)
+        reader = _reader(access, Capability.charging_invoices)
         window = lookback(months, now)
-        # One token lookup (or refresh) before the concurrent reads, rather than one each racing.
-        await access.fleet.tokens.access_token()
+        # One token check (or refresh) before the concurrent reads, rather than one each racing.
+        await reader.check_authorized()
         gate = asyncio.Semaphore(VEHICLE_CONCURRENCY)
 
         async def read(vehicle: VehicleSummary) -> list[ChargingLine]:
             async with gate:
-                return await self._lines(access, history, vehicle, window)
+                return await self._lines(reader, access, history, vehicle, window)
 
         results = await asyncio.gather(*(read(vehicle) for vehicle in vehicles), return_exceptions=True)
         failed = [result for result in results if isinstance(result, BaseException)]
         for error in failed:
             if not isinstance(error, CarPulseError) or isinstance(error, ACCOUNT_WIDE) or len(failed) == len(results):
                 raise error
-        # One car Tesla no longer lists (sold, say) must not cost the others their invoices.
+        # One car its brand no longer lists (sold, say) must not cost the others their invoices.
         unread = {
             vehicle.vin: reason_for(result)
             for vehicle, result in zip(vehicles, results, strict=True)
@@ -198,12 +226,13 @@ class ChargingService:
             for vehicle, result in zip(vehicles, results, strict=True)
         ]
         return self._archive(
-            access, histories, window, f"charging-invoices-{_dates(window)}.zip", folders=True, unread=unread
+            reader, brand, histories, window, f"charging-invoices-{_dates(window)}.zip", folders=True, unread=unread
         )
 
     def _archive(
         self,
-        access: VehicleAccess,
+        reader: ChargingHistoryReader,
+        brand: BrandInfo,
         histories: list[tuple[VehicleSummary, list[ChargingLine]]],
         window: LookbackWindow,
         file_name: str,
@@ -251,8 +280,9 @@ class ChargingService:
 
         chunks = stream_invoices(
             invoices,
-            access.fleet.invoice,
+            reader.charging_invoice,
             ledger,
+            source=brand.label,
             folders=directories,
             notes=notes,
             concurrency=INVOICE_CONCURRENCY,

@@ -1,9 +1,9 @@
 """A vehicle's charging in a lookback window: one line per session, totals per month and per currency.
 
-Tesla sends amounts as decimals. Each fee is rounded half up to its currency's minor unit before
+Brands send amounts as decimals. Each fee is rounded half up to its currency's minor unit before
 anything is added, so every total is exactly the sum of the lines it covers, and amounts in
 different currencies are never added together: a session whose fees carried two currencies (never
-seen, but nothing in Tesla's schema forbids it) becomes one line per currency.
+seen, but nothing in the brand's schema forbids it) becomes one line per currency.
 """
 
 from __future__ import annotations
@@ -68,11 +68,11 @@ def _by_type(pairs: Iterable[tuple[str, Decimal]], currency: str | None) -> dict
 
 
 def invoice_file_name(started_at_site: datetime, invoice: ChargingInvoiceRef) -> str:
-    """`YYYY-MM-DD_<Tesla's name>.pdf`, dated in the site's time (as the invoice is), safe to write anywhere."""
-    tesla = invoice.file_name or ""
-    if tesla.lower().endswith(".pdf"):
-        tesla = tesla[:-4]
-    stem = safe_name(tesla, fallback=safe_name(invoice.content_id, fallback="invoice"))
+    """`YYYY-MM-DD_<the brand's name>.pdf`, dated in the site's time (as the invoice is), safe to write anywhere."""
+    given = invoice.file_name or ""
+    if given.lower().endswith(".pdf"):
+        given = given[:-4]
+    stem = safe_name(given, fallback=safe_name(invoice.content_id, fallback="invoice"))
     return safe_file_name(f"{started_at_site:%Y-%m-%d}_{stem}", "pdf", fallback="invoice")
 
 
@@ -90,7 +90,7 @@ def _fee(fee: ChargingFee, currency: str | None) -> Fee:
 def _lines_of(session: ChargingSession, download_base: str | None) -> list[ChargingLine]:
     started = session.started_at
     if started is None:
-        # Tesla filters the history by start time, so every session it returns has one.
+        # Histories are read by start time, so every session they hold has one.
         log.warning("charging.session_without_start", session_id=session.session_id)
         return []
     known = next((fee.currency for fee in session.fees if fee.currency), None)
@@ -101,7 +101,7 @@ def _lines_of(session: ChargingSession, download_base: str | None) -> list[Charg
         InvoiceRef(
             invoice_id=invoice.content_id,
             file_name=invoice_file_name(started, invoice),
-            tesla_file_name=invoice.file_name,
+            tesla_file_name=invoice.file_name,  # the published field's name; the brand's own file name
             invoice_type=invoice.invoice_type,
             download_path=f"{download_base}/{invoice.content_id}" if download_base else None,
         )
@@ -137,7 +137,7 @@ def _lines_of(session: ChargingSession, download_base: str | None) -> list[Charg
 def charging_lines(
     sessions: Iterable[ChargingSession], vin: str, *, download_base: str | None = None
 ) -> list[ChargingLine]:
-    """The vehicle's lines, newest first; sessions of another vehicle are dropped, whatever Tesla sent."""
+    """The vehicle's lines, newest first; sessions of another vehicle are dropped, whatever the brand sent."""
     lines = [
         line
         for session in sessions

@@ -61,7 +61,7 @@ async def unregister(
     "/initiate-oauth",
     response_model=InitiateOAuthResponse,
     responses=problem_responses(*_ACCESS_ERRORS, DevTunnelNotFound, RelayStateTaken, ValidationFailed),
-    summary="Relay the Tesla OAuth callback of a local instance's flow to a tunnel (or start a flow completed here)",
+    summary="Relay the OAuth callback of a local instance's sign-in to a tunnel (or start a flow completed here)",
 )
 async def initiate_oauth(
     body: InitiateOAuthRequest, _: AdminAccount, context: DevProxyContextDep

@@ -39,7 +39,7 @@ class InitiateOAuthRequest(BaseModel):
     locale: Locale = Locale.en
     state: OAuthState | None = Field(
         default=None,
-        description="your local instance's state (its `POST /api/v1/tesla/oauth/initiate` with `via_dev_proxy`); "
+        description="your local instance's state (its `POST /api/v1/{brand}/oauth/initiate` with `via_dev_proxy`); "
         "with `code_challenge`. Without both, the flow is this API's own and completes here.",
     )
     code_challenge: CodeChallenge | None = Field(

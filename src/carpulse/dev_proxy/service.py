@@ -1,11 +1,11 @@
 """The dev proxy: a developer's tunnel receives the OAuth callbacks of flows started for it here.
 
-Tesla accepts only the registered redirect URI (the deployed API), so a developer registers their
-tunnel, and their local instance, which owns the flow's state and PKCE verifier, starts it with
+A brand's OAuth accepts only the registered redirect URI (the deployed API), so a developer registers
+their tunnel, and their local instance, which owns the flow's state and PKCE verifier, starts it with
 `via_dev_proxy`. `initiate` here gets that state and code challenge (never the verifier), keeps a
-single-use relay record keyed by the state, and builds Tesla's authorize URL; the deployed callback
-relays `code` and `state` to `<tunnel>/api/v1/tesla/oauth/callback`, where the local instance
-completes the flow. The relay target is built from the stored registration only, and the server
+single-use relay record keyed by the state, and builds the brand's authorize URL; the deployed
+callback relays `code` and `state` to `<tunnel>/api/v1/{brand}/oauth/callback`, where the local
+instance completes the flow. The relay target is built from the stored registration only, and the server
 never calls the tunnel.
 """
 
@@ -29,12 +29,13 @@ from carpulse.dev_proxy.schemas import (
     InitiateOAuthResponse,
     RegisterRequest,
 )
+from carpulse.errors import NotFound
 from carpulse.kit.clock import Clock
 from carpulse.kit.logs import get_logger
+from carpulse.provider.base import Brand, BrandInfo, OAuthPkceSignIn
 
 log = get_logger("carpulse.dev_proxy")
 
-CALLBACK_PATH = "/api/v1/tesla/oauth/callback"
 # Relayed states remembered per tunnel (and revoked with the registration).
 MAX_PENDING_STATES = 20
 
@@ -50,6 +51,22 @@ class DevProxyContext:
     connect: ConnectContext
     clock: Clock
     allowed_suffixes: tuple[str, ...]
+
+
+def sign_in_brand(connect: ConnectContext) -> Brand:
+    """The brand whose OAuth flows the dev proxy relays: the one brand we connect by a redirect to its own page."""
+    redirecting = [brand for brand in connect.providers if isinstance(brand.sign_in, OAuthPkceSignIn)]
+    if len(redirecting) != 1:
+        raise NotFound("The dev proxy relays one brand's sign-in, and this API connects none or several by redirect.")
+    return redirecting[0]
+
+
+def oauth_sign_in(brand: Brand) -> OAuthPkceSignIn:
+    """Only a sign-in on the brand's own page comes back through a callback that can be relayed."""
+    sign_in = brand.sign_in
+    if not isinstance(sign_in, OAuthPkceSignIn):
+        raise NotFound(f"{brand.info.label} signs in without a redirect: there is no callback to relay.")
+    return sign_in
 
 
 def normalized_suffixes(suffixes: list[str]) -> tuple[str, ...]:
@@ -98,8 +115,9 @@ def _is_ip_address(host: str) -> bool:
     return True
 
 
-def relay_target(record: DevTunnelRecord) -> str:
-    return record.tunnel_url + CALLBACK_PATH
+def relay_target(record: DevTunnelRecord, brand: BrandInfo) -> str:
+    """The local instance's OAuth callback on the tunnel: the brand's mount, as on the deployed API."""
+    return f"{record.tunnel_url}/api/v1/{brand.name}/oauth/callback"
 
 
 class DevProxyService:
@@ -121,7 +139,7 @@ class DevProxyService:
         log.info(
             "dev_proxy.registered", name=record.name, host=origin.removeprefix("https://"), ttl=request.ttl_seconds
         )
-        return self._public(record, request.ttl_seconds)
+        return self._public(record, request.ttl_seconds, sign_in_brand(context.connect).info)
 
     async def unregister(self, context: DevProxyContext, name: str) -> None:
         async with context.repository.lock():
@@ -132,17 +150,20 @@ class DevProxyService:
         log.info("dev_proxy.unregistered", name=name)
 
     async def status(self, context: DevProxyContext) -> DevProxyStatus:
+        brand = sign_in_brand(context.connect).info
         tunnels = []
         for name in await context.repository.names():
             record = await context.repository.get(name)
             ttl = await context.repository.ttl(name)
             if record is not None and ttl is not None:
-                tunnels.append(self._public(record, ttl))
+                tunnels.append(self._public(record, ttl, brand))
         return DevProxyStatus(registrations=tunnels, allowed_tunnel_suffixes=list(context.allowed_suffixes))
 
     async def initiate(self, context: DevProxyContext, request: InitiateOAuthRequest) -> InitiateOAuthResponse:
         """Relay the callback of the caller's flow (`state` + `code_challenge`) to the tunnel, or start our own."""
         name = request.name
+        brand = sign_in_brand(context.connect)
+        sign_in = oauth_sign_in(brand)
         async with context.repository.lock():
             record = await context.repository.get(name)
             ttl = await context.repository.ttl(name)
@@ -153,7 +174,7 @@ class DevProxyService:
             if request.state is None or request.code_challenge is None:
                 # This API's own flow: its verifier is here, so its callback is completed here.
                 flow_context = replace(context.connect, state_ttl_seconds=expires_in)
-                started = await connect.initiate(flow_context, request.locale, None, None)
+                started = await connect.initiate(flow_context, brand, request.locale, None, None)
                 log.info("dev_proxy.oauth_initiated", name=name, state=started.state[:8], relayed=False)
                 return InitiateOAuthResponse(
                     authorization_url=started.authorization_url,
@@ -162,7 +183,7 @@ class DevProxyService:
                     relay_to=None,
                 )
             state = request.state
-            target = relay_target(record)
+            target = relay_target(record, brand.info)
             flows = context.connect.repository
             # A state of ours is never relayed; put_relay refuses a state that already has a relay.
             taken = await flows.peek_state(state) is not None
@@ -170,7 +191,7 @@ class DevProxyService:
                 raise RelayStateTaken("This OAuth state is already in use; start again on your local instance.")
             record.pending_states = [*record.pending_states, state][-MAX_PENDING_STATES:]
             await context.repository.save(record, ttl)
-        url = context.connect.tesla.auth.authorization_url(state, request.code_challenge, request.locale.value)
+        url = sign_in.authorization_url(state, request.code_challenge, request.locale.value)
         log.info("dev_proxy.oauth_initiated", name=name, state=state[:8], relayed=True)
         return InitiateOAuthResponse(authorization_url=url, state=state, expires_in=expires_in, relay_to=target)
 
@@ -180,11 +201,11 @@ class DevProxyService:
             await context.connect.repository.take_relay(state)
 
     @staticmethod
-    def _public(record: DevTunnelRecord, ttl_seconds: float) -> DevTunnel:
+    def _public(record: DevTunnelRecord, ttl_seconds: float, brand: BrandInfo) -> DevTunnel:
         return DevTunnel(
             name=record.name,
             tunnel_url=record.tunnel_url,
-            relay_to=relay_target(record),
+            relay_to=relay_target(record, brand),
             created_at=record.created_at,
             expires_at=record.expires_at,
             expires_in=math.ceil(ttl_seconds),

@@ -1,3 +1,5 @@
+"""The Tesla mount's partner key: Tesla fetches it from this well-known path (reference §2, step 2–3)."""
+
 from __future__ import annotations
 
 import asyncio

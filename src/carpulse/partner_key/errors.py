@@ -4,7 +4,7 @@ from carpulse.errors import NotFound
 
 
 class PartnerKeyMissing(NotFound):
-    """No Tesla partner public key is configured on this server (`carpulse keys generate`)."""
+    """No partner public key is configured on this server (`carpulse keys generate`)."""
 
     slug = "partner-key-missing"
     title = "No public key configured"

@@ -1,4 +1,4 @@
-"""The EC P-256 key pair Tesla expects us to host (reference §2, step 2–3); only the public half is served."""
+"""Our EC P-256 partner key pair, which a brand verifies our registration with; only the public half is served."""
 
 from __future__ import annotations
 

@@ -282,7 +282,11 @@ class Brand(Protocol):
     """
 
     info: BrandInfo
-    sign_in: OAuthPkceSignIn | CredentialsSignIn
+
+    @property
+    def sign_in(self) -> OAuthPkceSignIn | CredentialsSignIn:
+        """Read-only, so a brand may hold its own sign-in type (a mutable member would have to be the union)."""
+        ...
 
     def place_for(self, tokens: GrantedTokens) -> Place:
         """Where a freshly signed-in account's data is first looked for."""
