@@ -37,6 +37,7 @@ from carpulse.config import DatabaseSettings, Settings
 from carpulse.database import create_engine
 from carpulse.kit.documents import shutdown_pdf_pool
 from carpulse.kit.passwords import hash_password
+from carpulse.provider.registry import BrandPlugin
 from tests.redis_server import RedisServer
 
 BACKEND = os.environ.get("CARPULSE_TEST_BACKEND", "server")
@@ -223,14 +224,24 @@ def settings(
     return make_settings(database_url, tmp_path / "storage", admin_password_hash, redis_prefix, **settings_overrides)
 
 
-def create_in_process_app(settings: Settings) -> FastAPI:
+def create_in_process_app(settings: Settings, brands: tuple[BrandPlugin, ...] | None = None) -> FastAPI:
     """The app, its vendor calls routed in-process to the sandbox fakes mounted on it."""
-    return create_app(settings, vendor_transport=lambda app: httpx.ASGITransport(app=app), keep_document_pool=True)
+    return create_app(
+        settings, vendor_transport=lambda app: httpx.ASGITransport(app=app), keep_document_pool=True, brands=brands
+    )
 
 
 @pytest.fixture
-async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
-    app = create_in_process_app(settings)
+def brands() -> tuple[BrandPlugin, ...] | None:
+    """The brands the `app` connects; None: the built-in ones. A test module overrides it to add a test brand."""
+    return None
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, engine: AsyncEngine, redis_prefix: str, brands: tuple[BrandPlugin, ...] | None
+) -> AsyncIterator[FastAPI]:
+    app = create_in_process_app(settings, brands)
     async with app_lifespan(app):
         state = app.state.carpulse
         async with engine.connect() as connection:
@@ -269,10 +280,12 @@ _COMMITTED_TABLES = (
 
 
 @pytest.fixture
-async def committed_app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> AsyncIterator[FastAPI]:
+async def committed_app(
+    settings: Settings, engine: AsyncEngine, redis_prefix: str, brands: tuple[BrandPlugin, ...] | None
+) -> AsyncIterator[FastAPI]:
     """An app whose requests and jobs commit for real (races, concurrent webhooks); its rows are
     deleted afterwards. Tests using it must not run in parallel with each other."""
-    app = create_in_process_app(settings)
+    app = create_in_process_app(settings, brands)
     try:
         async with app_lifespan(app):
             yield app

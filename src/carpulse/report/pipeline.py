@@ -29,7 +29,7 @@ from carpulse.kit.privacy import mask_vin
 from carpulse.kit.resilience import spaced_delay
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.order.service import orders
-from carpulse.provider.base import ReadingPolicy
+from carpulse.provider.base import Capability, ReadingPolicy
 from carpulse.provider.errors import ProviderError, ProviderUnavailable, VehicleAsleep, asked_to_wait
 from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
@@ -46,6 +46,12 @@ RENDER_JOB = "report.render"
 REFUND_JOB = "report.order_undelivered"
 # What a report must show to be worth delivering; without any of these it waits for the car.
 HEADLINE_FACTS = ("odometer", "battery_level", "range", "software_version")
+FACT_CAPABILITIES = {
+    "odometer": Capability.odometer,
+    "battery_level": Capability.battery,
+    "range": Capability.range,
+    "software_version": Capability.software,
+}
 CAR_AWAY = ("asleep", "offline")
 FACT_NAMES = {
     "odometer": "odometer",
@@ -55,10 +61,13 @@ FACT_NAMES = {
 }
 
 
-def unread_headline(data: dict[str, object]) -> list[str]:
-    """The headline facts an acquisition's data lacks (a reading without a value counts as unread)."""
+def unread_headline(data: dict[str, object], capabilities: frozenset[Capability]) -> list[str]:
+    """The headline facts an acquisition's data lacks (a reading without a value counts as unread), of those the
+    car's brand can give: a fact its brand never gives is a gap in the report, not a reason to wait."""
     missing = []
     for name in HEADLINE_FACTS:
+        if FACT_CAPABILITIES[name] not in capabilities:
+            continue
         reading = data.get(name)
         if not isinstance(reading, dict) or reading.get("value") is None:
             missing.append(name)
@@ -99,7 +108,7 @@ async def _obtain_snapshot(
     repository = SnapshotRepository(db)
     since = now - timedelta(seconds=settings.snapshot_max_age_seconds)
     fresh = await repository.fresh(access.connection_id, vin, since, with_history=with_history)
-    if fresh is not None and (partial or not unread_headline(fresh.data)):
+    if fresh is not None and (partial or not unread_headline(fresh.data, access.brand.capabilities)):
         return fresh
     if partial:
         readable = await repository.fresh(
@@ -157,7 +166,7 @@ async def document_inputs(
 ) -> tuple[DocumentInputs, VehicleSnapshotRecord]:
     """What the document is made of; raises `VehicleNotRead` when the headline facts are missing (unless `partial`)."""
     record = await obtain_snapshot(db, state, access, vin, package, partial=partial)
-    missing = unread_headline(record.data)
+    missing = unread_headline(record.data, access.brand.capabilities)
     if missing and not partial:
         await db.commit()  # the acquisition is kept (its data is what a partial delivery would show)
         names = ", ".join(FACT_NAMES[name] for name in missing)
@@ -268,7 +277,7 @@ async def _render(state: State, hint: str, *, lane: bool) -> bool:
                 db, state, access, report.vin, report.package, report.locale, report.id[:12], partial=partial
             )
             report.snapshot_id = record.id
-            report.unread_facts = unread_headline(record.data) or None
+            report.unread_facts = unread_headline(record.data, access.brand.capabilities) or None
             await db.commit()
         rendered = await render_off_loop(inputs, lane=lane)
         async with state.sessionmaker() as db:

@@ -135,17 +135,18 @@ def build_verdict(
     now: datetime,
     gaps: list[str],
     catalogue: FieldCatalogue,
+    brand: str,
 ) -> Verdict:
     """The four answers and the list of what could not be checked; `health` is None where the package has none."""
     unchecked = list(gaps)
     lines = [
-        _battery_line(locale, ctx, package, health, comparison, cohort_size, odometer.km, unchecked),
+        _battery_line(locale, ctx, package, health, comparison, cohort_size, odometer.km, unchecked, brand),
         _odometer_line(locale, ctx, odometer, snapshot.identity.year, unchecked),
-        _alerts_line(locale, snapshot, catalogue),
+        _alerts_line(locale, snapshot, catalogue, brand),
         _warranty_line(locale, ctx, snapshot, odometer.km, now),
     ]
-    unchecked.append(translate(locale, "verdict.unchecked.service_odometer"))
-    unchecked.append(translate(locale, "verdict.unchecked.history"))
+    unchecked.append(translate(locale, "verdict.unchecked.service_odometer", brand=brand))
+    unchecked.append(translate(locale, "verdict.unchecked.history", brand=brand))
     return Verdict(lines=lines, unchecked=unchecked)
 
 
@@ -173,6 +174,7 @@ def _battery_line(
     cohort_size: int,
     km: Decimal | None,
     unchecked: list[str],
+    brand: str,
 ) -> VerdictLine:
     title = _t(locale, "verdict.topic.battery")
     if health is None:
@@ -212,7 +214,7 @@ def _battery_line(
             unchecked.append(_t(locale, "verdict.unchecked.battery_comparison"))
     tone: Tone = "good"
     if comparison is not None:
-        parts.append(_t(locale, f"verdict.battery.{comparison.position}"))
+        parts.append(_t(locale, f"verdict.battery.{comparison.position}", brand=brand))
         tone = "warning" if comparison.position == "below" else "good"
     if len(health.samples_used) <= 2:
         parts.append(_t(locale, "verdict.battery.preliminary", count=len(health.samples_used)))
@@ -278,10 +280,12 @@ def alert_name(alert: Alert, locale: str, catalogue: FieldCatalogue) -> str:
     return catalogue.alert_wording(alert.name, alert.user_text, locale)[0]
 
 
-def _alerts_line(locale: str, snapshot: VehicleSnapshot, catalogue: FieldCatalogue) -> VerdictLine:
+def _alerts_line(locale: str, snapshot: VehicleSnapshot, catalogue: FieldCatalogue, brand: str) -> VerdictLine:
     title = _t(locale, "verdict.topic.alerts")
     service = snapshot.service.value if snapshot.service else None
-    in_service = [_t(locale, "verdict.alerts.in_service")] if service is not None and service.in_service else []
+    in_service = (
+        [_t(locale, "verdict.alerts.in_service", brand=brand)] if service is not None and service.in_service else []
+    )
     if snapshot.alerts is None:
         return VerdictLine("alerts", title, "unknown", " ".join([_t(locale, "verdict.alerts.missing"), *in_service]))
     alerts = snapshot.alerts.value

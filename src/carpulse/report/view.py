@@ -24,8 +24,8 @@ from carpulse.kit.i18n import (
     say,
     translate,
 )
-from carpulse.provider.base import Capability, Reading, VehicleSnapshot
-from carpulse.provider.fields import FieldCatalogue, Section, extract
+from carpulse.provider.base import BrandInfo, Capability, Reading, VehicleSnapshot
+from carpulse.provider.fields import Section, extract
 from carpulse.report.battery import (
     FLAG_FEW_SAMPLES,
     BatteryHealth,
@@ -148,6 +148,7 @@ class ReportView:
     gaps: list[str]
     time_zone: str = ""
     source: str = ""  # where every value comes from ("Tesla Fleet API")
+    brand: str = ""
     verdict: Verdict | None = None
     battery: BatteryView | None = None
     charging: ChargingView | None = None
@@ -542,14 +543,14 @@ def _service(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> list[Va
     return rows
 
 
-def _glossary(sections: list[SectionView], locale: str, catalogue: FieldCatalogue) -> list[GlossaryEntry]:
+def _glossary(sections: list[SectionView], locale: str, brand: BrandInfo) -> list[GlossaryEntry]:
     shown = {row.label for section in sections for row in section.rows}
     # One entry per term as the reader sees it: the report's own definitions first, then the fields'.
     entries: dict[str, GlossaryEntry] = {}
     for key in ("report.glossary.state_of_health", "report.glossary.rated_range", "report.glossary.captured_at"):
         term = _t(locale, f"{key}.term")
-        entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, key)))
-    for definition in catalogue.fields.values():
+        entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, key, brand=brand.label)))
+    for definition in brand.catalogue.fields.values():
         if definition.glossary_key and _t(locale, definition.label_key) in shown:
             term = _t(locale, definition.label_key)
             entries.setdefault(term.casefold(), GlossaryEntry(term, _t(locale, definition.glossary_key)))
@@ -613,6 +614,7 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         warranties=_warranties(inputs, locale, ctx),
         gaps=_gaps(inputs, locale, package),
         source=_source(inputs, locale),
+        brand=inputs.brand.label,
         photos=[photo.data_uri() for photo in inputs.photos],
         time_zone=_time_zone_note(snapshot, locale),
     )
@@ -633,10 +635,11 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         now=inputs.generated_at,
         gaps=view.gaps,
         catalogue=inputs.brand.catalogue,
+        brand=inputs.brand.label,
     )
     if health is not None:
         view.battery = _battery(inputs, locale, health)
         view.charging = _charging(inputs, locale)
         view.service = _service(inputs, locale, ctx)
-        view.glossary = _glossary(sections, locale, inputs.brand.catalogue)
+        view.glossary = _glossary(sections, locale, inputs.brand)
     return view
