@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -87,7 +86,7 @@ async def build_state(
     brands: Sequence[BrandPlugin] | None = None,
 ) -> State:
     engine = create_engine(settings.database)
-    vendor_http = vendor_http or httpx.AsyncClient(timeout=settings.tesla.timeout_seconds)
+    vendor_http = vendor_http or httpx.AsyncClient(timeout=settings.vendor_timeout_seconds)
     redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
     signer = UrlSigner(
         key=settings.storage.signing_key.get_secret_value().encode(),
@@ -151,12 +150,6 @@ async def close_state(state: State, *, keep_document_pool: bool = False) -> None
     await state.engine.dispose()
 
 
-async def ensure_sandbox_key(settings: Settings) -> None:
-    """The sandbox makes its own partner key at first start, so the public-key endpoint answers."""
-    private, public = Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path)
-    await asyncio.to_thread(partner_key.ensure, private, public)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -180,7 +173,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         vendor_http = None
         if vendor_transport is not None:
-            vendor_http = httpx.AsyncClient(transport=vendor_transport(app), timeout=settings.tesla.timeout_seconds)
+            vendor_http = httpx.AsyncClient(transport=vendor_transport(app), timeout=settings.vendor_timeout_seconds)
         state = await build_state(settings, version, clock, vendor_http, plugins)
         state.sandbox = sandbox
         app.state.carpulse = state
@@ -192,7 +185,7 @@ def create_app(
             if settings.jobs.broker == "memory" or settings.jobs.in_process_worker:
                 reconciler = asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds))
             if settings.sandbox.enabled:
-                await ensure_sandbox_key(settings)
+                await asyncio.to_thread(partner_key.ensure_configured, settings)
             log.info(
                 "app.started",
                 version=version,

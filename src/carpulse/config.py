@@ -898,6 +898,16 @@ class Settings(BaseSettings):
         return self.sandbox.enabled and self.sandbox.url is None
 
     @property
+    def frontend_url(self) -> str:
+        """Where a browser goes after connecting or paying (set as the seed named it, `tesla.frontend_url`)."""
+        return self.tesla.frontend_url or f"{self.base_url}/"
+
+    @property
+    def vendor_timeout_seconds(self) -> float:
+        """The shared vendor connection pool's default timeout; each client sets its own per call."""
+        return self.tesla.timeout_seconds
+
+    @property
     def tesla_redirect_uri(self) -> str:
         return self.tesla.redirect_uri or f"{self.base_url}/api/v1/tesla/oauth/callback"
 

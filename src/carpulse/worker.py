@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -32,9 +32,6 @@ from taskiq import AsyncBroker, Context, InMemoryBroker, TaskiqDepends
 from carpulse.kit.ephemeral import redis_connection_options
 from carpulse.kit.logs import get_logger
 from carpulse.kit.resilience import backoff_delay
-
-if TYPE_CHECKING:
-    from carpulse.state import State
 
 log = get_logger("carpulse.worker")
 
@@ -60,7 +57,8 @@ def job(name: str, *, lane: str = DEFAULT_LANE) -> Callable[[JobFunction], JobFu
     return register
 
 
-ScheduledFunction = Callable[["State"], Awaitable[object]]
+# A job or sweep takes the app's `State`, opaque to this foundation module (it sits below every domain).
+ScheduledFunction = Callable[[Any], Awaitable[object]]
 Scheduled = TypeVar("Scheduled", bound=ScheduledFunction)
 
 
@@ -526,7 +524,7 @@ def discard_pending(session: AsyncSession) -> None:
     session.info.pop(_PENDING_KEY, None)
 
 
-async def start(broker: AsyncBroker, state: State) -> None:
+async def start(broker: AsyncBroker, state: object) -> None:
     broker.state.carpulse = state
     await broker.startup()
 

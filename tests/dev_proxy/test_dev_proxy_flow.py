@@ -102,7 +102,7 @@ class TestLocalInitiate:
         assert body["expires_in"] == 600
         stored = await stored_state(local_app, body["state"])
         assert stored is not None
-        assert set(stored) == {"verifier", "locale", "return_url", "binding"}
+        assert set(stored) == {"brand", "verifier", "locale", "return_url", "binding"}
         assert stored["binding"] is None
         assert stored["locale"] == "fi"
         assert body["code_challenge"] == pkce_pair(stored["verifier"])

@@ -28,9 +28,7 @@ def connect_context(state: State) -> ConnectContext:
         session_ttl_seconds=settings.connect.session_ttl_seconds,
         state_ttl_seconds=settings.connect.state_ttl_seconds,
         connection_days=settings.connect.connection_days,
-        allowed_return_origins=_return_origins(
-            settings.tesla.frontend_url, settings.http.cors_origins, settings.base_url
-        ),
+        allowed_return_origins=_return_origins(settings.frontend_url, settings.http.cors_origins, settings.base_url),
         sessionmaker=state.sessionmaker,
     )
 

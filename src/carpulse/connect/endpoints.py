@@ -1,7 +1,4 @@
-"""Connecting a vehicle account: each brand's mount, `/api/v1/{brand}/oauth/*` (or `/sign-in`) and `/session/{id}/*`.
-
-Tesla's mount is `/api/v1/tesla/...`, the seed's paths.
-"""
+"""Connecting a vehicle account: each brand's mount, `/api/v1/{brand}/oauth/*` (or `/sign-in`) and `/session/{id}/*`."""
 
 from __future__ import annotations
 
@@ -201,7 +198,7 @@ def _oauth_routes(router: APIRouter, info: BrandInfo) -> None:
         error_description: Annotated[str | None, Query(max_length=1024)] = None,
     ) -> Response:
         settings = get_state(request).settings
-        frontend = settings.tesla.frontend_url or f"{settings.base_url}/"
+        frontend = settings.frontend_url
         # A flow started by the dev proxy is completed by the developer's own instance, behind its tunnel.
         relay = await connect.relay(context, code=code, state=state, error=error, error_description=error_description)
         if relay is not None:

@@ -18,7 +18,7 @@ class OAuthBrowserMismatch(BadRequest):
 
 
 class ConsentDeclined(BadRequest):
-    """The account owner declined access at Tesla; nothing was connected."""
+    """The account owner declined access at the brand's sign-in; nothing was connected."""
 
     slug = "consent-declined"
     title = "Access was declined"

@@ -96,8 +96,7 @@ class SessionTokens:
     """Access tokens of one connection: its durable row once an order exists, else the connect session.
 
     Refreshes run under a lock shared by every replica and store the rotated pair (in the row first,
-    then in the session) before anyone uses the new access token: a brand's refresh token may be single-use
-    (Tesla's are).
+    then in the session) before anyone uses the new access token: a brand's refresh token may be single-use.
     """
 
     def __init__(self, context: ConnectContext, session_id: str) -> None:

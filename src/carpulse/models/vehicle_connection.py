@@ -14,7 +14,7 @@ class VehicleConnection(TimestampedMixin, Base):
 
     The connect session (ephemeral, 30 min) is copied here at checkout, because report jobs and the
     `/orders/{id}/…` routes outlive it. Tokens are encrypted (MultiFernet); from then on this row is
-    the tokens' record: Tesla's refresh tokens are single-use, so there must be one current pair.
+    the tokens' record: a brand's refresh tokens may be single-use, so there must be one current pair.
     """
 
     __tablename__ = "vehicle_connection"

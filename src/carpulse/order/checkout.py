@@ -228,7 +228,7 @@ class CheckoutService:
         word = await self._outcome(
             db, state, order, (order.provider, order.checkout_method or "") != (gateway, method), via
         )
-        frontend = state.settings.tesla.frontend_url or f"{state.settings.base_url}/"
+        frontend = state.settings.frontend_url
         separator = "&" if "?" in frontend else "?"
         log.info("payment.returned", order=order_id[:8], via=via or "success", outcome=word.value)
         return f"{frontend}{separator}{urlencode({'checkout': order_reference(order_id), 'payment': word.value})}"

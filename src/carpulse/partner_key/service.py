@@ -9,6 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from carpulse.config import Settings
 from carpulse.kit.logs import get_logger
 
 log = get_logger("carpulse.partner_key")
@@ -34,6 +35,10 @@ class PartnerKeyService:
         public_path.write_bytes(public_pem)
         log.info("partner_key.generated", public_key_path=str(public_path))
         return public_pem.decode()
+
+    def ensure_configured(self, settings: Settings) -> None:
+        """The sandbox makes its own pair at first start (at the configured paths), so the public key answers."""
+        self.ensure(Path(settings.tesla.private_key_path), Path(settings.tesla.public_key_path))
 
     def ensure(self, private_path: Path, public_path: Path) -> None:
         """Generate a pair unless its public half exists; processes sharing the folder write one pair between them."""

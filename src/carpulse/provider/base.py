@@ -84,7 +84,7 @@ class Warranty(BaseModel):
 class ChargingFee(BaseModel):
     fee_type: str
     pricing_type: str | None = None
-    currency: str | None = Field(description="ISO 4217; None when Tesla sent none")
+    currency: str | None = Field(description="ISO 4217; None when the brand sent none")
     usage: Decimal
     unit: str | None = None
     total_due: Decimal
@@ -128,7 +128,7 @@ class VehicleSnapshot(BaseModel):
     gaps: dict[str, str] = Field(default_factory=dict, description="what could not be read, and why")
     raw: dict[str, Any] = Field(
         default_factory=dict,
-        description="the provider's own payloads by part (Tesla: vehicle_data, service_data, recent_alerts, "
+        description="the provider's own payloads by part (its field catalogue names them: vehicle_data, warranty, "
         "warranty), for the field map; the normalized readings above are what the rest of the code uses",
     )
     billable_calls: int = 0
@@ -171,7 +171,7 @@ class GrantedTokens:
 
 @dataclass(frozen=True)
 class Place:
-    """Where one account's data lives at its brand (Tesla: a Fleet API region and its host)."""
+    """Where one account's data lives at its brand (a regional host, say)."""
 
     region: str
     base_url: str
@@ -253,18 +253,39 @@ class ReadingPolicy:
     history_months: int = 24
 
 
+@dataclass(frozen=True)
+class PublishedWarranty:
+    """A brand's published warranty terms, for a car whose own warranty records say nothing (or are unread)."""
+
+    battery_years: int
+    basic_years: int
+    basic_km: Decimal
+    # The brand's warranty kinds (`Warranty.kind`) that are the battery's (and drive unit's), and the basic one.
+    battery_kinds: tuple[str, ...]
+    basic_kinds: tuple[str, ...]
+    # Battery warranty distance by (model, trim badge); a (model, None) row covers every trim of the model.
+    battery_km_by_model: Mapping[tuple[str, str | None], Decimal]
+
+    def battery_km(self, model: str | None, trim: str | None) -> Decimal | None:
+        if model is None:
+            return None
+        key = (trim or "").lower()
+        return self.battery_km_by_model.get((model, key)) or self.battery_km_by_model.get((model, None))
+
+
 @dataclass(frozen=True, eq=False)
 class BrandInfo:
     """What is known of a brand before anything is built: enough to mount its routes and document them."""
 
     name: str  # the path segment of its mount (`/api/v1/{name}/...`) and the stored connection's provider
-    label: str  # how people call it ("Tesla"), in messages and documents
+    label: str  # how people call it, in messages and documents
     capabilities: frozenset[Capability]
     sign_in: SignInKind
     catalogue: FieldCatalogue
-    # The brand's own subclass of each neutral error it raises (Tesla's keep their `tesla-*` problem types), so a
+    # The brand's own subclass of each neutral error it raises (with the brand's own problem types), so a
     # product raises and documents what the brand's mount has always answered.
     problems: Mapping[type[ProviderError], type[ProviderError]] = field(default_factory=dict)
+    warranty: PublishedWarranty | None = None
 
     def can(self, *needed: Capability) -> bool:
         return set(needed) <= self.capabilities

@@ -1,7 +1,7 @@
 """What can go wrong reading a brand's data, said without naming the brand.
 
-Products catch and document these; each brand's adapter raises its own subclasses (Tesla's keep
-their `tesla-*` problem types), so a client of the Tesla mount sees exactly what it saw before.
+Products catch and document these; each brand's adapter may raise its own subclasses with their own
+problem types (`BrandInfo.problems`), so a client of a brand's mount sees that brand's problems.
 """
 
 from __future__ import annotations

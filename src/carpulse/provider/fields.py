@@ -285,7 +285,7 @@ class FieldCatalogue:
     # An alert code's name and meaning in a locale, and any other coded value (trim, warranty type) by field.
     alert_wording: Callable[[str, str | None, str], tuple[str, str]]
     coded: Callable[[str, str | None, str, str | None], str]
-    # The message id naming where the readings come from ("Tesla Fleet API"), shown beside each value; it may
+    # The message id naming where the readings come from (the brand's API), shown beside each value; it may
     # use `%(brand)s`.
     source_key: str
     # How each normalized reading of a snapshot (in our units: km, %) is formatted, by its attribute name.

@@ -47,7 +47,7 @@ class DocumentInputs:
     # How long after payment the customer may ask for this report again (a fresh reading), if they may.
     reread_days: int | None = None
     photos: list[PhotoImage] = field(default_factory=list)
-    # The car's brand: its name ("Tesla"), its field map, what it can give.
+    # The car's brand: its name, its field map, what it can give.
     brand: BrandInfo = field(kw_only=True)
 
     @cached_property

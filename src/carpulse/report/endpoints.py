@@ -64,7 +64,7 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def report_router(info: BrandInfo) -> APIRouter:
-    """One brand's mount of the report routes (Tesla's: `/api/v1/tesla/...`, the seed's paths)."""
+    """One brand's mount of the report routes, `/api/v1/{brand}/...`."""
     router = APIRouter(prefix=f"/{info.name}", tags=["reports"])
     mount = f"{API_V1}/{info.name}"
     vendor_errors = (info.problem(ProviderUnavailable), info.problem(ProviderError))

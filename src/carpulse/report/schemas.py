@@ -84,7 +84,7 @@ class VehicleFacts(BaseModel):
     range_km: float | None = None
     software_version: str | None = None
     online_state: str
-    gaps: list[str] = Field(default_factory=list, description="parts Tesla could not give")
+    gaps: list[str] = Field(default_factory=list, description="parts the brand could not give")
 
 
 class VehicleReports(BaseModel):

@@ -14,7 +14,7 @@ from carpulse.connect.service import ConnectContext, connect
 from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
-from carpulse.models import Order, Report, ReportPhoto, ReportStatus
+from carpulse.models import Order, Report, ReportPhoto, ReportStatus, VehicleConnection
 from carpulse.order.repository import OrderRepository
 from carpulse.rate_limit import RateLimitDecision
 from carpulse.receipt.repository import ReceiptRepository
@@ -48,7 +48,7 @@ log = get_logger("carpulse.report")
 PHOTO_LIMITS = PhotoLimits()
 WAITING_MESSAGE = (
     "Your car is asleep or offline, so we could not read its odometer, battery, range and software version. "
-    "Open the Tesla app to wake the car; we try again automatically until {until}.{refund} "
+    "Open the {brand} app to wake the car; we try again automatically until {until}.{refund} "
     "You can also ask for the report with what was readable."
 )
 REFUND_PROMISE = " If it cannot be read by then, the payment is refunded in full."
@@ -139,6 +139,7 @@ class ReportService:
         receipt = await ReceiptRepository(db).for_order(order.id)
         connection = await VehicleConnectionRepository(db).get(order.session_id)
         names = {v.get("vin"): v for v in (connection.vehicles if connection else [])}
+        brand = self._label(state, connection)
         vehicles = []
         for vin in order.vins:
             rows = [report for report in reports if report.vin == vin]
@@ -151,7 +152,7 @@ class ReportService:
                     model=info.get("model"),
                     status=paid_for.status if paid_for else ReportStatus.queued,
                     facts=await self._facts(db, order.session_id, vin),
-                    reports=[self.task(state, report) for report in rows],
+                    reports=[self.task(state, report, brand) for report in rows],
                 )
             )
         statuses = {vehicle.status for vehicle in vehicles}
@@ -196,7 +197,8 @@ class ReportService:
             gaps=sorted(data.get("gaps") or {}),
         )
 
-    def task(self, state: State, report: Report) -> ReportTask:
+    def task(self, state: State, report: Report, brand: str) -> ReportTask:
+        """One report's task as its customer sees it; `brand` names the car's brand ("Tesla") in its message."""
         ttl = state.settings.storage.signed_url_ttl_seconds
         complete = report.status is ReportStatus.complete and report.pdf_key is not None
         waiting = report.status is ReportStatus.waiting_for_vehicle
@@ -211,7 +213,9 @@ class ReportService:
             package="basic" if report.package == "basic" else "pro",
             failure_reason=report.failure_reason,
             message=WAITING_MESSAGE.format(
-                until=until.strftime("%Y-%m-%d %H:%M UTC"), refund=REFUND_PROMISE if report.origin == "order" else ""
+                brand=brand,
+                until=until.strftime("%Y-%m-%d %H:%M UTC"),
+                refund=REFUND_PROMISE if report.origin == "order" else "",
             )
             if waiting
             else None,
@@ -342,11 +346,23 @@ class ReportService:
         days = state.settings.connect.connection_days
         return report if order is not None and order_opens_data(order, state.clock.now(), days) else None
 
+    @staticmethod
+    def _label(state: State, connection: VehicleConnection | None) -> str:
+        """The brand of an order's connection by name; a connection already deleted names none."""
+        if connection is None or connection.provider not in state.providers:
+            return "car's"
+        return state.providers.get(connection.provider).info.label
+
+    async def _brand_of(self, db: AsyncSession, state: State, report: Report) -> str:
+        order = await OrderRepository(db).get(report.order_id)
+        connection = await VehicleConnectionRepository(db).get(order.session_id) if order is not None else None
+        return self._label(state, connection)
+
     async def status(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
         report = await self._open_report(db, state, task_id)
         if report is None:
             raise ReportNotFound("No report task with this id.")
-        return self.task(state, report)
+        return self.task(state, report, await self._brand_of(db, state, report))
 
     async def deliver_partial(self, db: AsyncSession, state: State, task_id: str) -> ReportTask:
         """The customer takes the report with what was readable: rendered now with the gaps listed, no refund."""
@@ -365,7 +381,7 @@ class ReportService:
                 enqueue_after_commit(db, RENDER_JOB, report_id=report.id)
                 log.info("report.partial_accepted", report=report.id[:8])
             await db.refresh(report)
-        return self.task(state, report)
+        return self.task(state, report, await self._brand_of(db, state, report))
 
     async def html(self, db: AsyncSession, state: State, task_id: str) -> str:
         report = await self._open_report(db, state, task_id)

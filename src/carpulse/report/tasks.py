@@ -143,10 +143,10 @@ async def revoke_refunded(state: State, order_id: str | None = None) -> int:
 
 
 async def forget_connections(state: State) -> int:
-    """Delete kept connections (encrypted Tesla tokens) and their photos once no order needs them.
+    """Delete kept connections (encrypted brand tokens) and their photos once no order needs them.
 
     Needed means: an order that can still be paid, an order paid within `connect.connection_days`, or a
-    render still open. Tesla has no token revocation for third parties, so deleting is all we can do.
+    render still open. A brand may have no token revocation for third parties, so deleting is what we can do.
     """
     now = state.clock.now()
     paid_after = now - timedelta(days=state.settings.connect.connection_days)

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from carpulse.kit.i18n import format_date, format_number, translate
-from carpulse.provider.base import Alert, VehicleSnapshot, Warranty
+from carpulse.provider.base import Alert, PublishedWarranty, VehicleSnapshot, Warranty
 from carpulse.provider.fields import READINGS, FieldCatalogue, FieldDef
 from carpulse.report.battery import (
     COHORT_MINIMUM,
@@ -33,25 +33,6 @@ ODOMETER_TOLERANCE_KM = Decimal(1)
 HIGH_KM_PER_YEAR = Decimal(60_000)
 LOW_KM_PER_YEAR = Decimal(2_000)
 LOW_CHECK_AFTER_YEARS = Decimal(2)
-# Tesla's battery and drive unit warranty by model and trim badge (8 years, the distance below, whichever first;
-# at least 70 % capacity retained) and its basic vehicle warranty (4 years or 80,000 km): Tesla warranty text via
-# InsideEVs. Badges whose warranty class is ambiguous (Model Y "74") are left out.
-BATTERY_WARRANTY_YEARS = 8
-BASIC_WARRANTY_YEARS, BASIC_WARRANTY_KM = 4, Decimal(80_000)
-_STANDARD, _LONG = Decimal(160_000), Decimal(192_000)
-BATTERY_WARRANTY_KM: dict[tuple[str, str | None], Decimal] = {
-    ("Model 3", "50"): _STANDARD,
-    ("Model 3", "62"): _STANDARD,
-    ("Model Y", "50"): _STANDARD,
-    ("Model 3", "74d"): _LONG,
-    ("Model 3", "p74d"): _LONG,
-    ("Model Y", "74d"): _LONG,
-    ("Model Y", "p74d"): _LONG,
-    ("Model S", None): Decimal(240_000),
-    ("Model X", None): Decimal(240_000),
-}
-BATTERY_KINDS = ("BATTERY_WARRANTY", "DRIVEUNIT_WARRANTY")
-BASIC_KIND = "NEW_MFG_WARRANTY"
 SERVICE_AUDIENCES = frozenset({"service", "service-fix"})
 
 
@@ -115,13 +96,6 @@ def _years(start: date, end: date) -> Decimal:
     return max(Decimal(0), Decimal((end - start).days) / Decimal("365.25"))
 
 
-def published_battery_warranty_km(model: str | None, trim: str | None) -> Decimal | None:
-    if model is None:
-        return None
-    key = (trim or "").lower()
-    return BATTERY_WARRANTY_KM.get((model, key)) or BATTERY_WARRANTY_KM.get((model, None))
-
-
 def build_verdict(
     *,
     locale: str,
@@ -136,6 +110,7 @@ def build_verdict(
     gaps: list[str],
     catalogue: FieldCatalogue,
     brand: str,
+    terms: PublishedWarranty | None,
 ) -> Verdict:
     """The four answers and the list of what could not be checked; `health` is None where the package has none."""
     unchecked = list(gaps)
@@ -143,7 +118,7 @@ def build_verdict(
         _battery_line(locale, ctx, package, health, comparison, cohort_size, odometer.km, unchecked, brand),
         _odometer_line(locale, ctx, odometer, snapshot.identity.year, unchecked),
         _alerts_line(locale, snapshot, catalogue, brand),
-        _warranty_line(locale, ctx, snapshot, odometer.km, now),
+        _warranty_line(locale, ctx, snapshot, odometer.km, brand, terms),
     ]
     unchecked.append(translate(locale, "verdict.unchecked.service_odometer", brand=brand))
     unchecked.append(translate(locale, "verdict.unchecked.history", brand=brand))
@@ -300,31 +275,37 @@ def _alerts_line(locale: str, snapshot: VehicleSnapshot, catalogue: FieldCatalog
 
 
 def _warranty_line(
-    locale: str, ctx: RegionContext, snapshot: VehicleSnapshot, km: Decimal | None, now: datetime
+    locale: str,
+    ctx: RegionContext,
+    snapshot: VehicleSnapshot,
+    km: Decimal | None,
+    brand: str,
+    terms: PublishedWarranty | None,
 ) -> VerdictLine:
+    """The car's own warranty records where it gave them, else its brand's published terms, else unknown."""
     title = _t(locale, "verdict.topic.warranty")
     identity = snapshot.identity
-    if snapshot.warranties is not None and snapshot.warranties.value:
+    if terms is not None and snapshot.warranties is not None and snapshot.warranties.value:
         warranties = snapshot.warranties.value
         parts = []
-        for name, kinds in (("battery", BATTERY_KINDS), ("basic", (BASIC_KIND,))):
+        for name, kinds in (("battery", terms.battery_kinds), ("basic", terms.basic_kinds)):
             found = next((w for w in warranties if w.kind in kinds), None)
             if found is not None:
-                parts.append(_tesla_warranty(locale, ctx, name, found, km))
+                parts.append(_recorded_warranty(locale, ctx, name, found, km))
         if parts:
-            battery_active = any(w.kind in BATTERY_KINDS and w.state == "active" for w in warranties)
+            battery_active = any(w.kind in terms.battery_kinds and w.state == "active" for w in warranties)
             return VerdictLine("warranty", title, "good" if battery_active else "note", " ".join(parts))
-    limit = published_battery_warranty_km(identity.model, identity.trim)
-    if limit is None or km is None:
+    limit = terms.battery_km(identity.model, identity.trim) if terms is not None else None
+    if terms is None or limit is None or km is None:
         return VerdictLine("warranty", title, "unknown", _t(locale, "verdict.warranty.unknown"))
     parts = [
-        _published_warranty(locale, ctx, "battery", BATTERY_WARRANTY_YEARS, limit, km),
-        _published_warranty(locale, ctx, "basic", BASIC_WARRANTY_YEARS, BASIC_WARRANTY_KM, km),
+        _published_warranty(locale, ctx, "battery", terms.battery_years, limit, km, brand),
+        _published_warranty(locale, ctx, "basic", terms.basic_years, terms.basic_km, km, brand),
     ]
     return VerdictLine("warranty", title, "note", " ".join(parts))
 
 
-def _tesla_warranty(locale: str, ctx: RegionContext, name: str, warranty: Warranty, km: Decimal | None) -> str:
+def _recorded_warranty(locale: str, ctx: RegionContext, name: str, warranty: Warranty, km: Decimal | None) -> str:
     label = _t(locale, f"verdict.warranty.{name}")
     if warranty.state == "expired":
         return _t(locale, "verdict.warranty.expired", name=label)
@@ -343,14 +324,17 @@ def _tesla_warranty(locale: str, ctx: RegionContext, name: str, warranty: Warran
     )
 
 
-def _published_warranty(locale: str, ctx: RegionContext, name: str, years: int, limit: Decimal, km: Decimal) -> str:
+def _published_warranty(
+    locale: str, ctx: RegionContext, name: str, years: int, limit: Decimal, km: Decimal, brand: str
+) -> str:
     label = _t(locale, f"verdict.warranty.{name}")
     if km >= limit:
-        return _t(locale, "verdict.warranty.published_ended", name=label, distance=distance(limit, ctx))
+        return _t(locale, "verdict.warranty.published_ended", name=label, distance=distance(limit, ctx), brand=brand)
     return _t(
         locale,
         "verdict.warranty.published",
         name=label,
+        brand=brand,
         years=years,
         distance=distance(limit, ctx),
         left=distance(limit - km, ctx),

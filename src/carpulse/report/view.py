@@ -147,7 +147,7 @@ class ReportView:
     warranties: Table
     gaps: list[str]
     time_zone: str = ""
-    source: str = ""  # where every value comes from ("Tesla Fleet API")
+    source: str = ""  # where every value comes from (the brand's API)
     brand: str = ""
     verdict: Verdict | None = None
     battery: BatteryView | None = None
@@ -636,6 +636,7 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         gaps=view.gaps,
         catalogue=inputs.brand.catalogue,
         brand=inputs.brand.label,
+        terms=inputs.brand.warranty,
     )
     if health is not None:
         view.battery = _battery(inputs, locale, health)

@@ -14,7 +14,6 @@ from carpulse.connect.repository import VehicleConnectionRepository
 from carpulse.connect.schemas import ConnectSession, Step
 from carpulse.connect.service import ConnectContext, Connection, connect
 from carpulse.models import Order, OrderStatus, VehicleConnection
-from carpulse.order.repository import OrderRepository
 from carpulse.provider.base import BrandInfo, ReadingPolicy, VehicleDataProvider, VehicleSummary
 from carpulse.vehicle.errors import PaidOrderNotFound, VehicleNotFound
 
@@ -87,7 +86,7 @@ class VehicleAccessService:
 
     async def for_order(self, db: AsyncSession, context: ConnectContext, order_id: str) -> VehicleAccess:
         """A paid order reads the vehicles it paid for, through the connection it kept, for its access window."""
-        order = await OrderRepository(db).get(order_id)
+        order = await db.get(Order, order_id)
         if order is None or not order_opens_data(order, context.clock.now(), context.connection_days):
             raise PaidOrderNotFound("No paid order with this id, or its access period has ended.")
         row = await VehicleConnectionRepository(db).get(order.session_id)

@@ -27,6 +27,7 @@ from carpulse.provider.tesla.codes import alert_wording, coded
 from carpulse.provider.tesla.errors import TESLA_PROBLEMS
 from carpulse.provider.tesla.fields import TESLA_ENUM_TABLES, TESLA_ENUMS, TESLA_FIELDS, tesla_capture_times
 from carpulse.provider.tesla.schemas import TokenResponse
+from carpulse.provider.tesla.warranty import TESLA_WARRANTY
 
 TESLA_PRODUCTION = TeslaEndpoints(
     authorize_url="https://auth.tesla.com/oauth2/v3/authorize",
@@ -65,6 +66,7 @@ INFO = BrandInfo(
     sign_in=SignInKind.oauth_pkce,
     catalogue=TESLA_CATALOGUE,
     problems=TESLA_PROBLEMS,
+    warranty=TESLA_WARRANTY,
 )
 
 
