@@ -13,13 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from pypdf import PdfReader
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from carpulse.kit.i18n import LOCALES, format_date, translate
-from carpulse.models import VehicleSnapshotRecord
-from carpulse.provider.base import VehicleSnapshot
 from carpulse.report.battery import (
     COHORT_MINIMUM,
     PUBLISHED_SOURCE,
@@ -27,12 +20,20 @@ from carpulse.report.battery import (
     baseline_for,
     published_typical_percent,
 )
+from fastapi import FastAPI
+from pypdf import PdfReader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.kit.i18n import LOCALES, format_date, translate
+from carpulse.kit.region import zone_label
+from carpulse.models import VehicleSnapshotRecord
+from carpulse.provider.base import VehicleSnapshot
 from carpulse.report.document import DocumentInputs, render_document, render_report_html
 from carpulse.report.gauge import scale_for
-from carpulse.report.region import car_time_zone, zone_label
 from carpulse.report.repository import SnapshotRepository, sample_to_json
 from carpulse.report.verdict import check_odometer, distance
 from carpulse.report.view import ReportView, build_view, region_for
+from carpulse.report.zone import car_time_zone
 from tests.provider.tesla.conftest import TeslaRig, tesla  # noqa: F401 - the fixture
 from tests.report.flow import REPORTS_ON, local, paid_order, reports_of
 from tests.report.test_document import acquire

@@ -11,19 +11,19 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from carpulse.kit.i18n import format_date, format_number, translate
-from carpulse.provider.base import Alert, VehicleSnapshot, Warranty
-from carpulse.provider.fields import FieldDef
-from carpulse.provider.tesla.codes import alert_wording
-from carpulse.provider.tesla.fields import TESLA_FIELDS
-from carpulse.report.battery import (
+from carpulse.battery.estimator import (
     COHORT_MINIMUM,
     PUBLISHED_SOURCE,
     BatteryHealth,
     BatterySample,
     Comparison,
 )
-from carpulse.report.region import RegionContext, format_value
+from carpulse.kit.i18n import format_date, format_number, translate
+from carpulse.kit.region import RegionContext, format_value
+from carpulse.provider.base import Alert, VehicleSnapshot, Warranty
+from carpulse.provider.fields import FieldDef
+from carpulse.provider.tesla.codes import alert_wording
+from carpulse.provider.tesla.fields import TESLA_FIELDS
 
 Tone = Literal["good", "note", "warning", "unknown"]
 

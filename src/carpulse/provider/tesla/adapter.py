@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -61,6 +62,7 @@ def to_summary(vehicle: TeslaVehicle) -> VehicleSummary:
 
 MILES_TO_KM = 1.609344
 SOURCE = "tesla_fleet"
+_WHEEL_SIZE = re.compile(r"(?<!\d)(1[5-9]|2[0-4])(?!\d)")
 
 
 def _number(value: Any) -> float | None:
@@ -105,6 +107,12 @@ def _enum_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != "<invalid>" else None
 
 
+def wheel_inches(wheel_type: str | None) -> int | None:
+    """The rim size in a wheel name (`Pinwheel18CapKit`, `Stiletto20`), the only place Tesla gives it."""
+    match = _WHEEL_SIZE.search(wheel_type or "")
+    return int(match.group(1)) if match else None
+
+
 def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> None:
     charge = data.get("charge_state") or {}
     vehicle_state = data.get("vehicle_state") or {}
@@ -117,6 +125,8 @@ def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> N
     identity.trim = _enum_text(config.get("trim_badging")) or identity.trim
     identity.colour = _enum_text(config.get("exterior_color")) or identity.colour
     identity.wheels = _enum_text(config.get("wheel_type")) or identity.wheels
+    identity.wheel_inches = wheel_inches(identity.wheels) or identity.wheel_inches
+    identity.variant = _enum_text(config.get("car_type")) or identity.variant
 
     odometer = _number(vehicle_state.get("odometer"))
     snapshot.odometer = _reading(round(odometer * MILES_TO_KM, 1) if odometer is not None else None, "km", state_at)

@@ -8,12 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from carpulse.kit.i18n import LOCALES, catalogue, message_ids, say
-from carpulse.provider.base import Reading, VehicleIdentity, VehicleSnapshot
-from carpulse.provider.tesla.adapter import model_from_vin, normalize_vehicle_data, year_from_vin
 from carpulse.report.battery import (
     BASELINE_KEYS,
     BASELINES,
@@ -39,6 +33,12 @@ from carpulse.report.battery import (
     samples_from_snapshot,
     sources,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carpulse.kit.i18n import LOCALES, catalogue, message_ids, say
+from carpulse.provider.base import Reading, VehicleIdentity, VehicleSnapshot
+from carpulse.provider.tesla.adapter import model_from_vin, normalize_vehicle_data, year_from_vin
 from fakes.tesla_fleet.catalog import MODELS
 from fakes.tesla_fleet.fleet import Account, Vehicle, build_accounts
 from fakes.tesla_fleet.vehicle_data import vehicle_data
