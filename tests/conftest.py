@@ -253,6 +253,7 @@ async def app(settings: Settings, engine: AsyncEngine, redis_prefix: str) -> Asy
 _COMMITTED_TABLES = (
     "report",
     "vehicle_snapshot",
+    "observation",
     "report_photo",
     "vehicle_connection",
     "voucher_redemption",

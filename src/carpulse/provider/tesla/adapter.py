@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -107,10 +107,20 @@ def _enum_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != "<invalid>" else None
 
 
-def wheel_inches(wheel_type: str | None) -> int | None:
-    """The rim size in a wheel name (`Pinwheel18CapKit`, `Stiletto20`), the only place Tesla gives it."""
-    match = _WHEEL_SIZE.search(wheel_type or "")
-    return int(match.group(1)) if match else None
+def identify(identity: VehicleIdentity, config: Mapping[str, Any]) -> VehicleIdentity:
+    """The identity with what `vehicle_config` says of the car's build: trim badge, colour, wheels (and their rim
+    size, which Tesla gives only inside the wheel's name) and body variant, what a pack catalogue matches on."""
+    wheels = _enum_text(config.get("wheel_type")) or identity.wheels
+    match = _WHEEL_SIZE.search(wheels or "")
+    return identity.model_copy(
+        update={
+            "trim": _enum_text(config.get("trim_badging")) or identity.trim,
+            "colour": _enum_text(config.get("exterior_color")) or identity.colour,
+            "wheels": wheels,
+            "wheel_inches": int(match.group(1)) if match else identity.wheel_inches,
+            "variant": _enum_text(config.get("car_type")) or identity.variant,
+        }
+    )
 
 
 def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> None:
@@ -120,13 +130,9 @@ def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> N
     drive = data.get("drive_state") or {}
     charge_at = _epoch_ms(charge.get("timestamp"))
     state_at = _epoch_ms(vehicle_state.get("timestamp"))
-    identity = snapshot.identity
+    identity = identify(snapshot.identity, config)
     identity.display_name = vehicle_state.get("vehicle_name") or data.get("display_name") or identity.display_name
-    identity.trim = _enum_text(config.get("trim_badging")) or identity.trim
-    identity.colour = _enum_text(config.get("exterior_color")) or identity.colour
-    identity.wheels = _enum_text(config.get("wheel_type")) or identity.wheels
-    identity.wheel_inches = wheel_inches(identity.wheels) or identity.wheel_inches
-    identity.variant = _enum_text(config.get("car_type")) or identity.variant
+    snapshot.identity = identity
 
     odometer = _number(vehicle_state.get("odometer"))
     snapshot.odometer = _reading(round(odometer * MILES_TO_KM, 1) if odometer is not None else None, "km", state_at)
