@@ -264,6 +264,7 @@ async def app(
 _COMMITTED_TABLES = (
     "report",
     "vehicle_snapshot",
+    "observation",
     "report_photo",
     "vehicle_connection",
     "voucher_redemption",

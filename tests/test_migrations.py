@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -89,3 +90,58 @@ class TestReportDedupeRevision:
             "finished": "complete",
             "paid-for": "queued",
         }
+
+
+class TestObservationsRevision:
+    async def test_snapshot_battery_samples_become_observations_and_come_back(self, tmp_path: Path) -> None:
+        path = tmp_path / "before.db"
+        scratch = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
+        at = "2026-11-30T10:00:00+00:00"
+        sample = {
+            "captured_at": at,
+            "battery_level_percent": "80.0",
+            "rated_range_km": "402.5",
+            "usable_level_percent": None,
+            "odometer_km": "20000.4",
+            "software_version": "2026.38.4",
+        }
+        reading = {"unit": None, "captured_at": at, "source": "tesla_fleet"}
+        data = {
+            "identity": {"vin": "LRW3E7EB1NC000001", "wheels": "Pinwheel18CapKit"},
+            "captured_at": at,
+            "battery_level": {**reading, "value": 80.0, "unit": "%"},
+            "range": {**reading, "value": 402.5, "unit": "km"},
+            "odometer": {**reading, "value": 20000.4, "unit": "km"},
+            "software_version": {**reading, "value": "2026.38.4"},
+            "raw": {"vehicle_data": {"vehicle_config": {"car_type": "model3", "wheel_type": "Pinwheel18CapKit"}}},
+        }
+        try:
+            async with scratch.begin() as connection:
+                await connection.run_sync(run_migrations, "3e8d5b1c7a60", "upgrade")
+            with sqlite3.connect(path) as raw:
+                # Two acquisitions that saw the same reading: one set of observations.
+                raw.executemany(
+                    "INSERT INTO vehicle_snapshot (id, connection_id, vin, captured_at, with_history, billable_calls, "
+                    "data, battery_samples) VALUES (?, 'c', 'LRW3E7EB1NC000001', '2026-11-30 10:00:05', 0, 1, ?, ?)",
+                    [(f"{n:032x}", json.dumps(data), json.dumps([sample])) for n in (1, 2)],
+                )
+            async with scratch.begin() as connection:
+                await connection.run_sync(run_migrations, "head", "upgrade")
+            with sqlite3.connect(path) as raw:
+                observed = sorted(raw.execute("SELECT kind, value, unit, source, brand FROM observation").fetchall())
+                identity = json.loads(raw.execute("SELECT data FROM vehicle_snapshot").fetchone()[0])["identity"]
+            async with scratch.begin() as connection:
+                await connection.run_sync(run_migrations, "3e8d5b1c7a60", "downgrade")
+            with sqlite3.connect(path) as raw:
+                restored = [json.loads(row[0]) for row in raw.execute("SELECT battery_samples FROM vehicle_snapshot")]
+        finally:
+            await scratch.dispose()
+
+        assert observed == [
+            ("battery_level", "80.0", "%", "tesla_fleet", "tesla"),
+            ("odometer", "20000.4", "km", "tesla_fleet", "tesla"),
+            ("range", "402.5", "km", "tesla_fleet", "tesla"),
+            ("software_version", "2026.38.4", None, "tesla_fleet", "tesla"),
+        ]
+        assert (identity["variant"], identity["wheel_inches"]) == ("model3", 18)
+        assert restored == [[sample], [sample]]

@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 
+from carpulse.kit.region import FieldType, enum_message
 from carpulse.provider.fields import (
     BASIC_AND_PRO,
     GLOSSARY_TERMS,
     PRO_ONLY,
     FieldDef,
-    FieldType,
     Section,
     enum_key,
-    enum_message,
     extract,
     flatten_enums,
     leaf_paths,

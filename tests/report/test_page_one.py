@@ -15,25 +15,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pypdf import PdfReader
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from carpulse.battery.catalogue import baseline_for
+from carpulse.battery.estimator import COHORT_MINIMUM, PUBLISHED_SOURCE, BatterySample, published_typical_percent
 from carpulse.kit.i18n import LOCALES, format_date, translate
-from carpulse.models import VehicleSnapshotRecord
+from carpulse.kit.region import zone_label
 from carpulse.provider.base import VehicleSnapshot
 from carpulse.provider.tesla.brand import INFO as TESLA
-from carpulse.report.battery import (
-    COHORT_MINIMUM,
-    PUBLISHED_SOURCE,
-    BatterySample,
-    baseline_for,
-    published_typical_percent,
-)
 from carpulse.report.document import DocumentInputs, render_document, render_report_html
 from carpulse.report.gauge import scale_for
-from carpulse.report.region import car_time_zone, zone_label
-from carpulse.report.repository import SnapshotRepository, sample_to_json
 from carpulse.report.verdict import check_odometer, distance
 from carpulse.report.view import ReportView, build_view, region_for
+from carpulse.report.zone import car_time_zone
 from tests.provider.tesla.conftest import TeslaRig, tesla  # noqa: F401 - the fixture
 from tests.report.flow import REPORTS_ON, local, paid_order, reports_of
 from tests.report.test_document import acquire
@@ -55,8 +48,7 @@ def readings(
     snapshot: VehicleSnapshot, soh: str, levels: tuple[int, ...], *, odometer_km: Decimal
 ) -> list[BatterySample]:
     """Earlier readings of this car whose rated range implies `soh` percent of the new car's."""
-    config = snapshot.raw["vehicle_data"]["vehicle_config"]
-    baseline = baseline_for(snapshot.identity, config)
+    baseline = baseline_for(snapshot.identity)
     assert baseline is not None
     return [
         BatterySample(
@@ -384,33 +376,3 @@ class TestThroughHttp:
             assert translate("fi", "verdict.title") in text
         # The Pro order read the car after the Basic one: its odometer check had an earlier read to compare with.
         assert "Ei koskaan pienempi kuin aiemmissa lukemissamme" in " ".join(pro_text.split())
-
-
-class TestCohortQuery:
-    async def test_the_cohort_is_other_cars_of_the_same_model_drive_and_model_year(self, db: AsyncSession) -> None:
-        car = "XP7YGDEF4RB202050"
-        same = ["XP7YGDEF1RB000001", "XP7YGDEF9RB000002"]
-        other_year, other_drive = "XP7YGDEF4PB000003", "XP7YGDEE4RB000004"
-        sample = BatterySample(
-            captured_at=datetime(2026, 11, 1, tzinfo=UTC),
-            battery_level_percent=Decimal(80),
-            rated_range_km=Decimal(350),
-            odometer_km=Decimal(20_000),
-        )
-        for vin in [car, *same, other_year, other_drive, same[0]]:
-            db.add(
-                VehicleSnapshotRecord(
-                    connection_id="c",
-                    vin=vin,
-                    captured_at=sample.captured_at,
-                    data={},
-                    battery_samples=[sample_to_json(sample)],
-                )
-            )
-        await db.flush()
-
-        cohort = await SnapshotRepository(db).cohort_samples(car)
-
-        assert sorted(cohort) == same
-        assert cohort[same[0]] == [sample, sample]  # every stored reading of that car
-        assert await SnapshotRepository(db).cohort_samples("not-a-vin") == {}

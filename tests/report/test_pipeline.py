@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ from sqlalchemy import func, select, update
 
 from carpulse.consumer import reconcile_forever
 from carpulse.kit.clock import FrozenClock
-from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
+from carpulse.kit.i18n import translate
+from carpulse.models import Observation, ObservationKind, Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.report.pipeline import run_render
 from carpulse.report.tasks import delete_expired, requeue_lost
 from tests.connect.flow import sandbox_fake
@@ -191,6 +193,44 @@ class TestFailure:
         assert status["download_url"] is None
 
 
+class TestObservations:
+    async def test_a_render_records_the_cars_readings_and_reads_its_history_from_them(
+        self, committed_client: httpx.AsyncClient, committed_app: FastAPI
+    ) -> None:
+        state = committed_app.state.carpulse
+        intent = await paid_order(committed_client, committed_app, settle=False)
+        vin = (await reports_of(committed_client, intent["order_id"]))["vehicles"][0]["vin"]
+        async with state.sessionmaker() as db:
+            # Three earlier readings of this car, from another provider's connection: the estimate's history.
+            for days in (3, 4, 5):
+                at = state.clock.now() - timedelta(days=days)
+                for kind, value, unit in (
+                    (ObservationKind.range, "400", "km"),
+                    (ObservationKind.battery_level, "80", "%"),
+                ):
+                    db.add(
+                        Observation(
+                            vin=vin, kind=kind, value=value, unit=unit, captured_at=at, source="elsewhere", brand="b"
+                        )
+                    )
+            await db.commit()
+        await settle_reports(committed_app)
+
+        task = await first_task(committed_client, intent["order_id"])
+        async with state.sessionmaker() as db:
+            recorded = (await db.execute(select(Observation).where(Observation.source == "tesla_fleet"))).scalars()
+            kinds = {row.kind for row in recorded if row.vin == vin and row.brand == "tesla" and row.connection_id}
+        assert {ObservationKind.odometer, ObservationKind.battery_level, ObservationKind.range} <= kinds
+        assert ObservationKind.software_version in kinds
+        html = (await committed_client.get(local(task["html_url"]))).text
+        pattern = re.escape(translate(task["locale"], "report.battery.samples", used="USED", rejected="SET"))
+        counts = re.search(pattern.replace("USED", r"(\d+)").replace("SET", r"(\d+)"), html)
+        assert counts is not None
+        used, rejected = int(counts.group(1)), int(counts.group(2))
+        assert used >= 3
+        assert used + rejected == 4  # the three kept readings and the car's live one
+
+
 class TestRetention:
     async def test_old_reports_photos_and_files_are_deleted(
         self, committed_client: httpx.AsyncClient, committed_app: FastAPI
@@ -211,5 +251,7 @@ class TestRetention:
 
         assert not await state.storage.exists(key)
         assert not orphan.exists()
+        async with state.sessionmaker() as db:
+            assert (await db.execute(select(func.count()).select_from(Observation))).scalar_one() == 0
         response = await committed_client.get(f"/api/v1/tesla/reports/status/{task['task_id']}")
         assert response.status_code == 404

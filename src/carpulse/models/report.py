@@ -88,7 +88,7 @@ class Report(TimestampedMixin, Base):
 
 
 class VehicleSnapshotRecord(Base):
-    """A vehicle's data as acquired once, reused by every language of a report and kept as a battery sample."""
+    """A vehicle's data as acquired once, reused by every language of a report; its readings go to `observation`."""
 
     __tablename__ = "vehicle_snapshot"
 
@@ -99,9 +99,6 @@ class VehicleSnapshotRecord(Base):
     with_history: Mapped[bool] = mapped_column(nullable=False, default=False)
     billable_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    battery_samples: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, nullable=False, default=list, comment="the few numbers later estimates read, without the whole data"
-    )
 
 
 class ReportPhoto(Base):

@@ -51,6 +51,10 @@ class VehicleIdentity(BaseModel):
     year: int | None = None
     colour: str | None = None
     wheels: str | None = None
+    wheel_inches: int | None = None
+    # The maker's code for a body or generation where one model name covers several (Tesla's car_type: the
+    # refreshed Model S is "models", the one before "models2"); a pack catalogue tells their ratings apart by it.
+    variant: str | None = None
 
 
 class Location(BaseModel):

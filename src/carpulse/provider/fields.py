@@ -16,28 +16,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-
-class FieldType(StrEnum):
-    """How a value is converted and formatted for a reader."""
-
-    distance = "distance"
-    energy = "energy"
-    percent = "percent"
-    power = "power"
-    temperature = "temperature"
-    pressure = "pressure"
-    # Speeds follow the reader's distance unit (mph or km/h), so they need their own conversion.
-    speed = "speed"
-    date = "date"
-    # A clock time without a date, e.g. an off-peak window ending at 06:00 (minutes after midnight).
-    time_of_day = "time_of_day"
-    duration = "duration"
-    money = "money"
-    # A plain number, with its unit when it has one (V, A, kWh...). Not "count": that would shadow str.count.
-    number = "number"
-    text = "text"
-    enum = "enum"
-    boolean = "boolean"
+from carpulse.kit.region import FieldType, enum_key
 
 
 class Section(StrEnum):
@@ -225,11 +204,6 @@ def extract(
     return found
 
 
-def enum_key(field_key: str, raw: str) -> str:
-    """The key of a raw enum value that means something else in another field (`climate.seat_heater_left:2`)."""
-    return f"{field_key}:{raw}"
-
-
 def flatten_enums(tables: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """Per-field tables (field key → raw value → message key) as one table keyed by `enum_key(field, raw)`.
 
@@ -247,11 +221,6 @@ def flatten_enums(tables: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
             if len(meanings[raw]) == 1 and raw.strip() and not raw.lstrip("-").isdigit():
                 flat[raw] = message
     return flat
-
-
-def enum_message(enums: Mapping[str, str], field: FieldDef, raw: str) -> str | None:
-    """The message key of a raw enum value of `field`, or None when the table does not know it."""
-    return enums.get(enum_key(field.key, raw)) or enums.get(raw)
 
 
 def leaf_paths(payload: Any, prefix: str = "") -> set[str]:

@@ -12,9 +12,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from carpulse.battery.estimator import BatterySample
 from carpulse.kit.documents import render_html, render_pdf
 from carpulse.provider.base import BrandInfo, VehicleSnapshot
-from carpulse.report.battery import BatterySample
 
 TEMPLATE = "report.html"
 

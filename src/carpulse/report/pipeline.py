@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carpulse.battery.samples import samples_from_snapshot
+from carpulse.battery.service import battery
 from carpulse.connect.dependencies import connect_context
 from carpulse.database import release_read
 from carpulse.errors import CarPulseError
@@ -28,13 +30,13 @@ from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
 from carpulse.kit.resilience import spaced_delay
 from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
+from carpulse.observation.service import observations
 from carpulse.order.service import orders
-from carpulse.provider.base import Capability, ReadingPolicy
+from carpulse.provider.base import Capability, ReadingPolicy, VehicleSnapshot
 from carpulse.provider.errors import ProviderError, ProviderUnavailable, VehicleAsleep, asked_to_wait
-from carpulse.report.battery import samples_from_snapshot
 from carpulse.report.document import DocumentInputs, PhotoImage, render_document
 from carpulse.report.errors import VehicleNotRead
-from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository, sample_to_json
+from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
 from carpulse.vehicle.service import VehicleAccess, vehicle_access
 
 if TYPE_CHECKING:
@@ -145,9 +147,9 @@ async def _obtain_snapshot(
         with_history=with_history,
         billable_calls=snapshot.billable_calls,
         data=snapshot.model_dump(mode="json"),
-        battery_samples=[sample_to_json(sample) for sample in samples_from_snapshot(snapshot)],
     )
     db.add(record)
+    await observations.record_snapshot(db, snapshot, brand=provider.brand, connection_id=access.connection_id)
     await db.commit()  # visible to the renders of this vehicle waiting for it
     log.info("report.vehicle_acquired", vin=mask_vin(vin), billable_calls=snapshot.billable_calls)
     return record
@@ -179,8 +181,9 @@ async def document_inputs(
             "the car; we try again automatically.",
             missing=missing,
         )
-    history = await SnapshotRepository(db).battery_history(vin, exclude=record.id)
-    cohort = await SnapshotRepository(db).cohort_samples(vin)
+    current = samples_from_snapshot(VehicleSnapshot.model_validate(record.data))
+    history = await battery.history(db, vin, besides=current)
+    cohort = await battery.cohort(db, vin)
     photos: list[PhotoImage] = []
     for photo in await PhotoRepository(db).for_connection(access.connection_id):
         data = await state.storage.get(photo.storage_key)

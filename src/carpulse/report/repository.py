@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -22,7 +21,6 @@ from carpulse.models import (
     VehicleConnection,
     VehicleSnapshotRecord,
 )
-from carpulse.report.battery import BatterySample
 
 OPEN_STATES = (ReportStatus.queued, ReportStatus.processing, ReportStatus.uploading, ReportStatus.waiting_for_vehicle)
 # Waiting for its car or queued: due again at `retry_at`.
@@ -261,67 +259,9 @@ class SnapshotRepository:
         )
         return (await self.db.execute(statement)).scalar_one_or_none()
 
-    async def battery_history(self, vin: str, *, exclude: uuid.UUID, limit: int = 50) -> list[BatterySample]:
-        """Battery samples of earlier acquisitions of the same vehicle (any account): the estimate's history."""
-        statement = (
-            select(VehicleSnapshotRecord.battery_samples)
-            .where(VehicleSnapshotRecord.vin == vin, VehicleSnapshotRecord.id != exclude)
-            .order_by(VehicleSnapshotRecord.captured_at.desc())
-            .limit(limit)
-        )
-        rows = (await self.db.execute(statement)).scalars()
-        return [sample_from_json(item) for samples in rows for item in samples or []]
-
-    async def cohort_samples(self, vin: str, *, limit: int = 5000) -> dict[str, list[BatterySample]]:
-        """Battery samples of other vehicles sharing this VIN's model, body, battery and drive codes (positions 1–8)
-        and model year (position 10), by VIN: the cars a battery is compared with. Empty for a malformed VIN."""
-        if len(vin) != 17 or not vin.isalnum():
-            return {}
-        pattern = f"{vin[:8]}_{vin[9]}%"
-        statement = (
-            select(VehicleSnapshotRecord.vin, VehicleSnapshotRecord.battery_samples)
-            .where(VehicleSnapshotRecord.vin.like(pattern), VehicleSnapshotRecord.vin != vin)
-            .order_by(VehicleSnapshotRecord.captured_at.desc())
-            .limit(limit)
-        )
-        cohort: dict[str, list[BatterySample]] = {}
-        for other, samples in (await self.db.execute(statement)).all():
-            cohort.setdefault(other, []).extend(sample_from_json(item) for item in samples or [])
-        return cohort
-
     async def delete_before(self, before: datetime) -> None:
         statement = delete(VehicleSnapshotRecord).where(VehicleSnapshotRecord.captured_at < before)
         await self.db.execute(statement.execution_options(synchronize_session=False))
-
-
-def sample_to_json(sample: BatterySample) -> dict[str, Any]:
-    return {
-        "captured_at": sample.captured_at.isoformat(),
-        "battery_level_percent": str(sample.battery_level_percent),
-        "rated_range_km": str(sample.rated_range_km),
-        "usable_level_percent": _text(sample.usable_level_percent),
-        "odometer_km": _text(sample.odometer_km),
-        "software_version": sample.software_version,
-    }
-
-
-def sample_from_json(data: dict[str, Any]) -> BatterySample:
-    return BatterySample(
-        captured_at=datetime.fromisoformat(data["captured_at"]),
-        battery_level_percent=Decimal(data["battery_level_percent"]),
-        rated_range_km=Decimal(data["rated_range_km"]),
-        usable_level_percent=_decimal(data.get("usable_level_percent")),
-        odometer_km=_decimal(data.get("odometer_km")),
-        software_version=data.get("software_version"),
-    )
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 class PhotoRepository:

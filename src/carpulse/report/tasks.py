@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carpulse.database import transaction
 from carpulse.kit.logs import get_logger
 from carpulse.models import Order
+from carpulse.observation.service import observations
 from carpulse.order.service import orders
 from carpulse.report.pipeline import REFUND_JOB, RENDER_JOB, run_render
 from carpulse.report.repository import KeptDataRepository, PhotoRepository, ReportRepository, SnapshotRepository
@@ -92,7 +93,8 @@ async def requeue_lost(state: State) -> int:
 # Hourly: a retention of days needs no finer grain.
 @scheduled("report.delete_expired", every_seconds=3600.0)
 async def delete_expired(state: State) -> int:
-    """The retention job: reports, photos and acquired data older than the retention period go, files first."""
+    """The retention job: reports, photos and acquired data (snapshots, observations) older than the retention
+    period go, files first."""
     before = state.clock.now() - timedelta(days=state.settings.report.retention_days)
     async with state.sessionmaker() as db:
         old_reports = await ReportRepository(db).expired(before)
@@ -106,6 +108,7 @@ async def delete_expired(state: State) -> int:
             await db.delete(photo)
         await ReportRepository(db).delete(report.id for report in old_reports)
         await SnapshotRepository(db).delete_before(before)
+        await observations.forget_before(db, before)
         await db.commit()
     # Files a crash left without a row (stored, then the transaction was lost) go by age too.
     for prefix in ("reports", "photos"):

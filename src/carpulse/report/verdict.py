@@ -11,17 +11,17 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from carpulse.kit.i18n import format_date, format_number, translate
-from carpulse.provider.base import Alert, PublishedWarranty, VehicleSnapshot, Warranty
-from carpulse.provider.fields import READINGS, FieldCatalogue, FieldDef
-from carpulse.report.battery import (
+from carpulse.battery.estimator import (
     COHORT_MINIMUM,
     PUBLISHED_SOURCE,
     BatteryHealth,
     BatterySample,
     Comparison,
 )
-from carpulse.report.region import RegionContext, format_value
+from carpulse.kit.i18n import format_date, format_number, translate
+from carpulse.kit.region import RegionContext, format_value
+from carpulse.provider.base import Alert, PublishedWarranty, VehicleSnapshot, Warranty
+from carpulse.provider.fields import READINGS, FieldCatalogue, FieldDef
 
 Tone = Literal["good", "note", "warning", "unknown"]
 

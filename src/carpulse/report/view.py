@@ -14,6 +14,9 @@ from typing import Any
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 
+from carpulse.battery.catalogue import baseline_for
+from carpulse.battery.estimator import FLAG_FEW_SAMPLES, BatteryHealth, Comparison, compare, estimate, sources
+from carpulse.battery.samples import samples_from_snapshot
 from carpulse.charging.schemas import CurrencyTotal
 from carpulse.charging.statement import charging_lines, currency_totals, lookback, month_of
 from carpulse.kit.i18n import (
@@ -24,22 +27,13 @@ from carpulse.kit.i18n import (
     say,
     translate,
 )
+from carpulse.kit.region import RegionContext, format_moment, format_value, zone_label
 from carpulse.provider.base import BrandInfo, Capability, Reading, VehicleSnapshot
 from carpulse.provider.fields import Section, extract
-from carpulse.report.battery import (
-    FLAG_FEW_SAMPLES,
-    BatteryHealth,
-    Comparison,
-    baseline_for,
-    compare,
-    estimate,
-    samples_from_snapshot,
-    sources,
-)
 from carpulse.report.document import DocumentInputs
 from carpulse.report.gauge import Gauge, gauge
-from carpulse.report.region import RegionContext, car_time_zone, format_moment, format_value, zone_label
 from carpulse.report.verdict import Verdict, build_verdict, check_odometer
+from carpulse.report.zone import car_time_zone
 
 # Sections the report shows as tables of their own (alerts, warranties, charging history, service).
 OWN_TABLES = frozenset({Section.alerts, Section.warranty, Section.charging_history})
@@ -449,7 +443,7 @@ def _energy_chart(months: dict[str, dict[str, Any]], locale: str) -> BarChart | 
 def _health(inputs: DocumentInputs) -> BatteryHealth:
     snapshot = inputs.snapshot
     samples = [*samples_from_snapshot(snapshot), *inputs.history_samples]
-    baseline = baseline_for(snapshot.identity, _vehicle_config(snapshot))
+    baseline = baseline_for(snapshot.identity)
     return estimate(samples, baseline, now=inputs.generated_at)
 
 

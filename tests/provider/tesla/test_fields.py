@@ -10,7 +10,8 @@ import pytest
 
 from carpulse.kit.clock import system_clock
 from carpulse.kit.i18n import LOCALES, catalogue
-from carpulse.provider.fields import GLOSSARY_TERMS, FieldType, Section, extract, leaf_paths
+from carpulse.kit.region import FieldType, RegionContext, format_field, format_value
+from carpulse.provider.fields import GLOSSARY_TERMS, Section, extract, leaf_paths
 from carpulse.provider.tesla.adapter import TeslaProvider
 from carpulse.provider.tesla.client import unverified_claims
 from carpulse.provider.tesla.fields import (
@@ -20,7 +21,6 @@ from carpulse.provider.tesla.fields import (
     TESLA_IGNORED,
     tesla_capture_times,
 )
-from carpulse.report.region import RegionContext, format_field, format_value
 from fakes.tesla_fleet import TeslaFleetFake, vehicle_data, warranty
 from tests.provider.tesla.conftest import TeslaRig
 

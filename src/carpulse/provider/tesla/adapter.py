@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -61,6 +62,7 @@ def to_summary(vehicle: TeslaVehicle) -> VehicleSummary:
 
 MILES_TO_KM = 1.609344
 SOURCE = "tesla_fleet"
+_WHEEL_SIZE = re.compile(r"(?<!\d)(1[5-9]|2[0-4])(?!\d)")
 
 
 def _number(value: Any) -> float | None:
@@ -105,6 +107,22 @@ def _enum_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != "<invalid>" else None
 
 
+def identify(identity: VehicleIdentity, config: Mapping[str, Any]) -> VehicleIdentity:
+    """The identity with what `vehicle_config` says of the car's build: trim badge, colour, wheels (and their rim
+    size, which Tesla gives only inside the wheel's name) and body variant, what a pack catalogue matches on."""
+    wheels = _enum_text(config.get("wheel_type")) or identity.wheels
+    match = _WHEEL_SIZE.search(wheels or "")
+    return identity.model_copy(
+        update={
+            "trim": _enum_text(config.get("trim_badging")) or identity.trim,
+            "colour": _enum_text(config.get("exterior_color")) or identity.colour,
+            "wheels": wheels,
+            "wheel_inches": int(match.group(1)) if match else identity.wheel_inches,
+            "variant": _enum_text(config.get("car_type")) or identity.variant,
+        }
+    )
+
+
 def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> None:
     charge = data.get("charge_state") or {}
     vehicle_state = data.get("vehicle_state") or {}
@@ -112,11 +130,9 @@ def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> N
     drive = data.get("drive_state") or {}
     charge_at = _epoch_ms(charge.get("timestamp"))
     state_at = _epoch_ms(vehicle_state.get("timestamp"))
-    identity = snapshot.identity
+    identity = identify(snapshot.identity, config)
     identity.display_name = vehicle_state.get("vehicle_name") or data.get("display_name") or identity.display_name
-    identity.trim = _enum_text(config.get("trim_badging")) or identity.trim
-    identity.colour = _enum_text(config.get("exterior_color")) or identity.colour
-    identity.wheels = _enum_text(config.get("wheel_type")) or identity.wheels
+    snapshot.identity = identity
 
     odometer = _number(vehicle_state.get("odometer"))
     snapshot.odometer = _reading(round(odometer * MILES_TO_KM, 1) if odometer is not None else None, "km", state_at)

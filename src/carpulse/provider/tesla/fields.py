@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from carpulse.kit.region import FieldType
 from carpulse.provider.fields import (
     BASIC_AND_PRO,
     PRO_ONLY,
     CapturedAt,
     FieldDef,
-    FieldType,
     Section,
     flatten_enums,
 )

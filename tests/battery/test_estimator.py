@@ -11,12 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carpulse.kit.i18n import LOCALES, catalogue, message_ids, say
-from carpulse.provider.base import Reading, VehicleIdentity, VehicleSnapshot
-from carpulse.provider.tesla.adapter import model_from_vin, normalize_vehicle_data, year_from_vin
-from carpulse.report.battery import (
-    BASELINE_KEYS,
-    BASELINES,
+from carpulse.battery.catalogue import BASELINE_KEYS, BASELINES, baseline_for
+from carpulse.battery.estimator import (
     FLAG_ABOVE_NOMINAL,
     FLAG_FEW_SAMPLES,
     FLAG_FIRMWARE_CHANGED,
@@ -34,11 +30,13 @@ from carpulse.report.battery import (
     BatteryHealth,
     BatterySample,
     PackBaseline,
-    baseline_for,
     estimate,
-    samples_from_snapshot,
     sources,
 )
+from carpulse.battery.samples import samples_from_snapshot
+from carpulse.kit.i18n import LOCALES, catalogue, message_ids, say
+from carpulse.provider.base import Reading, VehicleIdentity, VehicleSnapshot
+from carpulse.provider.tesla.adapter import identify, model_from_vin, normalize_vehicle_data, year_from_vin
 from fakes.tesla_fleet.catalog import MODELS
 from fakes.tesla_fleet.fleet import Account, Vehicle, build_accounts
 from fakes.tesla_fleet.vehicle_data import vehicle_data
@@ -46,6 +44,11 @@ from fakes.tesla_fleet.vehicle_data import vehicle_data
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 VIN_FREMONT_M3_2022 = "5YJ3E7EB1NF000001"
 VIN_SHANGHAI_M3_2022 = "LRW3E7EB1NC000001"
+
+
+def tesla_baseline(identity: VehicleIdentity, config: dict[str, str] | None) -> PackBaseline | None:
+    """The baseline of a car as the Tesla adapter identifies it from its `vehicle_config`."""
+    return baseline_for(identify(identity, config or {}))
 
 
 def baseline(key: str) -> PackBaseline:
@@ -240,7 +243,7 @@ class TestHealthyPack:
         snapshot = fake_snapshot(account, vehicle, seed, NOW)
         config = snapshot.raw["vehicle_data"]["vehicle_config"]
 
-        pack = baseline_for(snapshot.identity, config)
+        pack = tesla_baseline(snapshot.identity, config)
         health = estimate(samples_from_snapshot(snapshot), pack, now=NOW)
 
         assert pack is not None
@@ -444,14 +447,14 @@ class TestNoBaseline:
         ],
     )
     def test_cars_we_cannot_match_get_none(self, identity: VehicleIdentity, config: dict[str, str] | None) -> None:
-        assert baseline_for(identity, config) is None
+        assert tesla_baseline(identity, config) is None
 
 
 class TestBaselineFor:
     def test_model_trim_year_wheels_and_factory_pick_one_row(self) -> None:
         identity = VehicleIdentity(vin=VIN_FREMONT_M3_2022, model="Model 3", trim="74d", year=2022)
 
-        pack = baseline_for(identity, {"car_type": "model3", "trim_badging": "74d", "wheel_type": "Pinwheel18CapKit"})
+        pack = tesla_baseline(identity, {"car_type": "model3", "trim_badging": "74d", "wheel_type": "Pinwheel18CapKit"})
 
         assert pack == LONG_RANGE
         assert pack.chemistry == "NCA"
@@ -461,7 +464,7 @@ class TestBaselineFor:
     def test_shanghai_built_long_range_is_ncm(self) -> None:
         identity = VehicleIdentity(vin=VIN_SHANGHAI_M3_2022, model="Model 3", trim="74d", year=2022)
 
-        pack = baseline_for(identity, {"wheel_type": "Pinwheel18"})
+        pack = tesla_baseline(identity, {"wheel_type": "Pinwheel18"})
 
         assert pack is not None
         assert pack.key == "model_3_long_range_awd_2022_18in_ncm"
@@ -471,7 +474,7 @@ class TestBaselineFor:
     def test_the_published_wheel_rating_is_used(self) -> None:
         identity = VehicleIdentity(vin=VIN_FREMONT_M3_2022, model="Model 3", trim="74d", year=2022)
 
-        pack = baseline_for(identity, {"wheel_type": "Stiletto19"})
+        pack = tesla_baseline(identity, {"wheel_type": "Stiletto19"})
 
         assert pack == baseline("model_3_long_range_awd_2022_19in")
 
@@ -479,7 +482,7 @@ class TestBaselineFor:
         identity = VehicleIdentity(vin=VIN_FREMONT_M3_2022, model="Model 3", trim="74d", year=2022)
         eighteen, nineteen = LONG_RANGE, baseline("model_3_long_range_awd_2022_19in")
 
-        pack = baseline_for(identity, None)
+        pack = tesla_baseline(identity, None)
 
         assert pack is not None
         low, high = pack.rated_range_interval_km
@@ -491,7 +494,7 @@ class TestBaselineFor:
         identity = VehicleIdentity(vin=VIN_FREMONT_M3_2022, model="Model 3", trim="74d", year=2022)
         nineteen = baseline("model_3_long_range_awd_2022_19in")
 
-        pack = baseline_for(identity, {"wheel_type": "Stiletto20"})
+        pack = tesla_baseline(identity, {"wheel_type": "Stiletto20"})
 
         assert pack is not None
         assert pack.wheel_inches == 20
@@ -503,7 +506,7 @@ class TestBaselineFor:
     def test_a_year_rated_twice_spans_both_ratings(self) -> None:
         identity = VehicleIdentity(vin="5YJSA1E2XKF000001", model="Model S", trim="100d", year=2019)
 
-        pack = baseline_for(identity, {"car_type": "models2", "wheel_type": "Slipstream19"})
+        pack = tesla_baseline(identity, {"car_type": "models2", "wheel_type": "Slipstream19"})
 
         assert pack is not None
         low, high = pack.rated_range_interval_km
@@ -516,7 +519,7 @@ class TestBaselineFor:
     def test_car_type_tells_the_2021_refresh_apart(self, car_type: str, key: str) -> None:
         identity = VehicleIdentity(vin="5YJSA1E2XMF000001", model="Model S", trim="100d", year=2021)
 
-        pack = baseline_for(identity, {"car_type": car_type, "wheel_type": "Tempest19"})
+        pack = tesla_baseline(identity, {"car_type": car_type, "wheel_type": "Tempest19"})
 
         assert pack is not None
         assert pack.key == key
@@ -524,7 +527,7 @@ class TestBaselineFor:
     def test_vin_position_seven_f_means_lfp(self) -> None:
         identity = VehicleIdentity(vin="LRW3E7FS5PC695355", model="Model 3", trim="50", year=2023)
 
-        pack = baseline_for(identity, None)
+        pack = tesla_baseline(identity, None)
 
         assert pack == RWD_LFP
         assert pack.rated_range_km == Decimal("437.7")  # 272 mi
@@ -532,7 +535,7 @@ class TestBaselineFor:
     def test_the_model_can_come_from_car_type(self) -> None:
         identity = VehicleIdentity(vin="7G2CEHED1RA000001", year=2024)
 
-        pack = baseline_for(identity, {"car_type": "cybertruck", "trim_badging": "cyberbeast"})
+        pack = tesla_baseline(identity, {"car_type": "cybertruck", "trim_badging": "cyberbeast"})
 
         assert pack is not None
         assert pack.key == "cybertruck_cyberbeast_2024"
@@ -540,7 +543,7 @@ class TestBaselineFor:
     def test_a_badge_older_than_its_vin_year_takes_its_first_rating(self) -> None:
         identity = VehicleIdentity(vin="5YJXCAE4XMF000001", model="Model X", trim="plaid", year=2021)
 
-        pack = baseline_for(identity, {"wheel_type": "Cyberstream20"})
+        pack = tesla_baseline(identity, {"wheel_type": "Cyberstream20"})
 
         assert pack == baseline("model_x_plaid_2022_20in")
 
@@ -619,7 +622,7 @@ class TestUncertaintyBand:
 
     def test_an_uncertain_rating_widens_it(self) -> None:
         identity = VehicleIdentity(vin=VIN_FREMONT_M3_2022, model="Model 3", trim="74d", year=2022)
-        unknown_wheels = baseline_for(identity, None)
+        unknown_wheels = tesla_baseline(identity, None)
         assert unknown_wheels is not None
         levels = (80, 70, 60)
 
@@ -665,11 +668,12 @@ class TestMessageKeys:
         assert {REJECTED_LOW_LEVEL, REJECTED_FUTURE, REJECTED_INVALID} <= returned
         assert sorted(returned - english_ids()) == []
 
-    def test_every_key_the_module_declares_is_in_the_english_catalogue(self) -> None:
+    def test_every_key_the_package_declares_is_in_the_english_catalogue(self) -> None:
         battery_ids = {key for key in english_ids() if key.startswith("battery.")}
+        declared = MESSAGE_KEYS | frozenset(BASELINE_KEYS)
 
-        assert sorted(MESSAGE_KEYS - battery_ids) == []
-        assert sorted(battery_ids - MESSAGE_KEYS) == []
+        assert sorted(declared - battery_ids) == []
+        assert sorted(battery_ids - declared) == []
 
 
 class TestFakeCoverage:
@@ -689,7 +693,7 @@ class TestFakeCoverage:
                     moment = datetime.combine(anchor, datetime.min.time(), tzinfo=UTC)
                     snapshot = fake_snapshot(account, vehicle, seed, moment)
                     config = snapshot.raw["vehicle_data"]["vehicle_config"]
-                    if baseline_for(snapshot.identity, config) is None:
+                    if tesla_baseline(snapshot.identity, config) is None:
                         unmatched.append((vehicle.model.name, vehicle.trim.badging, vehicle.vin[:3], vehicle.vin[9]))
 
         # US-built Model Y RWD: chemistry not established. Shanghai-built Standard Range Plus before model year
@@ -719,7 +723,7 @@ class TestBaselineWording:
 
     def test_the_baseline_reads_in_the_readers_language(self) -> None:
         identity = VehicleIdentity(vin=VIN_SHANGHAI_M3_2022, model="Model 3", trim="74d", year=2022)
-        pack = baseline_for(identity, {"wheel_type": "Pinwheel18"})
+        pack = tesla_baseline(identity, {"wheel_type": "Pinwheel18"})
 
         assert pack is not None
         assert say(pack.label, "de") == "Model 3 Long Range AWD, 18-Zoll-Räder, in Shanghai oder Berlin gebaut (NCM)"

@@ -1,8 +1,9 @@
-"""The reader's region (language, units, currency, time zone) and report field values formatted for it.
+"""The reader's region (language, units, currency, time zone) and values formatted for it.
 
-`format_value` converts a raw provider value from its source unit into the reader's unit and formats
-it with Babel; it never raises, whatever a provider sends: odd values read "not available" or as
-the raw text.
+`format_value` converts a raw value from its source unit into the reader's unit and formats it with
+Babel; it never raises, whatever a provider sends: odd values read "not available" or as the raw text.
+What a value is comes in as a `FieldSpec` (a provider's `FieldSpec` is one), so this module knows no
+provider and no domain.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Literal, TypeVar
+from enum import StrEnum
+from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates as babel_dates
@@ -31,7 +33,62 @@ from carpulse.kit.i18n import (
     supported_locale,
     translate,
 )
-from carpulse.provider.fields import FieldDef, FieldType, FieldValue, enum_message
+
+
+class FieldType(StrEnum):
+    """How a value is converted and formatted for a reader."""
+
+    distance = "distance"
+    energy = "energy"
+    percent = "percent"
+    power = "power"
+    temperature = "temperature"
+    pressure = "pressure"
+    # Speeds follow the reader's distance unit (mph or km/h), so they need their own conversion.
+    speed = "speed"
+    date = "date"
+    # A clock time without a date, e.g. an off-peak window ending at 06:00 (minutes after midnight).
+    time_of_day = "time_of_day"
+    duration = "duration"
+    money = "money"
+    # A plain number, with its unit when it has one (V, A, kWh...). Not "count": that would shadow str.count.
+    number = "number"
+    text = "text"
+    enum = "enum"
+    boolean = "boolean"
+
+
+class FieldSpec(Protocol):
+    """What formatting needs to know of a value: its kind, its source unit, and whether it may be printed."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def type(self) -> FieldType: ...
+
+    @property
+    def unit(self) -> str | None: ...
+
+    @property
+    def sensitive(self) -> bool: ...
+
+    @property
+    def decimals(self) -> int | None: ...
+
+
+class FoundValue(Protocol):
+    """A value found in a payload, with the unit found next to it."""
+
+    @property
+    def field(self) -> FieldSpec: ...
+
+    @property
+    def value(self) -> Any: ...
+
+    @property
+    def unit(self) -> str | None: ...
+
 
 DistanceUnit = Literal["km", "mi"]
 TemperatureUnit = Literal["C", "F"]
@@ -220,63 +277,6 @@ def _time_zone(time_zone: str | tzinfo | None, country: str | None) -> tzinfo:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
-# The zone a report's times are shown in when the car tells us only its clock's offset from UTC (Tesla's
-# `vehicle_config.utc_offset`) and its region: the first zone of the reader's market, then of the car's region,
-# whose offset at the reading is the car's. Zones sharing an offset here share their daylight-saving rules too,
-# so a name picked among them never moves a time.
-MARKET_ZONES = {
-    "en": "Europe/London",
-    "fi": "Europe/Helsinki",
-    "sv": "Europe/Stockholm",
-    "no": "Europe/Oslo",
-    "da": "Europe/Copenhagen",
-    "de": "Europe/Berlin",
-    "fr": "Europe/Paris",
-    "es": "Europe/Madrid",
-    "it": "Europe/Rome",
-}
-REGION_ZONES = {
-    "eu": ("Europe/Berlin", "Europe/London", "Europe/Lisbon", "Europe/Helsinki", "Europe/Istanbul", "Asia/Dubai"),
-    "na": (
-        "America/New_York",
-        "America/Chicago",
-        "America/Denver",
-        "America/Phoenix",
-        "America/Los_Angeles",
-        "America/Anchorage",
-        "Pacific/Honolulu",
-        "America/Halifax",
-    ),
-    "apac": ("Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "Australia/Perth", "Pacific/Auckland"),
-}
-
-
-@dataclass(frozen=True)
-class CarZone:
-    """The time zone a report shows every time in, and whether it was the car's clock or the market's guess."""
-
-    zone: tzinfo
-    from_car: bool
-
-
-def car_time_zone(vehicle_config: Mapping[str, Any] | None, locale: str, at: datetime) -> CarZone:
-    """The car's zone from its clock's UTC offset; the reader's market zone when the car did not say."""
-    market = MARKET_ZONES.get(supported_locale(locale), "UTC")
-    config = vehicle_config or {}
-    offset = config.get("utc_offset")
-    if isinstance(offset, bool) or not isinstance(offset, int | float):
-        return CarZone(ZoneInfo(market), from_car=False)
-    region = "eu" if config.get("eu_vehicle") is True else "na" if config.get("eu_vehicle") is False else None
-    candidates = [market, *REGION_ZONES.get(region or "", ()), *(z for zones in REGION_ZONES.values() for z in zones)]
-    for name in dict.fromkeys(candidates):
-        zone = ZoneInfo(name)
-        local = at.astimezone(zone).utcoffset()
-        if local is not None and local.total_seconds() == offset:
-            return CarZone(zone, from_car=True)
-    # No named zone has this offset now: the offset itself, which is still the car's clock.
-    return CarZone(timezone(timedelta(seconds=int(offset))), from_car=True)
-
-
 def zone_label(zone: tzinfo, at: datetime) -> str:
     """`Europe/Helsinki (EET)`: the zone's name and its abbreviation at `at`."""
     local = at.astimezone(zone)
@@ -291,13 +291,13 @@ def zone_label(zone: tzinfo, at: datetime) -> str:
     return f"{key} ({abbreviation})"
 
 
-def format_field(value: FieldValue, ctx: RegionContext, enums: Mapping[str, str] | None = None) -> str:
+def format_field(value: FoundValue, ctx: RegionContext, enums: Mapping[str, str] | None = None) -> str:
     """An extracted value formatted for the reader, with the unit found next to it in the payload."""
     return format_value(value.field, value.value, ctx, enums, unit=value.unit)
 
 
 def format_value(
-    field: FieldDef,
+    field: FieldSpec,
     value: Any,
     ctx: RegionContext,
     enums: Mapping[str, str] | None = None,
@@ -399,7 +399,7 @@ def _number_or_text(value: Any) -> Decimal | str | None:
     return number if number is not None else _text_or_none(value)
 
 
-def _convert(field: FieldDef, number: Decimal, unit: str | None, ctx: RegionContext) -> tuple[Decimal, str | None]:
+def _convert(field: FieldSpec, number: Decimal, unit: str | None, ctx: RegionContext) -> tuple[Decimal, str | None]:
     """The number in the reader's unit (or the unit the type always shows)."""
     kind = field.type
     if kind is FieldType.distance:
@@ -429,7 +429,7 @@ def _convert(field: FieldDef, number: Decimal, unit: str | None, ctx: RegionCont
 
 
 def _quantity(
-    field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
+    field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
 ) -> str | None:
     given = _number_or_text(value)
     if not isinstance(given, Decimal):
@@ -443,21 +443,23 @@ def _quantity(
     return _measure(number, shown_unit, decimals, ctx)
 
 
-def _percent(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _percent(
+    field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
+) -> str | None:
     given = _number_or_text(value)
     if not isinstance(given, Decimal):
         return given
     return format_percent(_round(given, field.decimals or 0), ctx.locale)
 
 
-def _number(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _number(field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
     given = _number_or_text(value)
     if not isinstance(given, Decimal):
         return given
     return _measure(given, _unit(unit), field.decimals, ctx)
 
 
-def _money(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _money(field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
     given = _number_or_text(value)
     if not isinstance(given, Decimal):
         return given
@@ -493,7 +495,7 @@ def _duration_text(seconds: Decimal, ctx: RegionContext) -> str:
 
 
 def _duration(
-    field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
+    field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
 ) -> str | None:
     given = _number_or_text(value)
     if not isinstance(given, Decimal):
@@ -521,7 +523,7 @@ def _moment(value: Any, unit: str | None) -> datetime | date | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _date(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _date(field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
     try:
         moment = _moment(value, unit)
     except ValueError:
@@ -545,7 +547,7 @@ def format_moment(moment: datetime, ctx: RegionContext) -> str:
 
 
 def _time_of_day(
-    field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
+    field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
 ) -> str | None:
     given = _number_or_text(value)
     if not isinstance(given, Decimal):
@@ -566,7 +568,7 @@ def _raw_text(value: Any) -> str | None:
     return None
 
 
-def _text(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _text(field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
     if isinstance(value, list):
         items = [text for item in value if (text := _raw_text(item)) is not None]
         return ", ".join(items)[:_MAX_TEXT] if items else None
@@ -577,7 +579,7 @@ def _text(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, s
     return text
 
 
-def _enum(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _enum(field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
@@ -597,11 +599,23 @@ def _enum(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, s
     return _raw_text(value)
 
 
+def enum_key(field_key: str, raw: str) -> str:
+    """The key of a raw enum value that means something else in another field (`climate.seat_heater_left:2`)."""
+    return f"{field_key}:{raw}"
+
+
+def enum_message(enums: Mapping[str, str], field: FieldSpec, raw: str) -> str | None:
+    """The message key of a raw enum value of `field`, or None when the table does not know it."""
+    return enums.get(enum_key(field.key, raw)) or enums.get(raw)
+
+
 _TRUE = frozenset({"true", "yes", "on"})
 _FALSE = frozenset({"false", "no", "off"})
 
 
-def _boolean(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None) -> str | None:
+def _boolean(
+    field: FieldSpec, value: Any, ctx: RegionContext, enums: Mapping[str, str], unit: str | None
+) -> str | None:
     answer: bool | None = None
     if isinstance(value, bool):
         answer = value
@@ -614,7 +628,7 @@ def _boolean(field: FieldDef, value: Any, ctx: RegionContext, enums: Mapping[str
     return translate(ctx.locale, "format.yes" if answer else "format.no")
 
 
-_FORMATTERS: dict[FieldType, Callable[[FieldDef, Any, RegionContext, Mapping[str, str], str | None], str | None]] = {
+_FORMATTERS: dict[FieldType, Callable[[FieldSpec, Any, RegionContext, Mapping[str, str], str | None], str | None]] = {
     FieldType.distance: _quantity,
     FieldType.energy: _quantity,
     FieldType.power: _quantity,

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carpulse.kit.i18n import LOCALES, UnsupportedLocale
-from carpulse.provider.fields import FieldDef, FieldType, FieldValue, Section
+from carpulse.kit.region import FieldType, RegionContext, format_field, format_freshness, format_value
+from carpulse.provider.fields import FieldDef, FieldValue, Section
 from carpulse.provider.tesla.fields import TESLA_ENUMS, TESLA_FIELDS
-from carpulse.report.region import RegionContext, format_field, format_freshness, format_value
 
 ODOMETER = TESLA_FIELDS["vehicle_data.vehicle_state.odometer"]
 ENERGY = TESLA_FIELDS["vehicle_data.charge_state.energy_remaining"]
