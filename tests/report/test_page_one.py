@@ -20,7 +20,7 @@ from carpulse.battery.catalogue import baseline_for
 from carpulse.battery.estimator import COHORT_MINIMUM, PUBLISHED_SOURCE, BatterySample, published_typical_percent
 from carpulse.kit.i18n import LOCALES, format_date, translate
 from carpulse.kit.region import zone_label
-from carpulse.provider.base import VehicleSnapshot
+from carpulse.provider.base import CarSettings, VehicleSnapshot
 from carpulse.provider.tesla.brand import INFO as TESLA
 from carpulse.report.document import DocumentInputs, render_document, render_report_html
 from carpulse.report.gauge import scale_for
@@ -321,9 +321,9 @@ class TestAppendixAndTimes:
 
     def test_the_cars_clock_names_the_zone(self) -> None:
         winter = datetime(2026, 12, 2, 12, tzinfo=UTC)
-        helsinki = car_time_zone({"utc_offset": 7200, "eu_vehicle": True}, "fi", winter)
-        berlin = car_time_zone({"utc_offset": 3600, "eu_vehicle": True}, "en", winter)
-        california = car_time_zone({"utc_offset": -28800, "eu_vehicle": False}, "de", winter)
+        helsinki = car_time_zone(CarSettings(utc_offset_seconds=7200, market="eu"), "fi", winter)
+        berlin = car_time_zone(CarSettings(utc_offset_seconds=3600, market="eu"), "en", winter)
+        california = car_time_zone(CarSettings(utc_offset_seconds=-28800, market="na"), "de", winter)
         unknown = car_time_zone(None, "sv", winter)
 
         assert zone_label(helsinki.zone, winter) == "Europe/Helsinki (EET)"

@@ -91,12 +91,12 @@ STALE_AFTER = timedelta(days=30)
 ABOVE_NOMINAL_PERCENT = Decimal(103)
 
 # Model error of range-based estimates, as a relative half-width: the rated range is the BMS's estimate of usable
-# energy times a rated-consumption constant, so it inherits the BMS's drift between calibrations (1–2 %), Tesla's
+# energy times a rated-consumption constant, so it inherits the BMS's drift between calibrations (1–2 %), a maker's
 # rounding and voluntary lowering of EPA figures, and how far a new car's 100 % range sits from the label (Edmunds
 # saw 296 mi on a new 2024 Model 3 Performance rated 303 mi, -2.3 %). 3 % covers these; it is a floor, not a fit.
 MODEL_ERROR = Decimal("0.03")
 # LFP's voltage curve is flat between about 20 % and 90 %, so the BMS cannot tell the level from voltage and drifts
-# until a charge to 100 % recalibrates it (Tesla asks LFP owners to charge to 100 % at least weekly).
+# until a charge to 100 % recalibrates it (makers ask LFP owners to charge to 100 % at least weekly).
 LFP_MODEL_ERROR = Decimal("0.05")
 # Scatter of implied full range between readings of one healthy pack (temperature, BMS drift), as a relative
 # standard deviation; a prior with a few degrees of freedom, so one reading is not taken as perfectly precise
@@ -106,7 +106,7 @@ PRIOR_DEGREES_OF_FREEDOM = 4
 # The median of normally distributed readings has a standard error sqrt(pi/2) times that of the mean.
 MEDIAN_EFFICIENCY = Decimal("1.2533")
 COVERAGE = Decimal(2)  # two standard errors: about 95 % of a normal distribution
-# Tesla does not publish usable capacity; the nominal kWh in the table are owner-reported BMS figures.
+# Makers rarely publish usable capacity; the catalogue's nominal kWh are owner-reported BMS figures.
 USABLE_KWH_ERROR = Decimal("0.03")
 
 MILES_TO_KM = Decimal("1.609344")

@@ -18,8 +18,8 @@ SAMPLE_KINDS = (
     ObservationKind.odometer,
     ObservationKind.software_version,
 )
-# Readings of one acquisition carry their own times (Tesla stamps charge_state and vehicle_state apart, a few
-# milliseconds to seconds): a range reading's sample takes each other kind's reading nearest to it within this.
+# Readings of one acquisition carry their own times (a brand may stamp its parts apart, a few milliseconds to
+# seconds): a range reading's sample takes each other kind's reading nearest to it within this.
 SAME_ACQUISITION = timedelta(minutes=10)
 
 

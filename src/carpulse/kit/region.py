@@ -116,7 +116,7 @@ _MAIN_ZONES = {
 _DEFAULT_CURRENCY = "EUR"
 _Unit = TypeVar("_Unit", bound=str)
 
-# Car display preferences as Tesla's gui_settings (and we) spell them.
+# Car display preferences as `CarSettings` spells them, and their plain names.
 _DISTANCE_PREFERENCES: dict[str, DistanceUnit] = {"mi/hr": "mi", "mi": "mi", "miles": "mi", "km/hr": "km", "km": "km"}
 _TEMPERATURE_PREFERENCES: dict[str, TemperatureUnit] = {"c": "C", "celsius": "C", "f": "F", "fahrenheit": "F"}
 # kPa is metric: shown in bar, the metric unit we format.
@@ -124,7 +124,7 @@ _PRESSURE_PREFERENCES: dict[str, PressureUnit] = {"bar": "bar", "kpa": "bar", "p
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-# Placeholders providers send for "no value" (Tesla: "<invalid>"), compared after stripping.
+# Placeholders providers send for "no value", compared after stripping.
 _PLACEHOLDERS = frozenset({"", "<invalid>"})
 _MAX_TEXT = 300
 # A unit we have no CLDR name for is appended as sent, if it looks like a unit at all.
@@ -221,7 +221,7 @@ class RegionContext:
         """Defaults by country (metric, EUR and UTC without one); the car's own display units win when given.
 
         `distance_units`, `temperature_units` and `pressure_units` take the car's settings as sent
-        (Tesla: `mi/hr`/`km/hr`, `F`/`C`, `Psi`/`Bar`/`kPa`); a value we do not know is ignored.
+        (`mi/hr`/`km/hr`, `F`/`C`, `Psi`/`Bar`/`kPa`); a value we do not know is ignored.
         """
         code = _country(country)
         return cls(

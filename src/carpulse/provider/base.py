@@ -52,8 +52,8 @@ class VehicleIdentity(BaseModel):
     colour: str | None = None
     wheels: str | None = None
     wheel_inches: int | None = None
-    # The maker's code for a body or generation where one model name covers several (Tesla's car_type: the
-    # refreshed Model S is "models", the one before "models2"); a pack catalogue tells their ratings apart by it.
+    # The maker's code for a body or generation where one model name covers several; a pack catalogue tells
+    # their ratings apart by it.
     variant: str | None = None
 
 
@@ -113,6 +113,16 @@ class ChargingSession(BaseModel):
     invoices: list[ChargingInvoiceRef]
 
 
+class CarSettings(BaseModel):
+    """How the car shows things to its owner, and its clock; a document follows them where the brand says them."""
+
+    distance_units: str | None = Field(default=None, description="`km/hr` or `mi/hr`")
+    temperature_units: str | None = Field(default=None, description="`C` or `F`")
+    pressure_units: str | None = Field(default=None, description="`Bar`, `kPa` or `Psi`")
+    utc_offset_seconds: int | None = Field(default=None, description="the car clock's offset from UTC")
+    market: Literal["eu", "na"] | None = Field(default=None, description="the market the car was built for")
+
+
 class VehicleSnapshot(BaseModel):
     identity: VehicleIdentity
     captured_at: datetime
@@ -129,6 +139,7 @@ class VehicleSnapshot(BaseModel):
     alerts: Reading[list[Alert]] | None = None
     warranties: Reading[list[Warranty]] | None = None
     charging_history: Reading[list[ChargingSession]] | None = None
+    settings: CarSettings | None = None
     gaps: dict[str, str] = Field(default_factory=dict, description="what could not be read, and why")
     raw: dict[str, Any] = Field(
         default_factory=dict,

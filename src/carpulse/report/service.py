@@ -198,7 +198,7 @@ class ReportService:
         )
 
     def task(self, state: State, report: Report, brand: str) -> ReportTask:
-        """One report's task as its customer sees it; `brand` names the car's brand ("Tesla") in its message."""
+        """One report's task as its customer sees it; `brand` names the car's brand in its message."""
         ttl = state.settings.storage.signed_url_ttl_seconds
         complete = report.status is ReportStatus.complete and report.pdf_key is not None
         waiting = report.status is ReportStatus.waiting_for_vehicle

@@ -28,7 +28,7 @@ from carpulse.kit.i18n import (
     translate,
 )
 from carpulse.kit.region import RegionContext, format_moment, format_value, zone_label
-from carpulse.provider.base import BrandInfo, Capability, Reading, VehicleSnapshot
+from carpulse.provider.base import BrandInfo, Capability, CarSettings, Reading, VehicleSnapshot
 from carpulse.provider.fields import Section, extract
 from carpulse.report.document import DocumentInputs
 from carpulse.report.gauge import Gauge, gauge
@@ -155,34 +155,28 @@ def _t(locale: str, key: str, **values: object) -> str:
     return translate(locale, key, **values)
 
 
-def _vehicle_config(snapshot: VehicleSnapshot) -> dict[str, Any] | None:
-    config = (snapshot.raw.get("vehicle_data") or {}).get("vehicle_config")
-    return config if isinstance(config, dict) else None
-
-
 def region_for(snapshot: VehicleSnapshot, locale: str) -> RegionContext:
     """The reader's language, with the car's own display units and time zone when it told us them.
 
     The zone comes from what Basic and Pro both read (the car's clock), never from the charging history only
     Pro reads, so both packages of one car show the same times.
     """
-    data = snapshot.raw.get("vehicle_data") or {}
-    gui = data.get("gui_settings") or {}
+    car = snapshot.settings or CarSettings()
     sessions = snapshot.charging_history.value if snapshot.charging_history else []
     country = next((s.country for s in sessions if s.country), None)
-    zone = car_time_zone(_vehicle_config(snapshot), locale, snapshot.captured_at)
+    zone = car_time_zone(snapshot.settings, locale, snapshot.captured_at)
     return RegionContext.build(
         locale,
         country=country,
-        distance_units=gui.get("gui_distance_units"),
-        temperature_units=gui.get("gui_temperature_units"),
-        pressure_units=gui.get("gui_tire_pressure_units"),
+        distance_units=car.distance_units,
+        temperature_units=car.temperature_units,
+        pressure_units=car.pressure_units,
         time_zone=zone.zone,
     )
 
 
 def _time_zone_note(snapshot: VehicleSnapshot, locale: str) -> str:
-    zone = car_time_zone(_vehicle_config(snapshot), locale, snapshot.captured_at)
+    zone = car_time_zone(snapshot.settings, locale, snapshot.captured_at)
     key = "report.time_zone.car" if zone.from_car else "report.time_zone.market"
     return _t(locale, key, zone=zone_label(zone.zone, snapshot.captured_at))
 

@@ -1,17 +1,16 @@
-"""The zone a report shows its times in: the car's clock where Tesla's `vehicle_config` gives its offset."""
+"""The zone a report shows its times in: the car's clock where its brand gives the clock's offset."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from carpulse.kit.i18n import supported_locale
+from carpulse.provider.base import CarSettings
 
-# The zone a report's times are shown in when the car tells us only its clock's offset from UTC (Tesla's
-# `vehicle_config.utc_offset`) and its region: the first zone of the reader's market, then of the car's region,
+# The zone a report's times are shown in when the car tells us only its clock's offset from UTC
+# (`CarSettings.utc_offset_seconds`) and its market: the first zone of the reader's market, then of the car's region,
 # whose offset at the reading is the car's. Zones sharing an offset here share their daylight-saving rules too,
 # so a name picked among them never moves a time.
 MARKET_ZONES = {
@@ -49,14 +48,13 @@ class CarZone:
     from_car: bool
 
 
-def car_time_zone(vehicle_config: Mapping[str, Any] | None, locale: str, at: datetime) -> CarZone:
+def car_time_zone(settings: CarSettings | None, locale: str, at: datetime) -> CarZone:
     """The car's zone from its clock's UTC offset; the reader's market zone when the car did not say."""
     market = MARKET_ZONES.get(supported_locale(locale), "UTC")
-    config = vehicle_config or {}
-    offset = config.get("utc_offset")
-    if isinstance(offset, bool) or not isinstance(offset, int | float):
+    offset = settings.utc_offset_seconds if settings is not None else None
+    if offset is None:
         return CarZone(ZoneInfo(market), from_car=False)
-    region = "eu" if config.get("eu_vehicle") is True else "na" if config.get("eu_vehicle") is False else None
+    region = settings.market if settings is not None else None
     candidates = [market, *REGION_ZONES.get(region or "", ()), *(z for zones in REGION_ZONES.values() for z in zones)]
     for name in dict.fromkeys(candidates):
         zone = ZoneInfo(name)

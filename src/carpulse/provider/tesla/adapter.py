@@ -13,6 +13,7 @@ from carpulse.kit.clock import Clock
 from carpulse.provider.base import (
     Alert,
     Capability,
+    CarSettings,
     ChargingFee,
     ChargingInvoiceRef,
     ChargingSession,
@@ -146,6 +147,7 @@ def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> N
     snapshot.software_version = _reading(
         version.split(" ")[0] if isinstance(version, str) and version else None, None, state_at
     )
+    snapshot.settings = car_settings(data.get("gui_settings") or {}, config)
     latitude, longitude = _number(drive.get("latitude")), _number(drive.get("longitude"))
     if latitude is not None and longitude is not None:
         heading = _number(drive.get("heading"))
@@ -158,6 +160,23 @@ def normalize_vehicle_data(snapshot: VehicleSnapshot, data: dict[str, Any]) -> N
             else _epoch_ms(drive.get("timestamp")),
             source=SOURCE,
         )
+
+
+def car_settings(gui: dict[str, Any], config: dict[str, Any]) -> CarSettings:
+    """The owner's display units (`gui_settings`) and the car's clock (`vehicle_config.utc_offset`, `eu_vehicle`)."""
+    offset = config.get("utc_offset")
+    eu = config.get("eu_vehicle")
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) and value else None
+
+    return CarSettings(
+        distance_units=text(gui.get("gui_distance_units")),
+        temperature_units=text(gui.get("gui_temperature_units")),
+        pressure_units=text(gui.get("gui_tire_pressure_units")),
+        utc_offset_seconds=int(offset) if isinstance(offset, int | float) and not isinstance(offset, bool) else None,
+        market="eu" if eu is True else "na" if eu is False else None,
+    )
 
 
 def normalize_service(data: dict[str, Any], captured_at: datetime) -> Reading[ServiceStatus]:
