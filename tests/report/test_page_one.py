@@ -113,7 +113,7 @@ class TestVerdict:
         left = distance(Decimal(192_000) - odometer(snapshot), ctx)
         assert left in warranty.text
         assert view.verdict is not None
-        assert translate("en", "verdict.unchecked.service_odometer") in view.verdict.unchecked
+        assert translate("en", "verdict.unchecked.service_odometer", brand="Tesla") in view.verdict.unchecked
 
     async def test_an_odometer_lower_than_our_earlier_read(self, snapshot: VehicleSnapshot) -> None:
         earlier = readings(snapshot, "97", (90, 80, 70), odometer_km=odometer(snapshot) + 5_000)
@@ -188,6 +188,7 @@ class TestVerdict:
             "en",
             "verdict.warranty.published",
             name=translate("en", "verdict.warranty.battery"),
+            brand="Tesla",
             years=8,
             distance=distance(Decimal(192_000), ctx),
             left=distance(Decimal(192_000) - odometer(snapshot), ctx),
