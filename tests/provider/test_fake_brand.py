@@ -3,7 +3,9 @@ what it reads (odometer, battery level) and honest gaps for what it never gives.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,11 +13,14 @@ import pytest
 from fastapi import FastAPI
 
 from carpulse.provider.registry import BrandPlugin, builtin_brands
+from tests.kit.page_box import Layout
 from tests.payment.flow import act_on_hosted_page
 from tests.provider.fake_brand import ACCOUNTS, PASSWORD, VOLTRA, VOLTRA_VIN
 from tests.report.flow import REPORTS_ON, local, settle_reports
 
 OWNER = "owner@example.com"
+# Set to a directory to keep the Voltra report's pages as PNGs to look at.
+PAGE_IMAGES = os.environ.get("CARPULSE_TEST_PAGE_IMAGES")
 
 
 @pytest.fixture
@@ -115,3 +120,5 @@ class TestBasicReport:
         assert not re.search(r"\b(report|verdict|battery)\.[a-z_]+\.[a-z_]", html)  # no raw message keys
         pdf = await client.get(local(task["download_url"]))
         assert pdf.content.startswith(b"%PDF")
+        if PAGE_IMAGES:
+            Layout.read(pdf.content).save_images(pdf.content, Path(PAGE_IMAGES), "report-voltra-basic")

@@ -40,7 +40,7 @@ class Observation(Base):
     )
     unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
-    source: Mapped[str] = mapped_column(String(64), nullable=False, comment="the provider API the reading came from")
+    source: Mapped[str] = mapped_column(String(64), nullable=False, comment="the provider's API (tesla_fleet)")
     brand: Mapped[str] = mapped_column(String(32), nullable=False)
     connection_id: Mapped[str | None] = mapped_column(
         String(128), nullable=True, comment="the connection that read it first"
