@@ -94,10 +94,10 @@ class TestBasicReport:
         )
         assert intent.status_code == 200, intent.text
         order_id = intent.json()["order_id"]
+        reads_before = ACCOUNTS.reads  # the in-process worker may render as soon as the payment lands
         paid = await act_on_hosted_page(client, intent.json()["redirect_url"], "pay")
         assert paid.status_code < 400, paid.text
         assert (await client.post("/api/v1/payment/verify", json={"order_id": order_id})).status_code == 200
-        reads_before = ACCOUNTS.reads
         await settle_reports(committed_app)
 
         listing = await client.get(f"/api/v1/voltra/report/{order_id}")
