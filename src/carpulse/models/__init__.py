@@ -3,7 +3,7 @@
 from carpulse.models.account import Account, AccountRole
 from carpulse.models.base import Base
 from carpulse.models.inbound_event import InboundEvent
-from carpulse.models.observation import Observation, ObservationKind
+from carpulse.models.observation import DataSharing, Observation, ObservationKind
 from carpulse.models.order import Order, OrderStatus, OrderTransition
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
@@ -17,6 +17,7 @@ __all__ = [
     "Base",
     "CreditNote",
     "CreditNoteSequence",
+    "DataSharing",
     "InboundEvent",
     "Observation",
     "ObservationKind",

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Enum, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carpulse.models.base import Base, UTCDateTime, new_id, utcnow
@@ -20,6 +20,14 @@ class ObservationKind(StrEnum):
     energy_added = "energy_added"
     charging_state = "charging_state"
     software_version = "software_version"
+
+
+class DataSharing(StrEnum):
+    """What the person a reading came from agreed it may be used for beyond their own product."""
+
+    private = "private"  # their own report or logbook only (the default: nothing leaves)
+    model_statistics = "model_statistics"  # counted, unnamed, in a model's published curves (k-anonymous cohorts)
+    vehicle_data = "vehicle_data"  # sold per VIN through the Data API
 
 
 class Observation(Base):
@@ -46,3 +54,17 @@ class Observation(Base):
         String(128), nullable=True, comment="the connection that read it first"
     )
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    sharing: Mapped[DataSharing] = mapped_column(
+        Enum(DataSharing, native_enum=False, length=32, validate_strings=True),
+        nullable=False,
+        default=DataSharing.private,
+        server_default=DataSharing.private.value,
+        comment="the consent it was read under; the Data API reads only what it allows",
+    )
+    synthetic: Mapped[bool] = mapped_column(
+        Boolean,
+        nullable=False,
+        default=False,
+        server_default=false(),
+        comment="written by `carpulse simulate`: never mixed with real readings, refused in production",
+    )
