@@ -21,6 +21,7 @@ from carpulse.models import Observation, ObservationKind, Report, ReportStatus, 
 from carpulse.report.pipeline import run_render
 from carpulse.report.tasks import delete_expired, requeue_lost
 from tests.connect.flow import sandbox_fake
+from tests.payment.flow import act_on_hosted_page, checkout
 from tests.report.flow import REPORTS_ON, local, paid_order, reports_of, settle_reports
 
 
@@ -198,8 +199,10 @@ class TestObservations:
         self, committed_client: httpx.AsyncClient, committed_app: FastAPI
     ) -> None:
         state = committed_app.state.carpulse
-        intent = await paid_order(committed_client, committed_app, settle=False)
-        vin = (await reports_of(committed_client, intent["order_id"]))["vehicles"][0]["vin"]
+        intent = await checkout(committed_client, "stripe", account="solo", package="pro")
+        listed = await committed_client.get(f"/api/v1/tesla/session/{intent['session_id']}/vehicles")
+        vin = listed.json()["vehicles"][0]["vin"]
+        # Recorded before the payment: the in-process worker may render as soon as the payment lands.
         async with state.sessionmaker() as db:
             # Three earlier readings of this car, from another provider's connection: the estimate's history.
             for days in (3, 4, 5):
@@ -214,6 +217,10 @@ class TestObservations:
                         )
                     )
             await db.commit()
+        paid = await act_on_hosted_page(committed_client, intent["redirect_url"], "pay")
+        assert paid.status_code < 400, paid.text
+        verified = await committed_client.post("/api/v1/payment/verify", json={"order_id": intent["order_id"]})
+        assert verified.status_code == 200, verified.text
         await settle_reports(committed_app)
 
         task = await first_task(committed_client, intent["order_id"])
