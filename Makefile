@@ -19,7 +19,7 @@ TEST_REDIS_URL ?= $(or $(CARPULSE_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?= -n $(TEST_WORKERS) --durations=10
 
-.PHONY: help install run migrate check test test-server test-embedded fuzz services bench soak format clean
+.PHONY: help install run migrate check test test-server test-embedded fuzz services system-packages bench soak format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,11 +48,14 @@ check: install ## formatting, lint, types, import contracts
 services: ## start PostgreSQL and Redis when they are down
 	@scripts/services.sh
 
-test-server: install services ## the suite on real PostgreSQL and Redis
+system-packages: ## install the Debian packages the suite needs (debian-packages.txt) when missing
+	@scripts/system-packages.sh
+
+test-server: install services system-packages ## the suite on real PostgreSQL and Redis
 	CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		$(RUN) pytest $(PYTEST_ARGS)
 
-test-embedded: install ## the suite on SQLite and in-process stores (the tests that touch the backend)
+test-embedded: install system-packages ## the suite on SQLite and in-process stores (the tests that touch the backend)
 	CARPULSE_TEST_BACKEND=embedded $(RUN) pytest $(PYTEST_ARGS) -m "not server"
 
 test: check test-server test-embedded ## check, then the suite on both backends
