@@ -115,6 +115,13 @@ class TestBasicReport:
         assert "Voltra API" in html
         for part in ("service status", "alert history", "warranty details"):
             assert f"Not offered by Voltra: {part}" in html
+        # What the brand never gives is said as such, never as "none recorded" or "could not be read".
+        assert "Voltra does not give the alert history." in html
+        assert "Voltra does not give warranty details" in html
+        assert "reported no recent alerts" not in html
+        assert "could not be read" not in html
+        assert "service visits" not in html  # no service data at all: nothing to say about its odometer
+        assert html.count("Not offered by Voltra: alert history") == 2  # the gaps list and the empty alerts table
         assert "charging history" not in html  # a Basic report has none, offered or not
         assert "Tesla" not in html
         assert not re.search(r"\b(report|verdict|battery)\.[a-z_]+\.[a-z_]", html)  # no raw message keys

@@ -20,7 +20,7 @@ from carpulse.battery.estimator import (
 )
 from carpulse.kit.i18n import format_date, format_number, translate
 from carpulse.kit.region import RegionContext, format_value
-from carpulse.provider.base import Alert, PublishedWarranty, VehicleSnapshot, Warranty
+from carpulse.provider.base import Alert, Capability, PublishedWarranty, VehicleSnapshot, Warranty
 from carpulse.provider.fields import READINGS, FieldCatalogue, FieldDef
 
 Tone = Literal["good", "note", "warning", "unknown"]
@@ -111,16 +111,18 @@ def build_verdict(
     catalogue: FieldCatalogue,
     brand: str,
     terms: PublishedWarranty | None,
+    capabilities: frozenset[Capability],
 ) -> Verdict:
     """The four answers and the list of what could not be checked; `health` is None where the package has none."""
     unchecked = list(gaps)
     lines = [
         _battery_line(locale, ctx, package, health, comparison, cohort_size, odometer.km, unchecked, brand),
         _odometer_line(locale, ctx, odometer, snapshot.identity.year, unchecked),
-        _alerts_line(locale, snapshot, catalogue, brand),
-        _warranty_line(locale, ctx, snapshot, odometer.km, brand, terms),
+        _alerts_line(locale, snapshot, catalogue, brand, Capability.alerts in capabilities),
+        _warranty_line(locale, ctx, snapshot, odometer.km, brand, terms, Capability.warranty in capabilities),
     ]
-    unchecked.append(translate(locale, "verdict.unchecked.service_odometer", brand=brand))
+    if Capability.service in capabilities:  # else the gaps already say the brand gives no service data
+        unchecked.append(translate(locale, "verdict.unchecked.service_odometer", brand=brand))
     unchecked.append(translate(locale, "verdict.unchecked.history", brand=brand))
     return Verdict(lines=lines, unchecked=unchecked)
 
@@ -255,14 +257,19 @@ def alert_name(alert: Alert, locale: str, catalogue: FieldCatalogue) -> str:
     return catalogue.alert_wording(alert.name, alert.user_text, locale)[0]
 
 
-def _alerts_line(locale: str, snapshot: VehicleSnapshot, catalogue: FieldCatalogue, brand: str) -> VerdictLine:
+def _alerts_line(
+    locale: str, snapshot: VehicleSnapshot, catalogue: FieldCatalogue, brand: str, offered: bool
+) -> VerdictLine:
     title = _t(locale, "verdict.topic.alerts")
     service = snapshot.service.value if snapshot.service else None
     in_service = (
         [_t(locale, "verdict.alerts.in_service", brand=brand)] if service is not None and service.in_service else []
     )
     if snapshot.alerts is None:
-        return VerdictLine("alerts", title, "unknown", " ".join([_t(locale, "verdict.alerts.missing"), *in_service]))
+        missing = (
+            _t(locale, "verdict.alerts.missing") if offered else _t(locale, "verdict.alerts.not_offered", brand=brand)
+        )
+        return VerdictLine("alerts", title, "unknown", " ".join([missing, *in_service]))
     alerts = snapshot.alerts.value
     serious = [alert for alert in alerts if SERVICE_AUDIENCES & set(alert.audience)]
     if serious:
@@ -281,6 +288,7 @@ def _warranty_line(
     km: Decimal | None,
     brand: str,
     terms: PublishedWarranty | None,
+    offered: bool,
 ) -> VerdictLine:
     """The car's own warranty records where it gave them, else its brand's published terms, else unknown."""
     title = _t(locale, "verdict.topic.warranty")
@@ -297,7 +305,12 @@ def _warranty_line(
             return VerdictLine("warranty", title, "good" if battery_active else "note", " ".join(parts))
     limit = terms.battery_km(identity.model, identity.trim) if terms is not None else None
     if terms is None or limit is None or km is None:
-        return VerdictLine("warranty", title, "unknown", _t(locale, "verdict.warranty.unknown"))
+        unknown = (
+            _t(locale, "verdict.warranty.unknown")
+            if offered
+            else _t(locale, "verdict.warranty.not_offered", brand=brand)
+        )
+        return VerdictLine("warranty", title, "unknown", unknown)
     parts = [
         _published_warranty(locale, ctx, "battery", terms.battery_years, limit, km, brand),
         _published_warranty(locale, ctx, "basic", terms.basic_years, terms.basic_km, km, brand),

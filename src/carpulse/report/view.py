@@ -63,6 +63,7 @@ class SectionView:
 class Table:
     columns: list[str]
     rows: list[list[str]]
+    empty: str = ""  # what the report says instead of an empty table: none recorded, not read, or never offered
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,15 @@ def _group_time(moments: set[Any], locale: str, ctx: RegionContext) -> str:
     return _t(locale, "report.appendix.read_between", start=first, end=last)
 
 
+def _empty(inputs: DocumentInputs, locale: str, capability: Capability, part: str, read: bool, none: str) -> str:
+    """Why a list part has no rows: its brand never gives it, this car did not give it now, or it holds nothing."""
+    if capability not in inputs.brand.capabilities:
+        return _t(locale, "report.gap.not_offered", brand=inputs.brand.label, part=_t(locale, f"report.part.{part}"))
+    if not read:
+        return _t(locale, "report.gap", part=_t(locale, f"report.part.{part}"))
+    return _t(locale, none)
+
+
 def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: str) -> Table:
     alerts = inputs.snapshot.alerts.value if inputs.snapshot.alerts else []
     if package == "basic":
@@ -292,6 +302,9 @@ def _alerts(inputs: DocumentInputs, locale: str, ctx: RegionContext, package: st
             ]
             for alert in alerts
         ],
+        empty=_empty(
+            inputs, locale, Capability.alerts, "recent_alerts", inputs.snapshot.alerts is not None, "report.alerts.none"
+        ),
     )
 
 
@@ -318,6 +331,9 @@ def _warranties(inputs: DocumentInputs, locale: str, ctx: RegionContext) -> Tabl
             _t(locale, "report.warranty.until_distance"),
         ],
         rows=rows,
+        empty=_empty(
+            inputs, locale, Capability.warranty, "warranty", inputs.snapshot.warranties is not None, "report.none"
+        ),
     )
 
 
@@ -625,6 +641,7 @@ def build_view(inputs: DocumentInputs) -> ReportView:
         catalogue=inputs.brand.catalogue,
         brand=inputs.brand.label,
         terms=inputs.brand.warranty,
+        capabilities=inputs.brand.capabilities,
     )
     if health is not None:
         view.battery = _battery(inputs, locale, health)
