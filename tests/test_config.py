@@ -232,7 +232,11 @@ class TestKeyStrength:
     @pytest.mark.parametrize("key", PREDICTABLE_KEYS)
     @pytest.mark.parametrize(
         ("group", "field", "variable"),
-        [("auth", "jwt_secret_key", "JWT_SECRET_KEY"), ("storage", "signing_key", "STORAGE__SIGNING_KEY")],
+        [
+            ("auth", "jwt_secret_key", "JWT_SECRET_KEY"),
+            ("storage", "signing_key", "STORAGE__SIGNING_KEY"),
+            ("data_api", "key_secret", "DATA_API__KEY_SECRET"),
+        ],
     )
     def test_production_refuses_them_without_printing_them(
         self, key: str, group: str, field: str, variable: str
@@ -267,6 +271,7 @@ class TestProductionRefusesUnsafeSettings:
             ({"database": {"echo": True}}, "DATABASE__ECHO"),
             ({"log": {"level": "DEBUG"}}, "LOG__LEVEL"),
             ({"log": {"level": "debug"}}, "LOG__LEVEL"),
+            ({"data_api": {"synthetic": True}}, "DATA_API__SYNTHETIC"),
         ],
     )
     def test_each_is_refused(self, changes: dict[str, Any], message: str) -> None:

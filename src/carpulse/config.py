@@ -34,6 +34,7 @@ ENV_FILE = ".env"
 # Development defaults that production refuses (see `Settings._refuse_development_defaults`).
 DEVELOPMENT_JWT_SECRET = "carpulse-development-jwt-secret-not-for-production"  # noqa: S105
 DEVELOPMENT_SIGNING_KEY = "carpulse-development-url-signing-key-not-for-production"
+DEVELOPMENT_API_KEY_SECRET = "carpulse-development-api-key-hmac-secret-not-for-production"  # noqa: S105
 # Encrypts vendor tokens at rest outside production (a Fernet key; production refuses it).
 DEVELOPMENT_TOKEN_KEY = "XweNrc8aljJ6gRXjvp0z9WInInjfju4jybOwk73nBoI="  # noqa: S105
 DEVELOPMENT_TESLA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the bundled fake's secret
@@ -470,6 +471,30 @@ class CompanySettings(BaseModel):
     website: str = Field(default="https://carpulsetracker.com", max_length=200)
 
 
+class DataApiSettings(BaseModel):
+    """The Data API: how keys are kept, how long retries are answered again, what its answers read."""
+
+    key_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_API_KEY_SECRET),
+        description="HMAC key the API keys are stored under; changing it invalidates every key",
+    )
+    key_cache_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="a replica trusts a key it checked this long: a revocation reaches every replica within it",
+    )
+    idempotency_hours: int = Field(default=24, ge=1, le=24 * 7, description="an Idempotency-Key is honoured so long")
+    batch_max_vins: int = Field(default=100, ge=1, le=1000)
+    synthetic: bool | None = Field(
+        default=None,
+        description="answer from the simulator's readings instead of real ones; default: with the sandbox on",
+    )
+    min_cohort: int = Field(
+        default=5, ge=2, description="a trendline bin is published only with this many distinct vehicles"
+    )
+
+
 class ConnectSettings(BaseModel):
     session_ttl_seconds: int = Field(default=30 * 60, ge=60, description="a connect session lives this long, once")
     state_ttl_seconds: int = Field(default=10 * 60, ge=30)
@@ -725,6 +750,7 @@ class Settings(BaseSettings):
     stripe: StripeSettings = StripeSettings()
     paypal: PayPalSettings = PayPalSettings()
     company: CompanySettings = CompanySettings()
+    data_api: DataApiSettings = DataApiSettings()
     dev_proxy: DevProxySettings = DevProxySettings()
     jobs: JobSettings = JobSettings()
     report: ReportSettings = ReportSettings()
@@ -768,6 +794,7 @@ class Settings(BaseSettings):
         for variable, key, default in (
             ("CARPULSE_AUTH__JWT_SECRET_KEY (or JWT_SECRET_KEY)", self.auth.jwt_secret_key, DEVELOPMENT_JWT_SECRET),
             ("CARPULSE_STORAGE__SIGNING_KEY", self.storage.signing_key, DEVELOPMENT_SIGNING_KEY),
+            ("CARPULSE_DATA_API__KEY_SECRET", self.data_api.key_secret, DEVELOPMENT_API_KEY_SECRET),
         ):
             if problem := _key_problem(variable, key.get_secret_value(), default):
                 problems.append(problem)
@@ -790,6 +817,8 @@ class Settings(BaseSettings):
             )
         if self.debug:
             problems.append("CARPULSE_DEBUG must be false")
+        if self.data_api.synthetic:
+            problems.append("CARPULSE_DATA_API__SYNTHETIC must be false: the simulator's readings are not for sale")
 
         if DEVELOPMENT_TOKEN_KEY in (key.get_secret_value() for key in self.security.token_keys):
             problems.append(
@@ -914,6 +943,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def api_key_environment(self) -> str:
+        """What this deployment's API keys say they are for: `live` in production, `test` everywhere else."""
+        return "live" if self.is_production else "test"
+
+    @property
+    def data_api_synthetic(self) -> bool:
+        """The Data API answers from the simulator's readings (with the sandbox on, unless told), else real ones."""
+        return self.data_api.synthetic if self.data_api.synthetic is not None else self.sandbox.enabled
 
     @property
     def docs_enabled(self) -> bool:
