@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 
 from carpulse.about.endpoints import router as about_router
+from carpulse.api_key.endpoints import router as api_key_router
 from carpulse.auth.endpoints import router as auth_router
 from carpulse.charging.endpoints import charging_router
 from carpulse.connect.endpoints import connect_router
@@ -59,6 +60,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     for brand in brands:
         v1.include_router(report_router(brand))
     v1.include_router(orders_router)
+    v1.include_router(api_key_router)
     v1.include_router(dev_proxy_router)
     root.include_router(v1)
     return tuple(root.routes)

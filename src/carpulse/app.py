@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from carpulse.about.service import resolve_version
 from carpulse.account.service import account as account_service
 from carpulse.api import mount_routers
+from carpulse.api_key.service import new_key_cache
 from carpulse.config import Settings, get_settings
 from carpulse.consumer import reconcile_forever, start_jobs
 from carpulse.database import create_engine, create_sessionmaker
@@ -113,6 +114,7 @@ async def build_state(
         providers=ProviderRegistry.build(settings, vendor_http, clock, brands),
         vendor_http=vendor_http,
         payments=build_payments(settings, vendor_http),
+        api_key_cache=new_key_cache(settings),
         jobs=Jobs.of(
             create_lanes(
                 redis_url if settings.jobs.broker == "redis" else None,

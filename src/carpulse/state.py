@@ -6,9 +6,11 @@ import asyncio
 from dataclasses import dataclass, field
 
 import httpx
+from cachetools import TTLCache
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from carpulse.api_key.service import KeyHolder
 from carpulse.config import Settings
 from carpulse.kit.client_ip import Network
 from carpulse.kit.clock import Clock
@@ -47,6 +49,8 @@ class State:
     render_lane: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     # Claims in this process one at a time: the lane must see a render just claimed as running.
     render_claims: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The Data API keys this replica checked lately (`data_api.key_cache_seconds`), by HMAC.
+    api_key_cache: TTLCache[str, KeyHolder | None] = field(default_factory=lambda: TTLCache(maxsize=1, ttl=0))
     # One acquisition per vehicle at a time in this process: its other renders reuse what it read.
     vehicle_locks: KeyedLocks = field(default_factory=KeyedLocks)
 

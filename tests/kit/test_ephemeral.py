@@ -219,6 +219,33 @@ class TestSetIfAbsent:
         assert await harness.store.get("race") == winner
 
 
+class TestAddToExisting:
+    async def test_a_missing_counter_is_not_created(self, harness: Harness) -> None:
+        assert await harness.store.add_to_existing("counter", 1) is None
+        assert await harness.store.get("counter") is None
+
+    async def test_adds_and_subtracts_keeping_the_expiry(self, harness: Harness) -> None:
+        await harness.store.set_if_absent("counter", "40", ttl_seconds=60)
+
+        assert await harness.store.add_to_existing("counter", 3) == 43
+        assert await harness.store.add_to_existing("counter", -1) == 42
+        remaining = await harness.store.ttl("counter")
+        assert remaining is not None and 50 < remaining <= 60
+
+    async def test_racing_adds_all_count(self, harness: Harness) -> None:
+        await harness.store.set("counter", "0")
+
+        totals = await asyncio.gather(*(harness.store.add_to_existing("counter", 1) for _ in range(50)))
+
+        assert sorted(total for total in totals if total is not None) == list(range(1, 51))
+
+    async def test_an_expired_counter_is_missing_again(self, harness: Harness) -> None:
+        await harness.store.set("counter", "5", ttl_seconds=SHORT_TTL)
+        await harness.elapse(WAIT_OUT_SHORT_TTL)
+
+        assert await harness.store.add_to_existing("counter", 1) is None
+
+
 class TestTake:
     async def test_take_returns_the_value_and_removes_it(self, harness: Harness) -> None:
         await harness.store.set("code", b"single-use")

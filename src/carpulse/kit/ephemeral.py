@@ -53,6 +53,11 @@ class EphemeralStore(Protocol):
 
     async def delete(self, key: str) -> bool: ...
 
+    async def add_to_existing(self, key: str, amount: int) -> int | None:
+        """Add `amount` to the integer at `key` and return the sum; None (and no change) when the key is missing,
+        so the caller can rebuild a lost counter from its durable source before counting."""
+        ...
+
     async def ttl(self, key: str) -> float | None:
         """Seconds left, None when the key is missing or never expires."""
         ...
@@ -135,6 +140,15 @@ class MemoryEphemeralStore:
         async with self._lock:
             return self._alive(key) is not None and self._data.pop(key, None) is not None
 
+    async def add_to_existing(self, key: str, amount: int) -> int | None:
+        async with self._lock:
+            entry = self._alive(key)
+            if entry is None:
+                return None
+            total = int(entry[0]) + amount
+            self._data[key] = (str(total).encode(), entry[1])
+            return total
+
     async def ttl(self, key: str) -> float | None:
         entry = self._alive(key)
         if entry is None or entry[1] is None:
@@ -146,6 +160,13 @@ class MemoryEphemeralStore:
 
     async def close(self) -> None:
         self._data.clear()
+
+
+# One step on the server: a counter that expired or was lost is never recreated from zero by an INCRBY.
+_ADD_TO_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return false
+"""
 
 
 class RedisEphemeralStore:
@@ -184,6 +205,10 @@ class RedisEphemeralStore:
 
     async def delete(self, key: str) -> bool:
         return bool(await self.redis.delete(self._key(key)))
+
+    async def add_to_existing(self, key: str, amount: int) -> int | None:
+        total = await self.redis.eval(_ADD_TO_EXISTING, 1, self._key(key), amount)  # type: ignore[misc]
+        return None if total is None else int(total)
 
     async def ttl(self, key: str) -> float | None:
         ms: int = await self.redis.pttl(self._key(key))
