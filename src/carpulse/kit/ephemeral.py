@@ -207,7 +207,7 @@ class RedisEphemeralStore:
         return bool(await self.redis.delete(self._key(key)))
 
     async def add_to_existing(self, key: str, amount: int) -> int | None:
-        total = await self.redis.eval(_ADD_TO_EXISTING, 1, self._key(key), amount)  # type: ignore[misc]
+        total = await self.redis.eval(_ADD_TO_EXISTING, 1, self._key(key), amount)
         return None if total is None else int(total)
 
     async def ttl(self, key: str) -> float | None:
