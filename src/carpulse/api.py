@@ -20,10 +20,13 @@ from carpulse.order.endpoints import router as checkout_router
 from carpulse.partner_key.endpoints import router as partner_key_router
 from carpulse.payment.endpoints import router as payment_router
 from carpulse.payment.endpoints import well_known_router
+from carpulse.plan.endpoints import router as plan_admin_router
 from carpulse.pricing.endpoints import router as pricing_router
 from carpulse.provider.base import BrandInfo
 from carpulse.receipt.endpoints import router as receipt_router
 from carpulse.report.endpoints import report_router
+from carpulse.usage.endpoints import admin_router as usage_admin_router
+from carpulse.usage.endpoints import router as billing_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -61,6 +64,9 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
         v1.include_router(report_router(brand))
     v1.include_router(orders_router)
     v1.include_router(api_key_router)
+    v1.include_router(billing_router)
+    v1.include_router(plan_admin_router)
+    v1.include_router(usage_admin_router)
     v1.include_router(dev_proxy_router)
     root.include_router(v1)
     return tuple(root.routes)

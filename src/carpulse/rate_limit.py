@@ -75,9 +75,12 @@ class RateLimiter:
 
     async def hit(self, policy: str, *identifiers: str) -> RateLimitDecision | None:
         """Count one request; raise `RateLimited` when over the policy. None when not limited."""
+        return await self.hit_rate(policy, self.policies[policy], *identifiers)
+
+    async def hit_rate(self, policy: str, item: RateLimitItem, *identifiers: str) -> RateLimitDecision | None:
+        """`hit` with a rate of the caller's (a plan's own burst limit), counted under `policy`'s name."""
         if not self.enabled:
             return None
-        item = self.policies[policy]
         try:
             allowed = await self.strategy.hit(item, policy, *identifiers)
             stats = await self.strategy.get_window_stats(item, policy, *identifiers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from cachetools import TTLCache
@@ -51,6 +52,8 @@ class State:
     render_claims: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The Data API keys this replica checked lately (`data_api.key_cache_seconds`), by HMAC.
     api_key_cache: TTLCache[str, KeyHolder | None] = field(default_factory=lambda: TTLCache(maxsize=1, ttl=0))
+    # Other short-lived per-replica memories, by name, made by the domain that owns them (e.g. client standings).
+    replica_caches: dict[str, TTLCache[Any, Any]] = field(default_factory=dict)
     # One acquisition per vehicle at a time in this process: its other renders reuse what it read.
     vehicle_locks: KeyedLocks = field(default_factory=KeyedLocks)
 

@@ -36,7 +36,7 @@ async def create_key(
 
 @router.get("", response_model=ApiKeyList, responses=problem_responses(*_ERRORS), summary="Your API keys")
 async def list_keys(db: SessionDep, account: ApiClientAccount) -> ApiKeyList:
-    return ApiKeyList(keys=[ApiKeyRead.model_validate(row) for row in await api_keys.list(db, account)])
+    return ApiKeyList(keys=[ApiKeyRead.model_validate(row) for row in await api_keys.of_account(db, account)])
 
 
 @router.delete(

@@ -90,7 +90,7 @@ class ApiKeyService:
         log.info("api_key.created", account_id=str(account.id), key_id=str(row.id))
         return row, key
 
-    async def list(self, db: AsyncSession, account: Account) -> list[ApiKey]:
+    async def of_account(self, db: AsyncSession, account: Account) -> list[ApiKey]:
         return await ApiKeyRepository(db).of_account(account.id)
 
     async def revoke(

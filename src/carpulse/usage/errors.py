@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from carpulse.errors import RateLimited, ValidationFailed
+
+
+class QuotaExceeded(RateLimited):
+    """The plan's daily quota is used up; it starts again at the next UTC midnight (`Retry-After`)."""
+
+    slug = "quota-exceeded"
+    title = "Daily quota used up"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """This `Idempotency-Key` was sent with another request within 24 h: a key names one request only."""
+
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused for another request"
+
+
+class InvalidIdempotencyKey(ValidationFailed):
+    """The `Idempotency-Key` header must be 1 to 255 visible ASCII characters."""
+
+    slug = "invalid-idempotency-key"
+    title = "Invalid idempotency key"
