@@ -9,6 +9,7 @@ from carpulse.models.quote import Quote
 from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
 from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
 from carpulse.models.vehicle_connection import VehicleConnection
+from carpulse.models.vehicle_model import VehicleModel
 from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "ReportPhoto",
     "ReportStatus",
     "VehicleConnection",
+    "VehicleModel",
     "VehicleSnapshotRecord",
     "Voucher",
     "VoucherKind",
