@@ -110,7 +110,8 @@ class TestSync:
 
         assert await vehicle_models.sync_catalogue(db) == 1
         row = await db.get(VehicleModel, "cupra-born-58-kwh")
-        assert row is not None and row.usable_kwh == Decimal(58)
+        assert row is not None
+        assert row.usable_kwh == Decimal(58)
         assert await _count(db) == len(entries())
 
     @pytest.mark.server
