@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, Protocol
 
 from carpulse.battery.catalogue import configurations
 from carpulse.battery.estimator import PackBaseline
@@ -208,23 +209,44 @@ def by_id() -> dict[str, CatalogueEntry]:
     return {entry.model_id: entry for entry in entries()}
 
 
-def candidates(decoded: DecodedVin) -> list[CatalogueEntry]:
-    """The entries a decoded VIN could be: same make and model, its model year, factory, motor and chemistry hint.
+class Matchable(Protocol):
+    @property
+    def make(self) -> str: ...
 
-    Several when the VIN does not tell versions apart (most European VINs carry no battery size); none when the
-    VIN names no model we carry."""
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def year_from(self) -> int: ...
+
+    @property
+    def year_to(self) -> int | None: ...
+
+    @property
+    def motor(self) -> str | None: ...
+
+    @property
+    def chemistry(self) -> str | None: ...
+
+    @property
+    def factories(self) -> Sequence[str]: ...
+
+
+def matches(decoded: DecodedVin, entry: Matchable) -> bool:
+    """Whether a decoded VIN could be this entry: same make and model, its model year, factory, motor and
+    chemistry hint (several entries match when the VIN does not tell versions apart, as most European VINs)."""
     models = (decoded.model,) if decoded.model is not None else decoded.model_candidates
-    found = []
-    for entry in entries():
-        if entry.make != decoded.make or entry.model not in models:
-            continue
-        if decoded.model_year is not None and not entry.covers(decoded.model_year):
-            continue
-        if entry.factories and decoded.wmi not in entry.factories:
-            continue
-        if decoded.motor is not None and entry.motor is not None and decoded.motor != entry.motor:
-            continue
-        if decoded.chemistry_hint is not None and entry.chemistry != decoded.chemistry_hint:
-            continue
-        found.append(entry)
-    return found
+    year = decoded.model_year
+    return (
+        entry.make == decoded.make
+        and entry.model in models
+        and (year is None or (entry.year_from <= year and (entry.year_to is None or year <= entry.year_to)))
+        and (not entry.factories or decoded.wmi in entry.factories)
+        and (decoded.motor is None or entry.motor is None or decoded.motor == entry.motor)
+        and (decoded.chemistry_hint is None or entry.chemistry == decoded.chemistry_hint)
+    )
+
+
+def candidates(decoded: DecodedVin) -> list[CatalogueEntry]:
+    """The shipped entries a decoded VIN could be."""
+    return [entry for entry in entries() if matches(decoded, entry)]
