@@ -34,6 +34,7 @@ from carpulse.provider.registry import BrandPlugin, ProviderRegistry, builtin_br
 from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_WALLET_CONFIGURATIONS, mount_sandbox, redirect_sandbox
 from carpulse.state import State
+from carpulse.vehicle_model.service import vehicle_models
 from carpulse.worker import Jobs, create_lanes
 
 log = get_logger("carpulse.app")
@@ -184,6 +185,7 @@ def create_app(
         try:
             receiver = await start_jobs(state)
             await account_service.seed_admin(state)
+            await vehicle_models.seed(state)
             if settings.jobs.broker == "memory" or settings.jobs.in_process_worker:
                 reconciler = asyncio.create_task(reconcile_forever(state, settings.jobs.reconcile_every_seconds))
             if settings.sandbox.enabled:

@@ -143,6 +143,7 @@ def _row(
         car_types=car_types,
         factories=factories,
         rating_error_percent=_round(spread + extra, ROUND_CEILING),
+        name=name,
     )
 
 
@@ -363,18 +364,18 @@ def _by_wheels(candidates: list[PackBaseline], wheels: int | None) -> PackBaseli
     exact = [entry for entry in candidates if entry.wheel_inches is not None and entry.wheel_inches == wheels]
     unsplit = [entry for entry in candidates if entry.wheel_inches is None]
     if exact or unsplit:
-        return _spanning(exact or unsplit)
+        return spanning(exact or unsplit)
     if wheels is None:
-        return _spanning(candidates)
+        return spanning(candidates)
     distance = min(abs((entry.wheel_inches or 0) - wheels) for entry in candidates)
     nearest = [entry for entry in candidates if abs((entry.wheel_inches or 0) - wheels) == distance]
     if len({entry.wheel_inches for entry in nearest}) > 1:
         # A size between two published ones: its rating lies between theirs.
-        return _spanning(nearest)
-    return _unrated_wheels(_spanning(nearest), wheels)
+        return spanning(nearest)
+    return _unrated_wheels(spanning(nearest), wheels)
 
 
-def _spanning(entries: Sequence[PackBaseline]) -> PackBaseline:
+def spanning(entries: Sequence[PackBaseline]) -> PackBaseline:
     """One entry as it is; several as one baseline whose rating interval covers all of theirs."""
     if len(entries) == 1:
         return entries[0]
@@ -417,3 +418,35 @@ def _interval(low: Decimal, high: Decimal) -> tuple[Decimal, Decimal]:
     """The middle of a rating interval and its half-width in percent."""
     middle = (low + high) / 2
     return _round(middle, ROUND_HALF_UP), _round((high - low) / 2 / middle * _HUNDRED, ROUND_CEILING)
+
+
+def configurations() -> tuple[PackBaseline, ...]:
+    """Every configuration as sold, whatever its wheels: the rows of one name, chemistry and factories whose model
+    years overlap, spanned into one baseline (what a car's VIN alone can be compared with)."""
+    groups: list[list[PackBaseline]] = []
+    for entry in sorted(BASELINES, key=lambda entry: (_family(entry), entry.model_years[0])):
+        last = groups[-1] if groups else None
+        if last is not None and _family(last[0]) == _family(entry) and _overlaps(last, entry):
+            last.append(entry)
+        else:
+            groups.append([entry])
+    merged = []
+    for group in groups:
+        first_year = min(entry.model_years[0] for entry in group)
+        ends = [entry.model_years[1] for entry in group]
+        years = (first_year, None if None in ends else max(end for end in ends if end is not None))
+        key = re.sub(r"_\d+in", "", group[0].key)
+        merged.append(replace(spanning(group), key=key, model_years=years, wheel_inches=None))
+    return tuple(merged)
+
+
+def _family(entry: PackBaseline) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]]:
+    return entry.model, entry.name or "", entry.chemistry, entry.factories, entry.car_types
+
+
+def _overlaps(group: list[PackBaseline], entry: PackBaseline) -> bool:
+    start, end = entry.model_years
+    return any(
+        (last is None or start <= last) and (end is None or first <= end)
+        for first, last in (member.model_years for member in group)
+    )

@@ -159,6 +159,7 @@ class PackBaseline:
     # How far the rating itself may be off for this car, in percent: the half-width of the interval the true
     # rating lies in, with `rated_range_km` its middle.
     rating_error_percent: Decimal = Decimal(0)
+    name: str | None = None  # the configuration's English name, without the model (`Long Range AWD`)
 
     @property
     def description(self) -> str:

@@ -15,6 +15,7 @@ from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, Rec
 from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
 from carpulse.models.usage import UsageRecord
 from carpulse.models.vehicle_connection import VehicleConnection
+from carpulse.models.vehicle_model import VehicleModel
 from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "ReportStatus",
     "UsageRecord",
     "VehicleConnection",
+    "VehicleModel",
     "VehicleSnapshotRecord",
     "Voucher",
     "VoucherKind",
