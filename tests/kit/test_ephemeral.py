@@ -230,7 +230,8 @@ class TestAddToExisting:
         assert await harness.store.add_to_existing("counter", 3) == 43
         assert await harness.store.add_to_existing("counter", -1) == 42
         remaining = await harness.store.ttl("counter")
-        assert remaining is not None and 50 < remaining <= 60
+        assert remaining is not None
+        assert 50 < remaining <= 60
 
     async def test_racing_adds_all_count(self, harness: Harness) -> None:
         await harness.store.set("counter", "0")
