@@ -2,9 +2,11 @@
 
 from carpulse.models.account import Account, AccountRole
 from carpulse.models.base import Base
+from carpulse.models.email_confirmation import EmailConfirmation
 from carpulse.models.inbound_event import InboundEvent
 from carpulse.models.observation import DataSharing, Observation, ObservationKind
 from carpulse.models.order import Order, OrderStatus, OrderTransition
+from carpulse.models.outbound_mail import MailStatus, OutboundMail
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
 from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
@@ -18,12 +20,15 @@ __all__ = [
     "CreditNote",
     "CreditNoteSequence",
     "DataSharing",
+    "EmailConfirmation",
     "InboundEvent",
+    "MailStatus",
     "Observation",
     "ObservationKind",
     "Order",
     "OrderStatus",
     "OrderTransition",
+    "OutboundMail",
     "Quote",
     "Receipt",
     "ReceiptSequence",
