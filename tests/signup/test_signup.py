@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -150,6 +152,20 @@ class TestNoAccountOracle:
         assert first["subject"] == "Confirm your Car Pulse Data API account"
         assert note["subject"] == "Sign-up attempt with your Car Pulse address"
         assert "/api/v1/auth/confirm/resend" in note["text"]
+
+    async def test_a_taken_address_costs_the_password_hash_too(self, client: httpx.AsyncClient) -> None:
+        await register(client, "timed@dealer.example")
+
+        async def seconds(email: str) -> float:
+            started = time.perf_counter()
+            assert (await register(client, email)).status_code == 202
+            return time.perf_counter() - started
+
+        new = statistics.median([await seconds(f"new{n}@dealer.example") for n in range(3)])
+        taken = statistics.median([await seconds("timed@dealer.example") for _ in range(3)])
+
+        # Without the hash a taken address would answer in a few percent of the time (argon2 dominates).
+        assert 0.5 < taken / new < 2.0, (taken, new)
 
     async def test_both_cases_write_one_outbox_mail(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
         await register(client, "one@dealer.example")
