@@ -180,6 +180,7 @@ def production_overrides() -> dict[str, Any]:
             "webhook_id": "WH-REAL",
         },
         "company": {"y_tunnus": "3141592-6", "vat_number": "FI31415926"},
+        "mail": {"host": "smtp.carpulsetracker.com", "from": "Car Pulse <no-reply@carpulsetracker.com>"},
     }
 
 

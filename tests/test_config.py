@@ -65,7 +65,12 @@ class TestDefaults:
             "render": "10/minute",
             "render_ip": "30/minute",
             "voucher": "10/minute",
+            "register": "10/hour",
+            "confirmation_resend": "5/hour",
+            "confirm": "30/minute",
         }
+        assert (settings.mail.host, settings.mail.port, settings.mail.starttls) == (None, 587, True)
+        assert settings.signup.confirmation_ttl_seconds == 24 * 3600
         assert settings.charging.history_cache_seconds == 300
         assert (settings.server.header_timeout_seconds, settings.server.keep_alive_timeout_seconds) == (10.0, 5)
 
@@ -179,6 +184,8 @@ class TestProductionRefusesDevelopmentDefaults:
             ({"admin": {"password_hash": None}}, "PASSWORD_HASH"),
             ({"public_base_url": "http://api.example"}, "PUBLIC_BASE_URL"),
             ({"debug": True}, "DEBUG"),
+            ({"mail": {"host": None}}, "CARPULSE_MAIL__HOST must be set"),
+            ({"mail": {"from": " "}}, "CARPULSE_MAIL__FROM must be set"),
         ],
     )
     def test_each_default_is_refused(self, changes: dict[str, Any], message: str) -> None:

@@ -49,7 +49,8 @@ def layout_paths() -> set[str]:
 def settings_variables(model: type[BaseModel] = Settings, prefix: str = "CARPULSE_") -> dict[str, bool]:
     """Every environment variable Settings reads, and whether it takes a mapping (`…__KEY` below it)."""
     found: dict[str, bool] = {}
-    for name, info in model.model_fields.items():
+    for field_name, info in model.model_fields.items():
+        name = info.alias or field_name  # `CARPULSE_MAIL__FROM` reads the field `from_address`
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             found |= settings_variables(annotation, f"{prefix}{name.upper()}__")

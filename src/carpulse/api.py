@@ -25,6 +25,7 @@ from carpulse.pricing.endpoints import router as pricing_router
 from carpulse.provider.base import BrandInfo
 from carpulse.receipt.endpoints import router as receipt_router
 from carpulse.report.endpoints import report_router
+from carpulse.signup.endpoints import router as signup_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
 
@@ -52,6 +53,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
 
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
+    v1.include_router(signup_router)
     for brand in brands:
         v1.include_router(connect_router(brand))
     for brand in brands:

@@ -19,7 +19,16 @@ from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -305,6 +314,11 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "render_ip": "30/minute",
     # Voucher checks (validate-voucher, quotes with a code): per client IP and per connect session.
     "voucher": "10/minute",
+    # Data API sign-up: registrations per client IP and per address (each sends a mail), resends alike,
+    # confirmations per client IP.
+    "register": "10/hour",
+    "confirmation_resend": "5/hour",
+    "confirm": "30/minute",
 }
 
 
@@ -596,6 +610,51 @@ class SandboxSettings(BaseModel):
         return f"{parts.scheme}://{netloc}{f':{port}' if port is not None else ''}{path}"
 
 
+class MailSettings(BaseModel):
+    """Outgoing mail through SMTP (with the sandbox on, mail is kept at /_sandbox/mail instead)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    host: str | None = Field(default=None, description="SMTP server; production: required")
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = Field(default=None, description="SMTP login; unset: no AUTH")
+    password: SecretStr | None = None
+    starttls: bool = Field(
+        default=True, description="upgrade the connection with STARTTLS (refused if the server cannot)"
+    )
+    from_address: str | None = Field(
+        default=None,
+        alias="from",
+        description="the From header, e.g. 'Car Pulse <no-reply@carpulsetracker.com>'; production: required",
+    )
+    timeout_seconds: float = Field(default=15.0, gt=0, le=300, description="per SMTP conversation")
+    max_attempts: int = Field(default=8, ge=1, le=50, description="sends tried before a mail is given up as failed")
+    retry_seconds: tuple[float, float] = Field(
+        default=(30.0, 3600.0), description="a failed send tries again spaced from the first to the second"
+    )
+    lease_seconds: int = Field(default=120, ge=10, description="a send whose worker died is taken over after this long")
+
+    @field_validator("host", "username", "from_address", "password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
+
+    @field_validator("retry_seconds")
+    @classmethod
+    def _spacing(cls, value: tuple[float, float]) -> tuple[float, float]:
+        first, last = value
+        if not 0 < first <= last:
+            raise ValueError("a spacing is [first, last] seconds with 0 < first <= last, e.g. [30, 3600]")
+        return value
+
+
+class SignupSettings(BaseModel):
+    confirmation_ttl_seconds: int = Field(
+        default=24 * 3600, ge=300, le=30 * 24 * 3600, description="a confirmation link works this long, once"
+    )
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_lines: bool = Field(default=True, description="JSON lines (Cloud Logging); else console")
@@ -756,6 +815,8 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     charging: ChargingSettings = ChargingSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    mail: MailSettings = MailSettings()
+    signup: SignupSettings = SignupSettings()
     log: LogSettings = LogSettings()
 
     @classmethod
@@ -848,6 +909,11 @@ class Settings(BaseSettings):
                 problems.append(f"{label} must be set (the built-in default is not a real one)")
         if self.paypal.mode != "live":
             problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
+        if not self.sandbox.enabled:
+            if self.mail.host is None:
+                problems.append("CARPULSE_MAIL__HOST must be set: confirmation links and other mail go out through it")
+            if self.mail.from_address is None:
+                problems.append("CARPULSE_MAIL__FROM must be set: the sender of every mail")
         problems.extend(self._unsafe_in_production())
         if problems:
             raise UnsafeProductionSettings(problems)

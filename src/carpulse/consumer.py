@@ -27,6 +27,7 @@ StateOpener = Callable[[Settings], AbstractAsyncContextManager[State]]
 def register_tasks() -> None:
     """Import the modules that declare jobs and sweeps, so that each registers itself."""
     import carpulse.inbound_event.tasks
+    import carpulse.mail.tasks
     import carpulse.order.tasks
     import carpulse.payment.tasks
     import carpulse.report.tasks  # noqa: F401 - registers the jobs

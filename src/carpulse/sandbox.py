@@ -45,10 +45,12 @@ class Sandbox:
     tesla: object
     stripe: object
     paypal: object
+    mail: object
 
 
 def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
-    """The three fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints)."""
+    """The fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints), and the mailbox."""
+    from fakes.mail import MailFake
     from fakes.paypal import PayPalFake
     from fakes.stripe import StripeFake
     from fakes.tesla_fleet import TeslaFleetFake
@@ -79,11 +81,20 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
-    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal)
+    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal, mail=MailFake())
 
 
 def _mount(app: FastAPI, sandbox: Sandbox) -> None:
-    for name, fake in (("tesla", sandbox.tesla), ("stripe", sandbox.stripe), ("paypal", sandbox.paypal)):
+    fakes = (("tesla", sandbox.tesla), ("stripe", sandbox.stripe), ("paypal", sandbox.paypal), ("mail", sandbox.mail))
+    # `GET /_sandbox/mail?to=…` itself: a mount answers only the paths below it.
+    app.add_api_route(
+        f"{SANDBOX_PATH}/mail",
+        sandbox.mail.list_messages,  # type: ignore[attr-defined]
+        methods=["GET"],
+        include_in_schema=False,
+        name="sandbox-mail-inbox",
+    )
+    for name, fake in fakes:
         app.mount(f"{SANDBOX_PATH}/{name}", fake.app, name=f"sandbox-{name}")  # type: ignore[attr-defined]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +28,11 @@ class AccountRepository:
         await self.session.flush()
         return account
 
-    async def add_if_absent(self, username: str, password_hash: str, role: AccountRole) -> bool:
+    async def add_if_absent(self, username: str, password_hash: str, role: AccountRole, **columns: Any) -> bool:
         """Insert the account unless the username is taken (by anyone, at any moment); True if inserted.
 
-        One statement, so two processes seeding the same account cannot both insert it.
+        One statement, so two processes seeding (or two people registering) the same name cannot both insert it.
         """
-        values = {"username": username.lower(), "password_hash": password_hash, "role": role}
+        values = {**columns, "username": username.lower(), "password_hash": password_hash, "role": role}
         result = await self.session.execute(insert_ignoring_conflicts(self.session, Account.__table__, values))
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from carpulse.auth.dependencies import CurrentAccount
-from carpulse.auth.errors import InvalidCredentials, InvalidToken
+from carpulse.auth.errors import EmailUnconfirmed, InvalidCredentials, InvalidToken
 from carpulse.auth.schemas import AccessToken, AccountRead, LoginJson
 from carpulse.auth.service import auth
 from carpulse.database import SessionDep
@@ -16,7 +16,9 @@ from carpulse.state import get_state
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-_LOGIN_ERRORS = problem_responses(InvalidCredentials, ValidationFailed, RateLimited, DependencyUnavailable)
+_LOGIN_ERRORS = problem_responses(
+    InvalidCredentials, EmailUnconfirmed, ValidationFailed, RateLimited, DependencyUnavailable
+)
 
 
 async def _login(

@@ -10,6 +10,13 @@ class InvalidCredentials(Unauthorized):
     title = "Invalid credentials"
 
 
+class EmailUnconfirmed(Unauthorized):
+    """The password is right, but the account's e-mail address is not confirmed yet."""
+
+    slug = "email-unconfirmed"
+    title = "E-mail address not confirmed"
+
+
 class InvalidToken(Unauthorized):
     """The bearer token is missing, malformed, expired, or not ours."""
 

@@ -32,3 +32,7 @@ class AccountRead(BaseModel):
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None
+    company_name: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    vat_number: str | None = Field(default=None, description="EU VAT number, compact, with its prefix (EL for Greece)")
+    email_confirmed_at: datetime | None = None

@@ -12,13 +12,13 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.account.repository import AccountRepository
-from carpulse.auth.errors import InvalidCredentials, InvalidToken
+from carpulse.auth.errors import EmailUnconfirmed, InvalidCredentials, InvalidToken
 from carpulse.auth.schemas import AccessToken
 from carpulse.config import AuthSettings
 from carpulse.kit.clock import Clock
 from carpulse.kit.logs import get_logger
 from carpulse.kit.passwords import verify_password
-from carpulse.models import Account
+from carpulse.models import Account, AccountRole
 
 ALGORITHM = "HS256"
 log = get_logger("carpulse.auth")
@@ -31,7 +31,17 @@ class AuthService:
         hashed = account.password_hash if account is not None else None
         # Hash checks cost ~50 ms of CPU; keep them off the event loop.
         valid = await asyncio.to_thread(verify_password, password, hashed)
-        if account is None or not valid or not account.is_active:
+        if account is None or not valid:
+            log.info("auth.login_failed", reason="credentials")
+            raise InvalidCredentials("The username or password is incorrect.")
+        # Said only to whoever knows the password: to anyone else an unconfirmed account is no account.
+        if account.role is AccountRole.api_client and account.email_confirmed_at is None:
+            log.info("auth.login_failed", reason="unconfirmed", account_id=str(account.id))
+            raise EmailUnconfirmed(
+                "Confirm the e-mail address first: follow the link we sent to it, "
+                "or ask for a new one with POST /api/v1/auth/confirm/resend."
+            )
+        if not account.is_active:
             log.info("auth.login_failed", reason="credentials")
             raise InvalidCredentials("The username or password is incorrect.")
         account.last_login_at = clock.now()

@@ -4,11 +4,13 @@ from carpulse.models.account import Account, AccountRole
 from carpulse.models.api_key import ApiKey
 from carpulse.models.base import Base
 from carpulse.models.data_client import DataClient
+from carpulse.models.email_confirmation import EmailConfirmation
 from carpulse.models.idempotent_response import IdempotentResponse
 from carpulse.models.inbound_event import InboundEvent
 from carpulse.models.invoice import Invoice, InvoiceSequence
 from carpulse.models.observation import DataSharing, Observation, ObservationKind
 from carpulse.models.order import Order, OrderStatus, OrderTransition
+from carpulse.models.outbound_mail import MailStatus, OutboundMail
 from carpulse.models.plan import Plan, PlanTerms
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
@@ -27,15 +29,18 @@ __all__ = [
     "CreditNoteSequence",
     "DataClient",
     "DataSharing",
+    "EmailConfirmation",
     "IdempotentResponse",
     "InboundEvent",
     "Invoice",
     "InvoiceSequence",
+    "MailStatus",
     "Observation",
     "ObservationKind",
     "Order",
     "OrderStatus",
     "OrderTransition",
+    "OutboundMail",
     "Plan",
     "PlanTerms",
     "Quote",

@@ -30,3 +30,9 @@ class Account(TimestampedMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A Data API client's business, given at sign-up (the VAT number as its compact form, EL for Greece).
+    company_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    vat_number: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # When the owner followed the confirmation link; a self-registered account is inactive until then.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
