@@ -279,6 +279,14 @@ _COMMITTED_TABLES = (
     "inbound_event",
     "receipt_sequence",
     "credit_note_sequence",
+    "usage_record",
+    "idempotent_response",
+    "invoice",
+    "invoice_sequence",
+    "api_key",
+    "data_client",
+    "email_confirmation",
+    "outbound_mail",
 )
 
 
@@ -296,6 +304,7 @@ async def committed_app(
         async with engine.begin() as connection:
             for table in _COMMITTED_TABLES:
                 await connection.execute(text(f"DELETE FROM {table}"))
+            await connection.execute(text("DELETE FROM account WHERE role <> 'admin'"))
         if SERVER:
             await delete_redis_prefix(redis_prefix)
 
@@ -331,6 +340,21 @@ async def delete_redis_prefix(prefix: str) -> None:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def draining_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that waits after each response for the jobs it queued (mail sends, …): they share the
+    test's one database connection, so they must not run beside the next request."""
+
+    async def drain(response: httpx.Response) -> None:
+        await app.state.carpulse.jobs.drain()
+
+    transport = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", event_hooks={"response": [drain]}
+    ) as client:
         yield client
 
 

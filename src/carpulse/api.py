@@ -12,6 +12,7 @@ from carpulse.api_key.endpoints import router as api_key_router
 from carpulse.auth.endpoints import router as auth_router
 from carpulse.charging.endpoints import charging_router
 from carpulse.connect.endpoints import connect_router
+from carpulse.data_api.endpoints import router as data_api_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
@@ -65,6 +66,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     for brand in brands:
         v1.include_router(report_router(brand))
     v1.include_router(orders_router)
+    v1.include_router(data_api_router)
     v1.include_router(api_key_router)
     v1.include_router(billing_router)
     v1.include_router(plan_admin_router)

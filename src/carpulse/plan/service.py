@@ -26,6 +26,7 @@ from carpulse.plan.schemas import (
     PlanTermsRead,
     PlanUpdate,
 )
+from carpulse.signup.service import signups
 from carpulse.state import State
 
 log = get_logger("carpulse.plan")
@@ -227,3 +228,9 @@ class PlanService:
 
 
 plans = PlanService()
+
+
+@signups.on_registered
+async def start_on_the_default_plan(db: AsyncSession, account: Account) -> None:
+    """A new API client is on the default plan (Basic) from its registration."""
+    await DataClientRepository(db).ensure(account.id, (await PlanRepository(db).default()).id)

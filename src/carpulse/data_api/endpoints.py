@@ -1,0 +1,147 @@
+"""The Data API: vehicle and model data per call, metered (key or JWT, quota, exactly-once usage)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carpulse.api_key.dependencies import DataCallerDep
+from carpulse.api_key.errors import ApiClientRequired, InvalidApiKey
+from carpulse.data_api.schemas import BatchEntry, BatchRequest, BatchResponse
+from carpulse.database import SessionDep
+from carpulse.errors import CarPulseError, DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
+from carpulse.plan.errors import ClientSuspended
+from carpulse.state import get_state
+from carpulse.usage.errors import IdempotencyKeyReused, InvalidIdempotencyKey, QuotaExceeded
+from carpulse.usage.meter import Billable, MeterDep
+from carpulse.vehicle_model.errors import ModelNotFound
+from carpulse.vehicle_model.schemas import ModelPage, ModelWarranty, StaticVehicle
+from carpulse.vehicle_model.service import vehicle_models
+from carpulse.vin.decoder import check
+from carpulse.vin.errors import InvalidVin, VinUnknown
+
+router = APIRouter(tags=["data-api"])
+
+# Every metered call can answer these, besides its own.
+_METERED = (
+    InvalidApiKey,
+    ApiClientRequired,
+    ClientSuspended,
+    QuotaExceeded,
+    RateLimited,
+    InvalidIdempotencyKey,
+    IdempotencyKeyReused,
+    DependencyUnavailable,
+)
+VinPath = Annotated[str, Path(description="17 characters, upper case, no I, O or Q", examples=["5YJ3E7EB4LF000001"])]
+
+
+async def _static(db: AsyncSession, vin: str) -> StaticVehicle:
+    static = await vehicle_models.static_for_vin(db, vin)
+    if static.match == "none":
+        raise VinUnknown(
+            f"We know VINs of {static.make} but not the model this one names, so we have no data on it.", wmi=vin[:3]
+        )
+    return static
+
+
+@router.get(
+    "/vehicle/static/{vin}",
+    response_model=StaticVehicle,
+    responses=problem_responses(*_METERED, InvalidVin, VinUnknown),
+    summary="Static data of a VIN: model, version, capacity, range, warranty (1 billable unit)",
+)
+async def vehicle_static(meter: MeterDep, vin: VinPath) -> Response:
+    vin = check(vin)  # before the quota: a VIN that is none is answered free
+
+    async def work(db: AsyncSession) -> Billable:
+        return Billable(await _static(db, vin), vin=vin)
+
+    return await meter.answer("vehicle.static", work)
+
+
+@router.post(
+    "/vehicle/batch",
+    response_model=BatchResponse,
+    responses=problem_responses(*_METERED, ValidationFailed),
+    summary="Data of up to 100 VINs in one call (1 billable unit per VIN answered)",
+)
+async def vehicle_batch(request: Request, meter: MeterDep, body: BatchRequest) -> Response:
+    limit = get_state(request).settings.data_api.batch_max_vins
+    if len(body.vins) > limit:
+        raise ValidationFailed(f"A batch has at most {limit} VINs; this one has {len(body.vins)}.")
+    twice = [vin for vin, count in Counter(body.vins).items() if count > 1]
+    if twice:
+        raise ValidationFailed(f"{twice[0]!r} is listed twice; list each VIN once.")
+    checked: list[tuple[str, CarPulseError | None]] = []
+    for vin in body.vins:
+        try:
+            checked.append((check(vin), None))
+        except InvalidVin as error:
+            checked.append((vin, error))
+    valid = sum(1 for _, error in checked if error is None)
+
+    async def work(db: AsyncSession) -> Billable:
+        results = []
+        for vin, error in checked:
+            entry = BatchEntry(vin=vin, status=200, billed=False)
+            if error is None:
+                try:
+                    entry.static = await _static(db, vin)
+                    entry.billed = True
+                except (VinUnknown, InvalidVin) as found:
+                    error = found
+            if error is not None:
+                entry.status = error.status
+                entry.problem = _problem(error)
+            results.append(entry)
+        billed = sum(1 for entry in results if entry.billed)
+        return Billable(BatchResponse(results=results, billed_units=billed), units=billed)
+
+    return await meter.answer("vehicle.batch", work, units=valid)
+
+
+def _problem(error: CarPulseError) -> dict[str, Any]:
+    return {
+        "type": error.type_uri(),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail or error.title,
+        **error.extensions,
+    }
+
+
+@router.get(
+    "/models",
+    response_model=ModelPage,
+    responses=problem_responses(InvalidApiKey, ApiClientRequired, ValidationFailed, DependencyUnavailable),
+    summary="The model catalogue, searched (free)",
+)
+async def list_models(
+    db: SessionDep,
+    _: DataCallerDep,
+    query: Annotated[str | None, Query(max_length=100, description="words of the id, make, model or version")] = None,
+    make: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> ModelPage:
+    return await vehicle_models.list_models(db, query, make, limit, offset)
+
+
+ModelPath = Annotated[str, Path(max_length=100, description="a catalogue model id (see /api/v1/models)")]
+
+
+@router.get(
+    "/models/{model_id}/warranty",
+    response_model=ModelWarranty,
+    responses=problem_responses(*_METERED, ModelNotFound),
+    summary="A model's published warranty terms (1 billable unit)",
+)
+async def model_warranty(meter: MeterDep, model_id: ModelPath) -> Response:
+    async def work(db: AsyncSession) -> Billable:
+        return Billable(await vehicle_models.warranty(db, model_id))
+
+    return await meter.answer("models.warranty", work)
