@@ -15,3 +15,10 @@ class CreditNoteNotFound(NotFound):
 
     slug = "credit-note-not-found"
     title = "Credit note not found"
+
+
+class InvoiceNotFound(NotFound):
+    """No invoice with this id among the caller's."""
+
+    slug = "invoice-not-found"
+    title = "Invoice not found"

@@ -84,3 +84,42 @@ class CreditNote(BaseModel):
     payment_method: str | None
     payment_provider: str
     refund_reference: str | None = Field(description="the provider's refund id")
+
+
+class InvoiceBuyer(BaseModel):
+    company_name: str | None
+    email: str
+    country: str | None = Field(description="ISO 3166 alpha-2")
+    vat_number: str | None
+
+
+class InvoiceLine(BaseModel):
+    plan: str = Field(description="the plan's code the calls were priced by")
+    endpoint: str = Field(description="the operation, e.g. vehicle.dynamic")
+    quantity: int = Field(description="billable units")
+    unit_price_minor: int = Field(description="net, per unit")
+    net_minor: int
+
+
+class Invoice(BaseModel):
+    id: str
+    number: str = Field(description="gap-free per year in its own series: DAT-YYYY-NNNNNN")
+    issued_at: datetime
+    period_start: datetime = Field(description="first usage it bills (or the previous invoice's end)")
+    period_end: datetime = Field(description="the cutoff: usage before it, exclusive")
+    seller: Seller
+    buyer: InvoiceBuyer
+    lines: list[InvoiceLine]
+    currency: str
+    net_minor: int
+    vat_treatment: Literal["finnish_vat", "reverse_charge", "outside_eu"]
+    vat_rate: Decimal = Field(description="percent")
+    vat_minor: int
+    gross_minor: int
+    vat_note: str | None = Field(description="why no Finnish VAT is charged, where none is")
+    usage_count: int = Field(description="the usage records (calls) it closed")
+    pdf_path: str
+
+
+class InvoiceList(BaseModel):
+    invoices: list[Invoice]

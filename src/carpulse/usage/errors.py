@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from carpulse.errors import RateLimited, ValidationFailed
+from carpulse.errors import Conflict, RateLimited, ValidationFailed
 
 
 class QuotaExceeded(RateLimited):
@@ -22,3 +22,17 @@ class InvalidIdempotencyKey(ValidationFailed):
 
     slug = "invalid-idempotency-key"
     title = "Invalid idempotency key"
+
+
+class NothingToBill(Conflict):
+    """No unbilled usage before the cutoff: everything before it is on an invoice already (or never was)."""
+
+    slug = "nothing-to-bill"
+    title = "Nothing to bill"
+
+
+class InvalidCutoff(ValidationFailed):
+    """The cutoff is in the future, or inside a period an invoice already closed."""
+
+    slug = "invalid-cutoff"
+    title = "Invalid billing cutoff"
