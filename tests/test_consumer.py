@@ -15,4 +15,6 @@ def test_the_sweeps_are_declared_beside_their_tasks() -> None:
         "report.requeue_lost": None,
         "report.revoke_refunded": None,
         "report.delete_expired": 3600.0,
+        "mail.requeue_lost": None,
+        "usage.forget_kept_answers": 3600,
     }

@@ -83,7 +83,13 @@ def refs(node: Any) -> Iterator[str]:
 class TestDocumentationIsServed:
     @pytest.mark.parametrize(
         ("path", "content_type"),
-        [("/openapi.json", "application/json"), ("/docs", "text/html"), ("/redoc", "text/html")],
+        [
+            ("/openapi.json", "application/json"),
+            ("/docs", "text/html"),
+            ("/redoc", "text/html"),
+            ("/api/v1/docs", "text/html"),  # where the Data API's seed serves them
+            ("/api/v1/redoc", "text/html"),
+        ],
     )
     async def test_answers_200(self, client: httpx.AsyncClient, path: str, content_type: str) -> None:
         response = await client.get(path)
@@ -93,6 +99,29 @@ class TestDocumentationIsServed:
     async def test_openapi_is_3_1_and_lists_operations(self, openapi: dict[str, Any]) -> None:
         assert openapi["openapi"].startswith("3.1")
         assert list(operations(openapi))
+
+
+class TestTagGroups:
+    async def test_every_tag_is_in_one_group_and_the_data_api_has_its_own(self, openapi: dict[str, Any]) -> None:
+        used = {tag for _, _, operation in operations(openapi) for tag in operation.get("tags", [])}
+        groups = {group["name"]: group["tags"] for group in openapi["x-tagGroups"]}
+        grouped = [tag for tags in groups.values() for tag in tags]
+        assert sorted(grouped) == sorted(used)
+        assert set(groups["Data API"]) == {"data-api", "data-api-keys", "data-api-billing", "data-api-admin"}
+        described = {tag["name"]: tag.get("description") for tag in openapi["tags"]}
+        assert "Idempotency-Key" in described["data-api"]
+
+    async def test_every_data_call_offers_the_key_and_the_token(self, openapi: dict[str, Any]) -> None:
+        data_calls = [
+            (path, operation)
+            for path, _, operation in operations(openapi)
+            if {"data-api", "data-api-billing"} & set(operation.get("tags", []))
+        ]
+        assert len(data_calls) >= 6
+        for path, operation in data_calls:
+            offered = {name for requirement in operation.get("security", []) for name in requirement}
+            assert {"bearer", "apiKey"} <= offered, path
+            assert "401" in operation["responses"], path
 
 
 def production_settings(**http: Any) -> dict[str, Any]:

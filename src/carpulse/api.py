@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.routing import BaseRoute
 
 from carpulse.about.endpoints import router as about_router
@@ -31,6 +33,42 @@ from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
 
 API_V1_PREFIX = "/api/v1"
+
+# The OpenAPI document's tag groups (`x-tagGroups`, as ReDoc shows them): one per product, then the platform.
+# A tag no group names lands in the last group, so every operation stays listed.
+TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Reports", ("tesla connect", "pricing", "payment", "orders", "reports", "charging")),
+    (
+        "Data API",
+        ("data-api", "data-api-keys", "data-api-billing", "data-api-admin"),
+    ),
+    ("Accounts", ("auth",)),
+    ("Platform", ("about", "health", "files", "tesla partner", "dev proxy")),
+)
+TAG_DESCRIPTIONS = {
+    "data-api": (
+        "Vehicle and model data per call. Authenticate with an API key (`Authorization: Bearer cp_…` or "
+        "`X-API-Key`) or the account's JWT. Every billable answer carries the daily quota's `RateLimit-*` "
+        "headers and `CarPulse-Request-Id`; send `Idempotency-Key` to retry without being billed twice."
+    ),
+    "data-api-keys": "API keys: created once (the key is shown only then), listed, revoked at once.",
+    "data-api-billing": "Your usage, billed and unbilled, and your invoices (JSON and PDF).",
+    "data-api-admin": "Admin: plans (terms dated by UTC day), clients (plan, suspension), every client's usage.",
+    "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
+}
+
+
+def mount_versioned_docs(app: FastAPI) -> None:
+    """The docs pages also where the Data API's seed serves them: `/api/v1/docs` and `/api/v1/redoc`."""
+
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} – Swagger UI")
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} – ReDoc")
+
+    app.add_api_route(f"{API_V1_PREFIX}/docs", swagger, include_in_schema=False, methods=["GET"])
+    app.add_api_route(f"{API_V1_PREFIX}/redoc", redoc, include_in_schema=False, methods=["GET"])
 
 
 def mount_routers(app: FastAPI, brands: tuple[BrandInfo, ...]) -> None:

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from carpulse.about.service import resolve_version
 from carpulse.account.service import account as account_service
-from carpulse.api import mount_routers
+from carpulse.api import TAG_DESCRIPTIONS, TAG_GROUPS, mount_routers, mount_versioned_docs
 from carpulse.api_key.service import new_key_cache
 from carpulse.config import Settings, get_settings
 from carpulse.consumer import reconcile_forever, start_jobs
@@ -221,7 +221,9 @@ def create_app(
     sandbox = mount_sandbox(app, settings) if settings.serves_sandbox else None
     if settings.sandbox.enabled and settings.sandbox.url:
         redirect_sandbox(app, settings.sandbox.url)
-    install_problem_openapi(app)
+    install_problem_openapi(app, TAG_GROUPS, TAG_DESCRIPTIONS)
+    if settings.docs_enabled:
+        mount_versioned_docs(app)
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -30,7 +30,8 @@ def register_tasks() -> None:
     import carpulse.mail.tasks
     import carpulse.order.tasks
     import carpulse.payment.tasks
-    import carpulse.report.tasks  # noqa: F401 - registers the jobs
+    import carpulse.report.tasks
+    import carpulse.usage.tasks  # noqa: F401 - registers the jobs
 
 
 async def start_jobs(state: State, *, consume: bool | None = None) -> asyncio.Task[None] | None:

@@ -395,6 +395,42 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def install_problem_openapi(app: FastAPI) -> None:
-    """Serve `problem_openapi` as the app's OpenAPI document."""
-    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
+def install_problem_openapi(
+    app: FastAPI,
+    tag_groups: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    tag_descriptions: Mapping[str, str] | None = None,
+) -> None:
+    """Serve `problem_openapi` as the app's OpenAPI document, its tags described and grouped (`x-tagGroups`)."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = problem_openapi(app)
+        if tag_groups:
+            _group_tags(schema, tag_groups, tag_descriptions or {})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
+def _group_tags(
+    schema: dict[str, Any], groups: tuple[tuple[str, tuple[str, ...]], ...], descriptions: Mapping[str, str]
+) -> None:
+    used = list(
+        dict.fromkeys(
+            tag
+            for path_item in schema.get("paths", {}).values()
+            for op in path_item.values()
+            for tag in op.get("tags", [])
+        )
+    )
+    grouped = {tag for _, tags in groups for tag in tags}
+    listed = [(name, [tag for tag in tags if tag in used]) for name, tags in groups]
+    listed[-1][1].extend(tag for tag in used if tag not in grouped)
+    schema["tags"] = [
+        {"name": tag, **({"description": descriptions[tag]} if tag in descriptions else {})}
+        for _, tags in listed
+        for tag in tags
+    ]
+    schema["x-tagGroups"] = [{"name": name, "tags": tags} for name, tags in listed if tags]

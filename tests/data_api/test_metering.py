@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select, update
 
+from carpulse.models import IdempotentResponse
+from carpulse.usage.tasks import forget_kept_answers
 from tests.data_api.flow import MODEL_3_VIN, DataClient, data_client
 
 STATIC = f"/api/v1/vehicle/static/{MODEL_3_VIN}"
@@ -127,6 +130,23 @@ class TestIdempotency:
             response = await client.get(STATIC, headers={**owner.by_key, "Idempotency-Key": "shared-name"})
             assert "Idempotent-Replayed" not in response.headers
             assert len((await usage_of(client, owner))["groups"]) == 1
+
+    async def test_after_its_window_the_key_is_a_new_request(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        owner = await data_client(app, client)
+        headers = {**owner.by_key, "Idempotency-Key": "nightly-sync"}
+        first = await client.get(STATIC, headers=headers)
+        async with app.state.carpulse.sessionmaker() as db:
+            await db.execute(update(IdempotentResponse).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+            await db.commit()
+        await forget_kept_answers(app.state.carpulse)
+        async with app.state.carpulse.sessionmaker() as db:
+            assert (await db.execute(select(func.count()).select_from(IdempotentResponse))).scalar_one() == 0
+
+        later = await client.get(STATIC, headers=headers)
+        assert "Idempotent-Replayed" not in later.headers
+        assert later.headers["CarPulse-Request-Id"] != first.headers["CarPulse-Request-Id"]
+        (group,) = (await usage_of(client, owner))["groups"]
+        assert group["calls"] == 2
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "with space"])
     async def test_a_malformed_key_is_422(self, app: FastAPI, client: httpx.AsyncClient, key: str) -> None:
