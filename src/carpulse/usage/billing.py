@@ -28,14 +28,15 @@ class BillingService:
         self, db: AsyncSession, state: State, account_id: uuid.UUID, cutoff: datetime | None
     ) -> tuple[Invoice, bool]:
         """The invoice closing the client's unbilled usage before `cutoff` (default: now), and whether it is new."""
+        if cutoff is not None and cutoff.tzinfo is None:
+            raise InvalidCutoff("Give the cutoff with its UTC offset, e.g. 2026-12-01T00:00:00Z.")
+        if cutoff is not None and cutoff > state.clock.now():
+            raise InvalidCutoff("The cutoff is in the future: only usage that happened can be billed.")
+        # Payments of one client queue here (a row lock on PostgreSQL; SQLite has one writer at a time), and
+        # "now" is read after the wait: a payment that queued behind another bills what came after it.
+        await db.execute(select(DataClient).where(DataClient.account_id == account_id).with_for_update())
         now = state.clock.now()
         cutoff = cutoff or now
-        if cutoff.tzinfo is None:
-            raise InvalidCutoff("Give the cutoff with its UTC offset, e.g. 2026-12-01T00:00:00Z.")
-        if cutoff > now:
-            raise InvalidCutoff("The cutoff is in the future: only usage that happened can be billed.")
-        # Payments of one client queue here (a row lock on PostgreSQL; SQLite has one writer at a time).
-        await db.execute(select(DataClient).where(DataClient.account_id == account_id).with_for_update())
         repository = InvoiceRepository(db)
         existing = await repository.closing_at(account_id, cutoff)
         if existing is not None:
