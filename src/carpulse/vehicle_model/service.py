@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.kit.logs import get_logger
 from carpulse.models import VehicleModel
+from carpulse.vehicle_model import _dynamic
 from carpulse.vehicle_model.catalogue import entries, matches
 from carpulse.vehicle_model.errors import ModelNotFound
 from carpulse.vehicle_model.repository import VehicleModelRepository
 from carpulse.vehicle_model.schemas import (
     Candidate,
+    DynamicVehicle,
     Figure,
     ModelPage,
     ModelWarranty,
@@ -114,6 +117,14 @@ class VehicleModelService:
             warranty=_warranty(rows),
             decoded=decoded,
         )
+
+    async def dynamic_for_vin(
+        self, db: AsyncSession, vin: str, *, synthetic: bool, now: datetime | None = None
+    ) -> DynamicVehicle:
+        """Battery health, odometer and latest readings of a (checked) VIN, from readings sold per VIN only and of
+        the given origin (simulated or real); `NoData` when there are none."""
+        rows = await self.candidates(db, vin)
+        return await _dynamic.dynamic_for_vin(db, vin, rows, synthetic=synthetic, now=now or datetime.now(UTC))
 
 
 def _shared(rows: list[VehicleModel], name: str) -> str | None:
