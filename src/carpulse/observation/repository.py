@@ -137,8 +137,8 @@ class ObservationRepository:
             Observation.synthetic == synthetic,
             Observation.kind.in_(list(kinds)),
         )
-        rows = (await self.db.execute(statement)).tuples()
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        rows = (await self.db.execute(statement)).all()
+        return [(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
     async def delete_before(self, before: datetime) -> None:
         statement = delete(Observation).where(Observation.captured_at < before)
