@@ -104,11 +104,17 @@ class ObservationRepository:
         )
         return list((await self.db.execute(statement)).scalars())
 
-    async def shared_vins(self, *, sharing: Collection[DataSharing], synthetic: bool) -> list[str]:
-        """Every VIN with a reading taken under one of the `sharing` consents and of the given origin."""
+    async def shared_vins(
+        self, *, sharing: Collection[DataSharing], synthetic: bool, kind: ObservationKind
+    ) -> list[str]:
+        """Every VIN with a reading of `kind` taken under one of the `sharing` consents and of the given origin."""
         statement = (
             select(Observation.vin)
-            .where(Observation.sharing.in_(list(sharing)), Observation.synthetic == synthetic)
+            .where(
+                Observation.sharing.in_(list(sharing)),
+                Observation.synthetic == synthetic,
+                Observation.kind == kind,
+            )
             .distinct()
             .order_by(Observation.vin)
         )

@@ -19,7 +19,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.battery.estimator import METHOD_RATED_RANGE, MILES_TO_KM, BatterySample, PackBaseline, estimate
+from carpulse.battery.estimator import METHOD_RATED_RANGE, MILES_TO_KM, BatterySample, PackBaseline, point_estimate
 from carpulse.battery.samples import SAME_ACQUISITION
 from carpulse.models import DataSharing, ObservationKind, VehicleModel
 from carpulse.observation.repository import ObservationRepository
@@ -75,11 +75,12 @@ def _km(text: str, unit: str | None) -> Decimal | None:
 
 
 def _vehicles(vins: Sequence[str], model_id: str) -> list[_Vehicle]:
-    """The VINs that decode to this model alone; decoding is cached by positions 1-10, all a match reads."""
+    """The VINs that decode to this model alone; decoding is cached by positions 1-8 and 10, all a match reads
+    (the check digit was checked when the reading was taken)."""
     known: dict[str, tuple[bool, int | None]] = {}
     chosen: list[_Vehicle] = []
     for vin in vins:
-        key = vin[:10]
+        key = vin[:8] + vin[9:10]
         if key not in known:
             try:
                 decoded = decode(vin)
@@ -183,9 +184,9 @@ def _binned(
         if index is not None:
             groups[index].append(sample)
     for index, group in groups.items():
-        health = estimate(group, baseline, now=now)
-        if health.soh_percent is not None:
-            into[index].append(health.soh_percent)
+        soh = point_estimate(group, baseline, now=now)
+        if soh is not None:
+            into[index].append(soh)
 
 
 async def trendline(
@@ -199,7 +200,8 @@ async def trendline(
     baseline = choice.baseline
     if baseline is not None:
         repository = ObservationRepository(db)
-        vehicles = _vehicles(await repository.shared_vins(sharing=COUNTED, synthetic=synthetic), row.model_id)
+        vins = await repository.shared_vins(sharing=COUNTED, synthetic=synthetic, kind=ObservationKind.range)
+        vehicles = _vehicles(vins, row.model_id)
         years = {vehicle.vin: vehicle.model_year for vehicle in vehicles}
         rows_by_vin: dict[str, list[Row]] = defaultdict(list)
         for start in range(0, len(vehicles), _VINS_PER_QUERY):
