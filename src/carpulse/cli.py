@@ -1,4 +1,4 @@
-"""`carpulse serve | worker | sandbox | migrate | demo | admin hash-password | keys generate`."""
+"""`carpulse serve | worker | sandbox | migrate | demo | simulate | admin hash-password | keys generate`."""
 
 from __future__ import annotations
 
@@ -204,6 +204,65 @@ def demo(
         typer.echo(f"{label:12} {path}")
     # Whole ids, so that a newcomer can go on by hand from where the demo stopped.
     typer.echo(f"next: GET /api/v1/tesla/report/{result.order_id} · GET /api/v1/payment/receipt/{result.order_id}")
+
+
+@app.command()
+def simulate(
+    vehicles: Annotated[int, typer.Option(min=1, max=1_000_000, help="how many vehicles")] = 100,
+    months: Annotated[int, typer.Option(min=1, max=240, help="months of weekly readings before --until")] = 12,
+    seed: Annotated[int, typer.Option(help="the same seed and --until give the same fleet")] = 7,
+    until: Annotated[str | None, typer.Option(help="last day of readings, YYYY-MM-DD (default: today, UTC)")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print the vehicles written as JSON")] = False,
+) -> None:
+    """Write a synthetic fleet (readings marked synthetic, never mixed with real ones); refused in production."""
+    import asyncio
+    import json
+    from datetime import UTC, date, datetime
+
+    from carpulse.config import get_settings
+
+    settings = get_settings()
+    if settings.is_production:
+        typer.echo(
+            "carpulse simulate is refused in production (CARPULSE_ENVIRONMENT=production): it writes synthetic "
+            "vehicle data, which belongs in development and test databases only.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        last = date.fromisoformat(until) if until is not None else datetime.now(UTC).date()
+    except ValueError as exc:
+        typer.echo(f"--until is a date, YYYY-MM-DD; {until!r} is not one", err=True)
+        raise typer.Exit(2) from exc
+
+    async def run() -> tuple[list[dict[str, object]], int]:
+        from carpulse.database import create_engine, create_sessionmaker
+        from carpulse.simulator.service import simulator
+
+        engine = create_engine(settings.database)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                simulation = await simulator.simulate(session, vehicles=vehicles, months=months, seed=seed, until=last)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        listed: list[dict[str, object]] = [
+            {
+                "vin": vehicle.vin,
+                "make": vehicle.make,
+                "model": vehicle.model,
+                "model_id": vehicle.model_id,
+                "observations": len(vehicle.readings),
+            }
+            for vehicle in simulation.vehicles
+        ]
+        return listed, simulation.written
+
+    listed, written = asyncio.run(run())
+    if json_output:
+        typer.echo(json.dumps({"vehicles": listed, "written": written}))
+    else:
+        typer.echo(f"{len(listed)} simulated vehicles up to {last.isoformat()}: {written} new readings written")
 
 
 @admin_app.command("hash-password")

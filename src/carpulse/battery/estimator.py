@@ -252,6 +252,17 @@ def estimate(samples: Sequence[BatterySample], baseline: PackBaseline | None, *,
     )
 
 
+def point_estimate(samples: Iterable[BatterySample], baseline: PackBaseline, *, now: datetime) -> Decimal | None:
+    """The state of health `estimate` gives these samples, without its band, flags or workings (None where it gives
+    no number): for curves over many vehicles."""
+    implied = [
+        sample.rated_range_km * _HUNDRED / sample.level_percent for sample in samples if _rejection(sample, now) is None
+    ]
+    if not implied:
+        return None
+    return _round(statistics.median(implied) / baseline.rated_range_km * _HUNDRED, ROUND_HALF_UP)
+
+
 def _screen(
     samples: Iterable[BatterySample], now: datetime
 ) -> tuple[tuple[BatterySample, ...], tuple[RejectedSample, ...]]:

@@ -6,11 +6,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.database import insert_ignoring_conflicts
-from carpulse.models import Observation, ObservationKind
+from carpulse.models import DataSharing, Observation, ObservationKind
 
 
 class ObservationRepository:
@@ -53,6 +53,98 @@ class ObservationRepository:
             .limit(limit)
         )
         return list((await self.db.execute(statement)).scalars())
+
+    async def shared_for_vehicle(
+        self,
+        vin: str,
+        *,
+        sharing: Collection[DataSharing],
+        synthetic: bool,
+        kinds: Collection[ObservationKind] = (),
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Observation]:
+        """A vehicle's readings taken under one of the `sharing` consents and of the given origin (simulated or
+        real), newest first: the only readings another business may be shown."""
+        statement = select(Observation).where(
+            Observation.vin == vin,
+            Observation.sharing.in_(list(sharing)),
+            Observation.synthetic == synthetic,
+        )
+        if kinds:
+            statement = statement.where(Observation.kind.in_(list(kinds)))
+        if since is not None:
+            statement = statement.where(Observation.captured_at >= since)
+        statement = statement.order_by(Observation.captured_at.desc(), Observation.kind).limit(limit)
+        return list((await self.db.execute(statement)).scalars())
+
+    async def latest_shared_per_kind(
+        self, vin: str, *, sharing: Collection[DataSharing], synthetic: bool
+    ) -> list[Observation]:
+        """The newest reading of each kind of a vehicle, among those `shared_for_vehicle` may return."""
+        ranked = (
+            select(
+                Observation.id,
+                func.row_number()
+                .over(partition_by=Observation.kind, order_by=(Observation.captured_at.desc(), Observation.source))
+                .label("rank"),
+            )
+            .where(
+                Observation.vin == vin,
+                Observation.sharing.in_(list(sharing)),
+                Observation.synthetic == synthetic,
+            )
+            .subquery()
+        )
+        statement = (
+            select(Observation)
+            .join(ranked, ranked.c.id == Observation.id)
+            .where(ranked.c.rank == 1)
+            .order_by(Observation.kind)
+        )
+        return list((await self.db.execute(statement)).scalars())
+
+    async def shared_vins(
+        self, *, sharing: Collection[DataSharing], synthetic: bool, kind: ObservationKind
+    ) -> list[str]:
+        """Every VIN with a reading of `kind` taken under one of the `sharing` consents and of the given origin."""
+        statement = (
+            select(Observation.vin)
+            .where(
+                Observation.sharing.in_(list(sharing)),
+                Observation.synthetic == synthetic,
+                Observation.kind == kind,
+            )
+            .distinct()
+            .order_by(Observation.vin)
+        )
+        return list((await self.db.execute(statement)).scalars())
+
+    async def shared_readings_of(
+        self,
+        vins: Collection[str],
+        *,
+        sharing: Collection[DataSharing],
+        synthetic: bool,
+        kinds: Collection[ObservationKind],
+    ) -> list[tuple[str, ObservationKind, str, str | None, datetime, str]]:
+        """(vin, kind, value, unit, captured_at, source) of these vehicles' shared readings, as plain rows: the
+        bulk read of a model's curves, without building an object per reading."""
+        statement = select(
+            Observation.vin,
+            Observation.kind,
+            Observation.value,
+            Observation.unit,
+            Observation.captured_at,
+            Observation.source,
+        ).where(
+            Observation.vin.in_(list(vins)),
+            Observation.sharing.in_(list(sharing)),
+            Observation.synthetic == synthetic,
+            Observation.kind.in_(list(kinds)),
+        )
+        rows = (await self.db.execute(statement)).all()
+        return [(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
     async def delete_before(self, before: datetime) -> None:
         statement = delete(Observation).where(Observation.captured_at < before)

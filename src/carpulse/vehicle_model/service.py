@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.kit.logs import get_logger
 from carpulse.models import VehicleModel
+from carpulse.vehicle_model import _dynamic, _trendline
 from carpulse.vehicle_model.catalogue import entries, matches
 from carpulse.vehicle_model.errors import ModelNotFound
 from carpulse.vehicle_model.repository import VehicleModelRepository
 from carpulse.vehicle_model.schemas import (
     Candidate,
+    DynamicVehicle,
     Figure,
     ModelPage,
+    ModelTrendline,
     ModelWarranty,
     StaticVehicle,
     VehicleModelOut,
@@ -114,6 +118,24 @@ class VehicleModelService:
             warranty=_warranty(rows),
             decoded=decoded,
         )
+
+    async def dynamic_for_vin(
+        self, db: AsyncSession, vin: str, *, synthetic: bool, now: datetime | None = None
+    ) -> DynamicVehicle:
+        """Battery health, odometer and latest readings of a (checked) VIN, from readings sold per VIN only and of
+        the given origin (simulated or real); `NoData` when there are none."""
+        rows = await self.candidates(db, vin)
+        return await _dynamic.dynamic_for_vin(db, vin, rows, synthetic=synthetic, now=now or datetime.now(UTC))
+
+    async def trendline(
+        self, db: AsyncSession, model_id: str, *, synthetic: bool, min_cohort: int, now: datetime | None = None
+    ) -> ModelTrendline:
+        """The model's state-of-health percentiles by 20,000 km and by year of age, one estimate per vehicle and
+        bin, bins of fewer than `min_cohort` vehicles withheld; `ModelNotFound` for an unknown id."""
+        if min_cohort < 1:
+            raise ValueError("min_cohort is at least 1")
+        row = await self.get(db, model_id)
+        return await _trendline.trendline(db, row, synthetic=synthetic, min_cohort=min_cohort, now=now)
 
 
 def _shared(rows: list[VehicleModel], name: str) -> str | None:
