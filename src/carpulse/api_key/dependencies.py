@@ -51,8 +51,10 @@ async def get_data_caller(
             raise InvalidApiKey("The Authorization header must be 'Bearer <API key or token>'.")
         raise InvalidApiKey("Send your API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
     if header_key is not None or key.startswith("cp_"):
-        holder = await api_keys.recognise(db, state.settings, key, state.clock, state.api_key_cache)
+        holder, due = await api_keys.recognise(db, state.settings, key, state.api_key_cache)
         caller = DataCaller(holder.account_id, holder.key_id, holder.role)
+        if due:
+            await api_keys.touch(state.sessionmaker, holder.key_id, state.clock)
     else:
         account = await auth.account_for_token(db, state.settings.auth, key, state.clock)
         caller = DataCaller(account.id, None, account.role)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cachetools import TTLCache
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carpulse.api_key.errors import ApiKeyNotFound, InvalidApiKey
 from carpulse.api_key.repository import ApiKeyRepository
@@ -26,6 +27,7 @@ from carpulse.config import Settings
 from carpulse.kit.clock import Clock
 from carpulse.kit.logs import get_logger
 from carpulse.models import Account, AccountRole, ApiKey
+from carpulse.models.base import utcnow
 
 log = get_logger("carpulse.api_key")
 
@@ -134,12 +136,12 @@ class ApiKeyService:
         db: AsyncSession,
         settings: Settings,
         key: str,
-        clock: Clock,
         cache: TTLCache[str, KeyHolder | None],
-    ) -> KeyHolder:
-        """The holder of a live key; `InvalidApiKey` for anything else."""
+    ) -> tuple[KeyHolder, bool]:
+        """The holder of a live key, and whether its `last_used_at` is due a write; `InvalidApiKey` else."""
         self.check_format(settings, key)
         digest = self.hash(settings, key)
+        due = False
         if digest in cache:
             holder = cache[digest]
         else:
@@ -148,15 +150,22 @@ class ApiKeyService:
             if found is not None and found[0].revoked_at is None:
                 row, account = found
                 holder = KeyHolder(row.id, row.account_id, account.role, account.is_active)
-                now = clock.now()
-                if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
-                    await ApiKeyRepository(db).touch(row.id, now)
+                due = row.last_used_at is None or utcnow() - row.last_used_at >= _TOUCH_EVERY
             cache[digest] = holder
         if holder is None:
             raise InvalidApiKey("The API key is revoked or unknown.")
         if not holder.active:
             raise InvalidApiKey("The account of this API key is disabled.")
-        return holder
+        return holder, due
+
+    async def touch(self, sessionmaker: async_sessionmaker[AsyncSession], key_id: uuid.UUID, clock: Clock) -> None:
+        """Note when a key was last used, in a short write of its own (never inside a caller's read)."""
+        try:
+            async with sessionmaker() as db:
+                await ApiKeyRepository(db).touch(key_id, clock.now())
+                await db.commit()
+        except (DBAPIError, OSError) as exc:  # telemetry: a busy or lost database must not fail the call
+            log.warning("api_key.touch_failed", key_id=str(key_id), error=type(exc).__name__)
 
 
 api_keys = ApiKeyService()
