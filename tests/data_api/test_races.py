@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -26,15 +25,8 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def client(committed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async def drain(response: httpx.Response) -> None:
-        await committed_app.state.carpulse.jobs.drain()
-
-    transport = httpx.ASGITransport(app=committed_app, client=CLIENT_ADDRESS)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", event_hooks={"response": [drain]}
-    ) as client:
-        yield client
+def client(committed_data_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return committed_data_client
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from carpulse.plan.errors import ClientSuspended
 from carpulse.state import get_state
 from carpulse.usage.errors import IdempotencyKeyReused, InvalidIdempotencyKey, QuotaExceeded
 from carpulse.usage.meter import Billable, MeterDep
-from carpulse.vehicle_model.errors import ModelNotFound
-from carpulse.vehicle_model.schemas import ModelPage, ModelWarranty, StaticVehicle
+from carpulse.vehicle_model.errors import ModelNotFound, NoData
+from carpulse.vehicle_model.schemas import DynamicVehicle, ModelPage, ModelTrendline, ModelWarranty, StaticVehicle
 from carpulse.vehicle_model.service import vehicle_models
 from carpulse.vin.decoder import check
 from carpulse.vin.errors import InvalidVin, VinUnknown
@@ -63,6 +63,22 @@ async def vehicle_static(meter: MeterDep, vin: VinPath) -> Response:
     return await meter.answer("vehicle.static", work)
 
 
+@router.get(
+    "/vehicle/dynamic/{vin}",
+    response_model=DynamicVehicle,
+    responses=problem_responses(*_METERED, InvalidVin, NoData),
+    summary="Dynamic data of a VIN: battery state of health, odometer, latest readings (1 billable unit)",
+)
+async def vehicle_dynamic(request: Request, meter: MeterDep, vin: VinPath) -> Response:
+    vin = check(vin)
+    synthetic = get_state(request).settings.data_api_synthetic
+
+    async def work(db: AsyncSession) -> Billable:
+        return Billable(await vehicle_models.dynamic_for_vin(db, vin, synthetic=synthetic), vin=vin)
+
+    return await meter.answer("vehicle.dynamic", work)
+
+
 @router.post(
     "/vehicle/batch",
     response_model=BatchResponse,
@@ -84,15 +100,25 @@ async def vehicle_batch(request: Request, meter: MeterDep, body: BatchRequest) -
             checked.append((vin, error))
     valid = sum(1 for _, error in checked if error is None)
 
+    synthetic = get_state(request).settings.data_api_synthetic
+
     async def work(db: AsyncSession) -> Billable:
         results = []
         for vin, error in checked:
             entry = BatchEntry(vin=vin, status=200, billed=False)
             if error is None:
                 try:
-                    entry.static = await _static(db, vin)
+                    if "static" in body.include:
+                        entry.static = await _static(db, vin)
+                    if "dynamic" in body.include:
+                        try:
+                            entry.dynamic = await vehicle_models.dynamic_for_vin(db, vin, synthetic=synthetic)
+                        except NoData as missing:
+                            if entry.static is None:
+                                raise
+                            entry.problem = _problem(missing)  # static answered: the VIN is billed for it
                     entry.billed = True
-                except (VinUnknown, InvalidVin) as found:
+                except (VinUnknown, NoData) as found:
                     error = found
             if error is not None:
                 entry.status = error.status
@@ -132,6 +158,25 @@ async def list_models(
 
 
 ModelPath = Annotated[str, Path(max_length=100, description="a catalogue model id (see /api/v1/models)")]
+
+
+@router.get(
+    "/models/{model_id}/trendline",
+    response_model=ModelTrendline,
+    responses=problem_responses(*_METERED, ModelNotFound),
+    summary="A model's state of health against km and age: percentiles per bin, small cohorts withheld (1 unit)",
+)
+async def model_trendline(request: Request, meter: MeterDep, model_id: ModelPath) -> Response:
+    settings = get_state(request).settings
+
+    async def work(db: AsyncSession) -> Billable:
+        return Billable(
+            await vehicle_models.trendline(
+                db, model_id, synthetic=settings.data_api_synthetic, min_cohort=settings.data_api.min_cohort
+            )
+        )
+
+    return await meter.answer("models.trendline", work)
 
 
 @router.get(

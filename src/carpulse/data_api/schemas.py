@@ -4,9 +4,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from carpulse.vehicle_model.schemas import StaticVehicle
+from carpulse.vehicle_model.schemas import DynamicVehicle, StaticVehicle
 
-BatchPart = Literal["static"]
+BatchPart = Literal["static", "dynamic"]
 
 
 class BatchRequest(BaseModel):
@@ -17,7 +17,9 @@ class BatchRequest(BaseModel):
         description="up to `data_api.batch_max_vins` (100) distinct VINs",
         examples=[["5YJ3E7EB4LF000001"]],
     )
-    include: list[BatchPart] = Field(default=["static"], min_length=1, description="which data to answer per VIN")
+    include: list[BatchPart] = Field(
+        default=["static", "dynamic"], min_length=1, description="which data to answer per VIN"
+    )
 
 
 class BatchEntry(BaseModel):
@@ -25,7 +27,10 @@ class BatchEntry(BaseModel):
     status: int = Field(description="200, or the status a single call for this VIN would have answered")
     billed: bool
     static: StaticVehicle | None = None
-    problem: dict[str, Any] | None = Field(default=None, description="the RFC 9457 problem a single call would get")
+    dynamic: DynamicVehicle | None = None
+    problem: dict[str, Any] | None = Field(
+        default=None, description="the RFC 9457 problem a single call would get (for `dynamic` when static answered)"
+    )
 
 
 class BatchResponse(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carpulse.models.base import Base, TimestampedMixin, UTCDateTime, new_id, utcnow
+from carpulse.models.observation import DataSharing
 from carpulse.models.priced import PricedSelection
 
 
@@ -54,6 +55,13 @@ class Order(PricedSelection, TimestampedMixin, Base):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     refund_id: Mapped[str | None] = mapped_column(String(255), nullable=True, comment="the provider's refund id")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    data_sharing: Mapped[DataSharing] = mapped_column(
+        Enum(DataSharing, native_enum=False, length=32, validate_strings=True),
+        nullable=False,
+        default=DataSharing.private,
+        server_default=DataSharing.private.value,
+        comment="what the buyer lets us do with the cars' readings beyond the report; they may change it",
+    )
 
 
 class OrderTransition(Base):

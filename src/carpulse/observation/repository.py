@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.database import insert_ignoring_conflicts
@@ -145,6 +145,16 @@ class ObservationRepository:
         )
         rows = (await self.db.execute(statement)).all()
         return [(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
+
+    async def set_sharing(self, connection_id: str, vins: Collection[str], sharing: DataSharing) -> int:
+        statement = (
+            update(Observation)
+            .where(Observation.connection_id == connection_id, Observation.vin.in_(list(vins)))
+            .values(sharing=sharing)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.db.execute(statement)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def delete_before(self, before: datetime) -> None:
         statement = delete(Observation).where(Observation.captured_at < before)

@@ -8,14 +8,20 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.models import Observation, ObservationKind
+from carpulse.models import DataSharing, Observation, ObservationKind
 from carpulse.observation.repository import ObservationRepository
 from carpulse.provider.base import Reading, VehicleSnapshot
 
 
 class ObservationService:
     async def record_snapshot(
-        self, db: AsyncSession, snapshot: VehicleSnapshot, *, brand: str, connection_id: str | None
+        self,
+        db: AsyncSession,
+        snapshot: VehicleSnapshot,
+        *,
+        brand: str,
+        connection_id: str | None,
+        sharing: DataSharing = DataSharing.private,
     ) -> int:
         """Record the snapshot's scalar readings (a reading without its own time takes the snapshot's); returns
         how many were new. Flushes, never commits."""
@@ -36,6 +42,7 @@ class ObservationService:
                     "source": reading.source,
                     "brand": brand,
                     "connection_id": connection_id,
+                    "sharing": sharing,
                 }
             )
         return added
@@ -52,6 +59,11 @@ class ObservationService:
     ) -> list[Observation]:
         """A vehicle's readings, newest first, from every provider and connection that read it."""
         return await ObservationRepository(db).for_vehicle(vin, kinds=kinds, since=since, until=until, limit=limit)
+
+    async def share(self, db: AsyncSession, connection_id: str, vins: Collection[str], sharing: DataSharing) -> int:
+        """Put the readings a connection read of `vins` under `sharing` (a consent given, changed or withdrawn);
+        returns how many rows it changed. Flushes, never commits."""
+        return await ObservationRepository(db).set_sharing(connection_id, vins, sharing)
 
     async def forget_before(self, db: AsyncSession, before: datetime) -> None:
         """The retention of acquired vehicle data: readings captured before `before` go with their snapshots."""

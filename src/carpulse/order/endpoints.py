@@ -14,7 +14,15 @@ from carpulse.database import SessionDep
 from carpulse.errors import DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
 from carpulse.order.checkout import checkout
 from carpulse.order.errors import OrderNotFound, OrderNotPayable
-from carpulse.order.schemas import CreateIntent, IntentCreated, OrderRead, VerifyPayment
+from carpulse.order.schemas import (
+    CreateIntent,
+    DataSharingChoice,
+    DataSharingRead,
+    IntentCreated,
+    OrderRead,
+    VerifyPayment,
+)
+from carpulse.order.service import orders
 from carpulse.payment.errors import CheckoutAlreadyPaid, CheckoutChanging, ProviderUnavailable
 from carpulse.pricing.errors import QuoteExpired, QuoteNotFound, VoucherNoLongerValid, VoucherUsedUp
 from carpulse.rate_limit import limit_by_ip
@@ -114,3 +122,25 @@ async def capture_paypal(request: Request, order_id: TokenId, db: SessionDep) ->
 )
 async def get_order(request: Request, order_id: TokenId, db: SessionDep) -> OrderRead:
     return await _read(request, db, order_id)
+
+
+@orders_router.put(
+    "/{order_id}/data-sharing",
+    response_model=DataSharingRead,
+    responses=problem_responses(OrderNotFound, ValidationFailed),
+    summary="Choose what may be done with your cars' readings beyond your report (default: nothing)",
+)
+async def set_data_sharing(order_id: TokenId, db: SessionDep, body: DataSharingChoice) -> DataSharingRead:
+    order, changed = await orders.share_data(db, order_id, body.sharing)
+    return DataSharingRead(order_id=order.id, sharing=order.data_sharing, readings=changed)
+
+
+@orders_router.get(
+    "/{order_id}/data-sharing",
+    response_model=DataSharingRead,
+    responses=problem_responses(OrderNotFound, ValidationFailed),
+    summary="What you let us do with your cars' readings beyond your report",
+)
+async def get_data_sharing(order_id: TokenId, db: SessionDep) -> DataSharingRead:
+    order = await orders.get(db, order_id)
+    return DataSharingRead(order_id=order.id, sharing=order.data_sharing)

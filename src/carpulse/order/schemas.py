@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from carpulse.connect.schemas import Locale
+from carpulse.models import DataSharing
 
 SessionIdField = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 TokenIdField = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -89,3 +90,24 @@ class OrderRead(BaseModel):
     refunded_at: datetime | None = None
     refund_id: str | None = Field(default=None, description="the provider's refund id")
     credit_note_id: str | None = Field(default=None, description="the credit note cancelling the receipt")
+
+
+class DataSharingChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sharing: DataSharing = Field(
+        description=(
+            "private (the default): the readings serve your report only. model_statistics: counted, unnamed, in a "
+            "model's published state-of-health curves, where a bin shows only with enough other cars. "
+            "vehicle_data: your car's readings may be sold per VIN to businesses (dealers, insurers) through the "
+            "Data API. Change or withdraw it at any time; it applies to the readings kept and to later ones."
+        )
+    )
+
+
+class DataSharingRead(BaseModel):
+    order_id: str
+    sharing: DataSharing
+    readings: int | None = Field(
+        default=None, description="on a change: the kept readings of the order's cars it changed"
+    )

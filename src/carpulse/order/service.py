@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carpulse.config import CompanySettings
 from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
-from carpulse.models import Order, OrderStatus, Quote, RedemptionState, VoucherRedemption
+from carpulse.models import DataSharing, Order, OrderStatus, Quote, RedemptionState, VoucherRedemption
 from carpulse.models.priced import priced_values
+from carpulse.observation.service import observations
 from carpulse.order.errors import OrderNotFound
 from carpulse.order.repository import OrderRepository
 from carpulse.payment.factory import PaymentGateways
@@ -112,6 +113,16 @@ class OrderService:
         if order is None:
             raise OrderNotFound("No such order.")
         return order
+
+    async def share_data(self, db: AsyncSession, order_id: str, sharing: DataSharing) -> tuple[Order, int]:
+        """The buyer's consent for the order's cars' readings, given, changed or withdrawn at any time: it
+        applies to the readings already kept and to every later one; returns the order and the rows changed."""
+        order = await self.get(db, order_id)
+        order.data_sharing = sharing
+        changed = await observations.share(db, order.session_id, order.vins, sharing)
+        await db.flush()
+        log.info("order.data_sharing_set", order=order.id[:8], sharing=sharing.value, readings=changed)
+        return order, changed
 
     async def apply(
         self,

@@ -29,7 +29,7 @@ from carpulse.kit.documents import run_in_document_pool
 from carpulse.kit.logs import get_logger
 from carpulse.kit.privacy import mask_vin
 from carpulse.kit.resilience import spaced_delay
-from carpulse.models import Report, ReportStatus, VehicleSnapshotRecord
+from carpulse.models import DataSharing, Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.observation.service import observations
 from carpulse.order.service import orders
 from carpulse.provider.base import Capability, ReadingPolicy, VehicleSnapshot
@@ -149,7 +149,11 @@ async def _obtain_snapshot(
         data=snapshot.model_dump(mode="json"),
     )
     db.add(record)
-    await observations.record_snapshot(db, snapshot, brand=provider.brand, connection_id=access.connection_id)
+    # Kept under the buyer's choice for the order (private unless they chose otherwise).
+    sharing = (await orders.get(db, access.order_id)).data_sharing if access.order_id else DataSharing.private
+    await observations.record_snapshot(
+        db, snapshot, brand=provider.brand, connection_id=access.connection_id, sharing=sharing
+    )
     await db.commit()  # visible to the renders of this vehicle waiting for it
     log.info("report.vehicle_acquired", vin=mask_vin(vin), billable_calls=snapshot.billable_calls)
     return record
