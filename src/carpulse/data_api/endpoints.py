@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any
 
+from cachetools import TTLCache
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,7 @@ from carpulse.data_api.schemas import BatchEntry, BatchRequest, BatchResponse
 from carpulse.database import SessionDep
 from carpulse.errors import CarPulseError, DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
 from carpulse.plan.errors import ClientSuspended
-from carpulse.state import get_state
+from carpulse.state import State, get_state
 from carpulse.usage.errors import IdempotencyKeyReused, InvalidIdempotencyKey, QuotaExceeded
 from carpulse.usage.meter import Billable, MeterDep
 from carpulse.vehicle_model.errors import ModelNotFound, NoData
@@ -157,6 +158,18 @@ async def list_models(
     return await vehicle_models.list_models(db, query, make, limit, offset)
 
 
+# A model's curves change slowly and cost a read of its whole cohort: a replica reuses them this long.
+TRENDLINE_SECONDS = 600
+
+
+def _trendlines(state: State) -> TTLCache[tuple[str, bool, int], ModelTrendline]:
+    cache = state.replica_caches.get("data_api.trendline")
+    if cache is None:
+        cache = TTLCache(maxsize=2_000, ttl=TRENDLINE_SECONDS)
+        state.replica_caches["data_api.trendline"] = cache
+    return cache
+
+
 ModelPath = Annotated[str, Path(max_length=100, description="a catalogue model id (see /api/v1/models)")]
 
 
@@ -167,14 +180,19 @@ ModelPath = Annotated[str, Path(max_length=100, description="a catalogue model i
     summary="A model's state of health against km and age: percentiles per bin, small cohorts withheld (1 unit)",
 )
 async def model_trendline(request: Request, meter: MeterDep, model_id: ModelPath) -> Response:
-    settings = get_state(request).settings
+    state = get_state(request)
+    settings = state.settings
+    cache = _trendlines(state)
+    key = (model_id, settings.data_api_synthetic, settings.data_api.min_cohort)
 
     async def work(db: AsyncSession) -> Billable:
-        return Billable(
-            await vehicle_models.trendline(
+        trendline = cache.get(key)
+        if trendline is None:
+            trendline = await vehicle_models.trendline(
                 db, model_id, synthetic=settings.data_api_synthetic, min_cohort=settings.data_api.min_cohort
             )
-        )
+            cache[key] = trendline
+        return Billable(trendline)
 
     return await meter.answer("models.trendline", work)
 

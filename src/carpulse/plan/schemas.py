@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +36,7 @@ class PlanCreate(BaseModel):
 
     code: str = Field(pattern=PLAN_CODE, examples=["fleet-2027"])
     name: str = Field(min_length=1, max_length=80)
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    currency: Literal["EUR"] = Field(default="EUR", description="invoices are in euros, one currency each")
     daily_quota: int | None = Field(ge=1, le=100_000_000, description="null: unlimited")
     unit_price_minor: int = Field(ge=0, le=1_000_000)
     burst_per_second: int = Field(ge=1, le=10_000)

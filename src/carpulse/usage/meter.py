@@ -105,7 +105,7 @@ class Meter:
                         return _replay(kept)
                     await repository.forget_expired_answer(caller.account_id, key, now)
                 standing = await plans.standing(db, state, caller.account_id)
-                await state.rate_limiter.hit_rate(
+                burst = await state.rate_limiter.hit_rate(
                     "data-burst", _burst(standing.burst_per_second), str(caller.account_id)
                 )
                 reservation = await usage.reserve(db, state, standing, units)
@@ -113,8 +113,10 @@ class Meter:
                 if billable.units < reservation.units:
                     await usage.release(state, reservation, reservation.units - billable.units)
                 request_id = uuid.uuid4().hex
+                # The day's quota, or for a plan without one its per-second limit: every answer says its limit.
+                limits = reservation.headers(now) or (burst.headers() if burst is not None else {})
                 headers = {
-                    **reservation.headers(now),
+                    **limits,
                     REQUEST_ID_HEADER: request_id,
                     BILLED_HEADER: str(billable.units),
                 }
