@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from tests.kit.page_box import Layout
 from tests.kit.test_documents import pdf_text
 
 STATIC = f"/api/v1/vehicle/static/{MODEL_3_VIN}"
+HELSINKI = ZoneInfo("Europe/Helsinki")
 # Set to a directory to keep the invoices' pages as PNGs to look at.
 PAGE_IMAGES = os.environ.get("CARPULSE_TEST_PAGE_IMAGES")
 
@@ -68,7 +70,7 @@ class TestVat:
         response = await pay(client, owner)
         assert response.status_code == 201, response.text
         invoice = response.json()
-        year = datetime.now(UTC).year
+        year = datetime.now(HELSINKI).year  # the series follows the Finnish calendar year
         assert invoice["number"] == f"DAT-{year}-000001"
         assert invoice["lines"] == [
             {"plan": "basic", "endpoint": "vehicle.static", "quantity": 3, "unit_price_minor": 10, "net_minor": 30}
@@ -133,7 +135,7 @@ class TestOnce:
         two = (await pay(client, bob)).json()
         await calls(client, alice, 4)
         three = (await pay(client, alice)).json()
-        year = datetime.now(UTC).year
+        year = datetime.now(HELSINKI).year  # the series follows the Finnish calendar year
         assert [one["number"], two["number"], three["number"]] == [f"DAT-{year}-00000{n}" for n in (1, 2, 3)]
         assert three["period_start"] == one["period_end"]
         assert three["lines"][0]["quantity"] == 4

@@ -29,7 +29,8 @@ from carpulse.models import Account, Invoice
 from carpulse.receipt.errors import InvoiceNotFound
 from carpulse.receipt.repository import InvoiceRepository, ReceiptRepository
 from carpulse.receipt.schemas import Invoice as InvoiceOut
-from carpulse.receipt.schemas import InvoiceBuyer, InvoiceLine, Seller
+from carpulse.receipt.schemas import InvoiceBuyer, InvoiceLine
+from carpulse.receipt.service import RECEIPT_TIME_ZONE, seller_of
 
 # Northern Ireland (XI) is in the EU's VAT area for goods only; for services it is the United Kingdom.
 EU_SERVICE_COUNTRIES = frozenset(code.upper() for code in MEMBER_STATES) - {"XI"}
@@ -57,18 +58,6 @@ def vat_treatment(country: str | None, vat_number: str | None, finnish_rate: Dec
     return VatTreatment("outside_eu", Decimal(0), OUTSIDE_EU_NOTE)
 
 
-def seller_of(settings: Settings) -> Seller:
-    company = settings.company
-    return Seller(
-        name=company.name,
-        address=company.address,
-        y_tunnus=company.y_tunnus,
-        vat_number=company.vat_number,
-        email=company.email,
-        website=company.website,
-    )
-
-
 class InvoiceService:
     async def open(
         self,
@@ -81,7 +70,8 @@ class InvoiceService:
     ) -> Invoice:
         """A numbered invoice for `buyer`, its lines still to come (`close`): numbered in the caller's
         transaction, so an invoice that bills nothing is rolled back with its number."""
-        year = now.year
+        # The series follows the Finnish calendar year the invoice is dated in, as receipts' do.
+        year = now.astimezone(RECEIPT_TIME_ZONE).year
         sequence = await ReceiptRepository(db).next_invoice_number(year)
         treatment = vat_treatment(buyer.country, buyer.vat_number, settings.pricing.vat_rate_percent)
         invoice = Invoice(
@@ -93,7 +83,7 @@ class InvoiceService:
             issued_at=now,
             period_start=period_start,
             period_end=period_end,
-            seller=seller_of(settings).model_dump(),
+            seller=seller_of(settings.company).model_dump(),
             buyer=InvoiceBuyer(
                 company_name=buyer.company_name,
                 email=buyer.email or buyer.username,

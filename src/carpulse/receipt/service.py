@@ -26,6 +26,18 @@ CREDIT_NOTE_PREFIX = "HYV"
 RECEIPT_LINE_KINDS = ("package", "volume_discount", "voucher")
 
 
+def seller_of(company: CompanySettings) -> Seller:
+    """The seller as every receipt, credit note and invoice names it (kept with the document: never edited)."""
+    return Seller(
+        name=company.name,
+        address=company.address,
+        y_tunnus=company.y_tunnus,
+        vat_number=company.vat_number,
+        email=company.email,
+        website=company.website,
+    )
+
+
 class ReceiptService:
     async def issue(self, db: AsyncSession, order: Order, company: CompanySettings, now: datetime) -> ReceiptRow:
         """The order's receipt; issuing twice returns the first one."""
@@ -44,14 +56,7 @@ class ReceiptService:
             sequence=sequence,
             issued_at=now,
             locale=order.locale,
-            seller=Seller(
-                name=company.name,
-                address=company.address,
-                y_tunnus=company.y_tunnus,
-                vat_number=company.vat_number,
-                email=company.email,
-                website=company.website,
-            ).model_dump(),
+            seller=seller_of(company).model_dump(),
             # The receipt lists the vehicles it sold; it is never edited, so they are kept with it.
             lines=[
                 line | {"vins": list(order.vins)} if line.get("kind") == "package" else line for line in order.lines
