@@ -9,8 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
+from carpulse.api_key.schemas import ApiKeyCreated, ApiKeyList
+from carpulse.data_api.schemas import BatchResponse
 from carpulse.errors import problem_catalogue
+from carpulse.kit.examples import example
+from carpulse.receipt.schemas import Invoice, InvoiceList
+from carpulse.usage.schemas import UsageReport
+from carpulse.vehicle_model.schemas import DynamicVehicle, ModelPage, ModelTrendline, ModelWarranty, StaticVehicle
 from tests.conftest import production_overrides
 
 PROBLEM = "application/problem+json"
@@ -122,6 +129,38 @@ class TestTagGroups:
             offered = {name for requirement in operation.get("security", []) for name in requirement}
             assert {"bearer", "apiKey"} <= offered, path
             assert "401" in operation["responses"], path
+
+
+class TestDataApiExamples:
+    async def test_every_json_answer_of_the_data_api_has_an_example(self, openapi: dict[str, Any]) -> None:
+        tags = {"data-api", "data-api-keys", "data-api-billing"}
+        for path, method, operation in operations(openapi):
+            if not tags & set(operation.get("tags", [])) or method == "delete":
+                continue
+            for status, response in operation["responses"].items():
+                content = response.get("content", {})
+                if not status.startswith("2") or "application/pdf" in content:
+                    continue
+                assert "example" in content.get("application/json", {}), (method, path, status)
+
+    @pytest.mark.parametrize(
+        ("name", "model"),
+        [
+            ("vehicle_static", StaticVehicle),
+            ("vehicle_dynamic", DynamicVehicle),
+            ("vehicle_batch", BatchResponse),
+            ("models", ModelPage),
+            ("model_trendline", ModelTrendline),
+            ("model_warranty", ModelWarranty),
+            ("usage", UsageReport),
+            ("invoice", Invoice),
+            ("invoices", InvoiceList),
+            ("keys", ApiKeyList),
+            ("key_created", ApiKeyCreated),
+        ],
+    )
+    def test_each_recorded_example_still_fits_its_model(self, name: str, model: type[BaseModel]) -> None:
+        model.model_validate(example(name))
 
 
 def production_settings(**http: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from carpulse.api_key.service import api_keys
 from carpulse.auth.errors import InvalidToken
 from carpulse.database import SessionDep
 from carpulse.errors import DependencyUnavailable, ValidationFailed, problem_responses
+from carpulse.kit.examples import example_response
 from carpulse.state import get_state
 
 router = APIRouter(prefix="/data/keys", tags=["data-api-keys"])
@@ -22,7 +23,7 @@ _ERRORS = (InvalidToken, ApiClientRequired, DependencyUnavailable)
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=problem_responses(*_ERRORS, ValidationFailed),
+    responses={**example_response("key_created", 201), **problem_responses(*_ERRORS, ValidationFailed)},
     summary="Create an API key (shown once)",
 )
 async def create_key(
@@ -34,7 +35,12 @@ async def create_key(
     return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(row).model_dump(), "key": key})
 
 
-@router.get("", response_model=ApiKeyList, responses=problem_responses(*_ERRORS), summary="Your API keys")
+@router.get(
+    "",
+    response_model=ApiKeyList,
+    responses={**example_response("keys"), **problem_responses(*_ERRORS)},
+    summary="Your API keys",
+)
 async def list_keys(db: SessionDep, account: ApiClientAccount) -> ApiKeyList:
     return ApiKeyList(keys=[ApiKeyRead.model_validate(row) for row in await api_keys.of_account(db, account)])
 

@@ -14,6 +14,7 @@ from carpulse.api_key.errors import ApiClientRequired, InvalidApiKey
 from carpulse.data_api.schemas import BatchEntry, BatchRequest, BatchResponse
 from carpulse.database import SessionDep
 from carpulse.errors import CarPulseError, DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
+from carpulse.kit.examples import example_response
 from carpulse.plan.errors import ClientSuspended
 from carpulse.state import State, get_state
 from carpulse.usage.errors import IdempotencyKeyReused, InvalidIdempotencyKey, QuotaExceeded
@@ -52,7 +53,7 @@ async def _static(db: AsyncSession, vin: str) -> StaticVehicle:
 @router.get(
     "/vehicle/static/{vin}",
     response_model=StaticVehicle,
-    responses=problem_responses(*_METERED, InvalidVin, VinUnknown),
+    responses={**example_response("vehicle_static"), **problem_responses(*_METERED, InvalidVin, VinUnknown)},
     summary="Static data of a VIN: model, version, capacity, range, warranty (1 billable unit)",
 )
 async def vehicle_static(meter: MeterDep, vin: VinPath) -> Response:
@@ -67,7 +68,7 @@ async def vehicle_static(meter: MeterDep, vin: VinPath) -> Response:
 @router.get(
     "/vehicle/dynamic/{vin}",
     response_model=DynamicVehicle,
-    responses=problem_responses(*_METERED, InvalidVin, NoData),
+    responses={**example_response("vehicle_dynamic"), **problem_responses(*_METERED, InvalidVin, NoData)},
     summary="Dynamic data of a VIN: battery state of health, odometer, latest readings (1 billable unit)",
 )
 async def vehicle_dynamic(request: Request, meter: MeterDep, vin: VinPath) -> Response:
@@ -83,7 +84,7 @@ async def vehicle_dynamic(request: Request, meter: MeterDep, vin: VinPath) -> Re
 @router.post(
     "/vehicle/batch",
     response_model=BatchResponse,
-    responses=problem_responses(*_METERED, ValidationFailed),
+    responses={**example_response("vehicle_batch"), **problem_responses(*_METERED, ValidationFailed)},
     summary="Data of up to 100 VINs in one call (1 billable unit per VIN answered)",
 )
 async def vehicle_batch(request: Request, meter: MeterDep, body: BatchRequest) -> Response:
@@ -144,7 +145,10 @@ def _problem(error: CarPulseError) -> dict[str, Any]:
 @router.get(
     "/models",
     response_model=ModelPage,
-    responses=problem_responses(InvalidApiKey, ApiClientRequired, ValidationFailed, DependencyUnavailable),
+    responses={
+        **example_response("models"),
+        **problem_responses(InvalidApiKey, ApiClientRequired, ValidationFailed, DependencyUnavailable),
+    },
     summary="The model catalogue, searched (free)",
 )
 async def list_models(
@@ -176,7 +180,7 @@ ModelPath = Annotated[str, Path(max_length=100, description="a catalogue model i
 @router.get(
     "/models/{model_id}/trendline",
     response_model=ModelTrendline,
-    responses=problem_responses(*_METERED, ModelNotFound),
+    responses={**example_response("model_trendline"), **problem_responses(*_METERED, ModelNotFound)},
     summary="A model's state of health against km and age: percentiles per bin, small cohorts withheld (1 unit)",
 )
 async def model_trendline(request: Request, meter: MeterDep, model_id: ModelPath) -> Response:
@@ -200,7 +204,7 @@ async def model_trendline(request: Request, meter: MeterDep, model_id: ModelPath
 @router.get(
     "/models/{model_id}/warranty",
     response_model=ModelWarranty,
-    responses=problem_responses(*_METERED, ModelNotFound),
+    responses={**example_response("model_warranty"), **problem_responses(*_METERED, ModelNotFound)},
     summary="A model's published warranty terms (1 billable unit)",
 )
 async def model_warranty(meter: MeterDep, model_id: ModelPath) -> Response:

@@ -17,6 +17,7 @@ from carpulse.auth.dependencies import AdminAccount
 from carpulse.auth.errors import AdminRequired, InvalidToken
 from carpulse.database import SessionDep
 from carpulse.errors import DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
+from carpulse.kit.examples import example_response
 from carpulse.plan.errors import DataClientNotFound
 from carpulse.plan.service import plans
 from carpulse.rate_limit import enforce
@@ -58,7 +59,10 @@ GroupByQuery = Annotated[GroupBy, Query(description="one row per UTC day, endpoi
     "/usage",
     response_model=UsageReport,
     response_model_by_alias=True,
-    responses=problem_responses(InvalidApiKey, ApiClientRequired, ValidationFailed, DependencyUnavailable),
+    responses={
+        **example_response("usage"),
+        **problem_responses(InvalidApiKey, ApiClientRequired, ValidationFailed, DependencyUnavailable),
+    },
     summary="Your usage: calls, units and amounts, billed and unbilled",
 )
 async def my_usage(
@@ -115,7 +119,10 @@ def _pdf_path(invoice_id: str, admin: bool = False) -> str:
     response_model=InvoiceOut,
     status_code=201,
     responses={
-        200: {"description": "an invoice with this cutoff exists: it is returned, nothing is billed twice"},
+        **example_response("invoice", 201),
+        **example_response(
+            "invoice", 200, "an invoice with this cutoff exists: it is returned, nothing is billed twice"
+        ),
         **problem_responses(*_CALLER, NothingToBill, InvalidCutoff, ValidationFailed),
     },
     summary="Close your unbilled usage up to a cutoff into an invoice (JSON; PDF at its pdf_path)",
@@ -129,7 +136,12 @@ async def pay(
     return invoices.read(invoice, _pdf_path(invoice.id))
 
 
-@router.get("/invoices", response_model=InvoiceList, responses=problem_responses(*_CALLER), summary="Your invoices")
+@router.get(
+    "/invoices",
+    response_model=InvoiceList,
+    responses={**example_response("invoices"), **problem_responses(*_CALLER)},
+    summary="Your invoices",
+)
 async def my_invoices(db: SessionDep, caller: DataCallerDep) -> InvoiceList:
     rows = await InvoiceRepository(db).of_account(caller.account_id)
     return InvoiceList(invoices=[invoices.read(row, _pdf_path(row.id)) for row in rows])
@@ -138,7 +150,7 @@ async def my_invoices(db: SessionDep, caller: DataCallerDep) -> InvoiceList:
 @router.get(
     "/invoices/{invoice_id}",
     response_model=InvoiceOut,
-    responses=problem_responses(*_CALLER, InvoiceNotFound),
+    responses={**example_response("invoice"), **problem_responses(*_CALLER, InvoiceNotFound)},
     summary="One of your invoices",
 )
 async def my_invoice(db: SessionDep, caller: DataCallerDep, invoice_id: InvoiceId) -> InvoiceOut:
