@@ -131,14 +131,20 @@ class Api:
 
 
 @contextlib.contextmanager
-def bare_server(folder: Path, body: bytes, env: dict[str, str]) -> Iterator[str]:
-    """`bench/bare.py` answering `body`; its base URL."""
+def bare_server(folder: Path, body: bytes, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`bench/bare.py` answering `body`; its base URL and process id."""
     port = free_port()
     path = folder / "bare-body.json"
     path.write_bytes(body)
     command = ["bench.bare", "--port", str(port), "--body", str(path)]
-    with serving(env, port, command=command, log=folder / "bare.log"):
-        yield f"http://127.0.0.1:{port}"
+    with serving(env, port, command=command, log=folder / "bare.log") as server:
+        yield f"http://127.0.0.1:{port}", server.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used (`/proc/<pid>/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _client(base_url: str, connections: int) -> httpx.AsyncClient:
@@ -223,6 +229,12 @@ class Load:
     latencies: list[float] = field(default_factory=list)  # ms
     elapsed: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
+    cpu: float = 0.0  # seconds the server process used meanwhile
+
+    @property
+    def cpu_per_call(self) -> float:
+        """Milliseconds of the server's CPU per answer: what a machine shared with the client cannot blur."""
+        return 1000 * self.cpu / len(self.latencies) if self.latencies else 0.0
 
     @property
     def rate(self) -> float:
@@ -232,13 +244,22 @@ class Load:
         self.latencies += other.latencies
         self.elapsed += other.elapsed
         self.statuses += other.statuses
+        self.cpu += other.cpu
 
 
 async def load(
-    client: httpx.AsyncClient, vins: list[str], headers: dict[str, str], concurrency: int, requests: int, seconds: float
+    client: httpx.AsyncClient,
+    vins: list[str],
+    headers: dict[str, str],
+    concurrency: int,
+    requests: int,
+    seconds: float,
+    pid: int | None = None,
 ) -> Load:
-    """`concurrency` clients calling the dynamic path in a closed loop, until `requests` or `seconds`."""
+    """`concurrency` clients calling the dynamic path in a closed loop, until `requests` or `seconds`; with
+    `pid`, the CPU time that server process used meanwhile."""
     result = Load()
+    cpu = cpu_seconds(pid) if pid is not None else 0.0
     issued = 0
     deadline = time.monotonic() + seconds
 
@@ -255,27 +276,45 @@ async def load(
     started = time.perf_counter()
     await asyncio.gather(*(one_client() for _ in range(concurrency)))
     result.elapsed = time.perf_counter() - started
+    result.cpu = cpu_seconds(pid) - cpu if pid is not None else 0.0
     return result
 
 
-async def p1(options: argparse.Namespace, api: Api, bare_url: str, caller: DataClient, vins: list[str]) -> None:
+async def p1(options: argparse.Namespace, api: Api, bare: tuple[str, int], caller: DataClient, vins: list[str]) -> None:
     concurrency = options.concurrency
+    bare_url, bare_pid = bare
+    assert api.process is not None
+    api_pid = api.process.pid
     async with _client(api.url, concurrency) as metered_client, _client(bare_url, concurrency) as bare_client:
         for client, headers in ((bare_client, {}), (metered_client, caller.by_key)):
             await load(client, vins, headers, concurrency, 300, 10)  # warm-up: connections, caches
         single = await load(metered_client, vins, caller.by_key, 1, 300, 10)
-        bare, metered = Load(), Load()
+        baseline, metered = Load(), Load()
         # Interleaved, so drift in a shared machine's speed falls on both alike.
         for _ in range(options.rounds):
-            bare.add(await load(bare_client, vins, {}, concurrency, options.requests, options.seconds))
-            metered.add(await load(metered_client, vins, caller.by_key, concurrency, options.requests, options.seconds))
-    ratio = metered.rate / bare.rate if bare.rate else 0.0
+            baseline.add(
+                await load(bare_client, vins, {}, concurrency, options.requests, options.seconds, pid=bare_pid)
+            )
+            metered.add(
+                await load(
+                    metered_client, vins, caller.by_key, concurrency, options.requests, options.seconds, pid=api_pid
+                )
+            )
+    ratio = metered.rate / baseline.rate if baseline.rate else 0.0
+    cpu_ratio = baseline.cpu_per_call / metered.cpu_per_call if metered.cpu_per_call else 0.0
     p99 = _p(metered.latencies, 0.99)
     print(f"Data API P1: GET {DYNAMIC}, {concurrency} concurrent clients, {options.rounds} interleaved rounds")
-    print(f"  {'bare FastAPI (same answer bytes)':<42} {bare.rate:7.0f} req/s   p50 {_p(bare.latencies, 0.5):6.1f} ms")
+    print(
+        f"  {'bare FastAPI (same answer bytes)':<42} {baseline.rate:7.0f} req/s   "
+        f"p50 {_p(baseline.latencies, 0.5):6.1f} ms   server CPU {baseline.cpu_per_call:5.2f} ms/call"
+    )
     print(
         f"  {'metered (key, quota, usage, data)':<42} {metered.rate:7.0f} req/s   ×{ratio:4.2f} of bare (goal ≥ 0.5)"
         f"   {'pass' if ratio >= 0.5 else 'FAIL'}"
+    )
+    print(
+        f"  {'metered server CPU':<42} {metered.cpu_per_call:7.2f} ms/call ×{cpu_ratio:4.2f} of bare's calls per CPU "
+        "second (the ratio with the client's share taken out)"
     )
     print(
         f"  {'metered latency':<42} p50 {_p(metered.latencies, 0.5):6.1f} ms   p99 {p99:6.1f} ms (goal < 20)"
@@ -285,7 +324,7 @@ async def p1(options: argparse.Namespace, api: Api, bare_url: str, caller: DataC
         f"  {'metered, 1 client (service time)':<42} p50 {_p(single.latencies, 0.5):6.1f} ms   "
         f"p99 {_p(single.latencies, 0.99):6.1f} ms"
     )
-    odd = {status: n for status, n in (bare.statuses + metered.statuses + single.statuses).items() if status != 200}
+    odd = {status: n for status, n in (baseline.statuses + metered.statuses + single.statuses).items() if status != 200}
     if odd:
         print(f"  answers other than 200: {odd}")
 
@@ -528,10 +567,10 @@ async def measure(options: argparse.Namespace, folder: Path) -> None:
                 caller = await data_client(client, admin, "load@bench.example", UNLIMITED)
                 sample = await client.get(DYNAMIC.format(vin=vins[0]), headers=caller.by_key)
                 sample.raise_for_status()
-            with bare_server(folder, sample.content, env) as bare_url:
+            with bare_server(folder, sample.content, env) as (bare_url, bare_pid):
                 async with httpx.AsyncClient(base_url=bare_url) as probe:
                     await wait_live(probe, path=DYNAMIC.format(vin=vins[0]))
-                await p1(options, api, bare_url, caller, vins)
+                await p1(options, api, (bare_url, bare_pid), caller, vins)
             await batch(api, caller, vins, options.concurrency)
             await metering(options, api, pool, env, vins)
         finally:
