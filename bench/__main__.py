@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charging, platform, render_fairness, reports, tesla_acquisition, webhooks
+from bench import charging, data_api, platform, render_fairness, reports, tesla_acquisition, webhooks
 from carpulse.kit.logs import configure_logging
 
 
@@ -14,6 +14,7 @@ def main() -> None:
     charging.run()
     reports.run()
     render_fairness.run()
+    data_api.run()
 
 
 if __name__ == "__main__":

@@ -50,9 +50,10 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from tests.redis_server import RedisServer, free_port
 
+from bench.server import own_database
 from carpulse.config import JobSettings
 from carpulse.demo import Checkout, DemoFailed, checkout, pay
 
@@ -519,24 +520,8 @@ class Database:
 async def fresh_database(url: str, number: int) -> AsyncIterator[tuple[str, Database]]:
     """`<database>_<number>` dropped and created on the server of `url` (kept afterwards, to look into);
     its SQLAlchemy URL and a reader."""
-    base = make_url(url)
-    name = f"{base.database}_{number}"
-    admin = await asyncpg.connect(_asyncpg_dsn(base.set(database="postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    target = base.set(database=name)
-    pool = await asyncpg.create_pool(_asyncpg_dsn(target), min_size=1, max_size=3)
-    try:
-        yield target.render_as_string(hide_password=False), Database(pool)
-    finally:
-        await pool.close()
-
-
-def _asyncpg_dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    async with own_database(url, f"{make_url(url).database}_{number}", drop=False) as (target, pool):
+        yield target, Database(pool)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carpulse.errors import InternalError, PayloadTooLarge, problem_response
@@ -75,6 +76,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            # The client hung up (a timeout of its own) before its request was read: nobody to answer, and
+            # no fault of ours to report as one.
+            log.info("http.client_disconnected", method=scope.get("method"), path=path)
         except Exception:
             log.exception("http.unhandled_error", method=scope.get("method"), path=path)
             if status["code"] is not None:

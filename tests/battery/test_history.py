@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.battery.estimator import BatterySample
-from carpulse.battery.samples import samples_from_observations, samples_from_snapshot
+from carpulse.battery.samples import SAME_ACQUISITION, samples_from_observations, samples_from_snapshot
 from carpulse.battery.service import battery
 from carpulse.models import Observation, ObservationKind
 from carpulse.observation.service import observations
@@ -60,6 +62,48 @@ class TestSamplesFromObservations:
                 captured_at=AT, battery_level_percent=Decimal(60), rated_range_km=Decimal(200) * Decimal("1.609344")
             )
         ]
+
+
+PAIRED_KINDS = (ObservationKind.range, ObservationKind.battery_level, ObservationKind.odometer)
+
+
+def nearest(rows: list[Observation], kind: ObservationKind, at: datetime) -> Observation | None:
+    """What a sample should take: the reading of `kind` nearest to `at` within one acquisition, the first given
+    of equally near ones."""
+    near = [(abs(row.captured_at - at), n) for n, row in enumerate(rows) if row.kind is kind]
+    near = [(distance, n) for distance, n in near if distance <= SAME_ACQUISITION]
+    return rows[min(near)[1]] if near else None
+
+
+class TestReadingsBesideARange:
+    @given(st.lists(st.tuples(st.sampled_from(PAIRED_KINDS), st.integers(0, 90)), max_size=40))
+    def test_each_range_takes_the_nearest_reading_of_each_kind_within_an_acquisition(
+        self, drawn: list[tuple[ObservationKind, int]]
+    ) -> None:
+        # Each reading's value is its position, so a sample names the readings it took.
+        rows = [
+            reading(
+                kind,
+                str(n),
+                AT + timedelta(minutes=minutes),
+                "km" if kind is not ObservationKind.battery_level else "%",
+            )
+            for n, (kind, minutes) in enumerate(drawn)
+        ]
+        expected = []
+        for row in rows:
+            level = nearest(rows, ObservationKind.battery_level, row.captured_at)
+            if row.kind is ObservationKind.range and level is not None:
+                odometer = nearest(rows, ObservationKind.odometer, row.captured_at)
+                expected.append(
+                    (row.captured_at, Decimal(row.value), Decimal(level.value), odometer and Decimal(odometer.value))
+                )
+
+        samples = samples_from_observations(rows)
+
+        # A range's own value (its position) is unique, so the order never compares a missing odometer.
+        taken = [(s.captured_at, s.rated_range_km, s.battery_level_percent, s.odometer_km) for s in samples]
+        assert sorted(taken) == sorted(expected)
 
 
 class TestHistory:

@@ -209,3 +209,39 @@ class TestSuspension:
         assert reinstated.json()["suspended_at"] is None
         assert (await client.get(STATIC, headers=owner.by_key)).status_code == 200
         assert len((await usage_of(client, owner))["groups"]) == 1
+
+
+class TestClientHangingUp:
+    async def test_a_call_whose_client_left_is_no_server_error_and_bills_nothing(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        owner = await data_client(app, client)
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.disconnect"}  # the client timed out before its request was read
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        headers = [(b"host", b"testserver"), (b"authorization", owner.by_key["Authorization"].encode())]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": f"/api/v1/vehicle/static/{MODEL_3_VIN}",
+            "raw_path": f"/api/v1/vehicle/static/{MODEL_3_VIN}".encode(),
+            "query_string": b"",
+            "headers": [*headers, (b"idempotency-key", b"gone-before-read")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+            "root_path": "",
+            "state": {},
+        }
+        await app(scope, receive, send)
+
+        assert [m["status"] for m in sent if m["type"] == "http.response.start"] == []
+        usage = (await client.get("/api/v1/billing/usage", headers=owner.by_key)).json()
+        assert usage["totals"] == []

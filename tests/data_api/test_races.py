@@ -102,3 +102,22 @@ class TestReplicas:
                     assert time.monotonic() - started < 1.0, "replica B still accepts the revoked key after 1 s"
                     await asyncio.sleep(0.02)
                 assert (await replica_b.get(STATIC, headers=owner.by_key)).status_code == 401
+
+
+@pytest.mark.server
+class TestKeyLookupReleasesItsConnection:
+    """A metered call holds one connection at a time: the key's lookup must not keep one while the key's touch
+    and the call's own transaction wait for theirs (a burst of uncached keys exhausted the pool)."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        # 1 + SQLAlchemy's 10 overflow connections: fewer than the burst's calls.
+        return {"rate_limit": {"enabled": False}, "database": {"pool_size": 1, "pool_timeout_seconds": 2}}
+
+    async def test_a_burst_of_first_calls_larger_than_the_pool_is_answered(
+        self, committed_app: FastAPI, client: httpx.AsyncClient, owner: DataClient
+    ) -> None:
+        committed_app.state.carpulse.api_key_cache.clear()  # every call of the burst reads its key from SQL
+        responses = await asyncio.gather(*(client.get(STATIC, headers=owner.by_key) for _ in range(16)))
+        assert [response.status_code for response in responses] == [200] * 16
+        assert await billed_calls(client, owner) == 16

@@ -20,6 +20,7 @@ from carpulse.kit.i18n import translate
 from carpulse.models import Observation, ObservationKind, Report, ReportStatus, VehicleSnapshotRecord
 from carpulse.report.pipeline import run_render
 from carpulse.report.tasks import delete_expired, requeue_lost
+from carpulse.simulator.service import simulator
 from tests.connect.flow import sandbox_fake
 from tests.payment.flow import act_on_hosted_page, checkout
 from tests.report.flow import REPORTS_ON, local, paid_order, reports_of, settle_reports
@@ -262,3 +263,21 @@ class TestRetention:
             assert (await db.execute(select(func.count()).select_from(Observation))).scalar_one() == 0
         response = await committed_client.get(f"/api/v1/tesla/reports/status/{task['task_id']}")
         assert response.status_code == 404
+
+    async def test_the_simulated_fleet_outlives_it(self, committed_app: FastAPI) -> None:
+        state = committed_app.state.carpulse
+        async with state.sessionmaker() as db:
+            simulation = await simulator.simulate(db, vehicles=2, months=3, seed=5, until=state.clock.now().date())
+            await db.commit()
+        old = Observation.captured_at < state.clock.now() - timedelta(days=31)
+        async with state.sessionmaker() as db:
+            before = (await db.execute(select(func.count()).select_from(Observation).where(old))).scalar_one()
+
+        await delete_expired(state)
+
+        async with state.sessionmaker() as db:
+            kept = (await db.execute(select(func.count()).select_from(Observation))).scalar_one()
+            still_old = (await db.execute(select(func.count()).select_from(Observation).where(old))).scalar_one()
+        assert before > 0
+        assert still_old == before
+        assert kept == simulation.written

@@ -13,7 +13,7 @@ from carpulse.api_key.errors import ApiClientRequired, InvalidApiKey
 from carpulse.api_key.service import api_keys
 from carpulse.auth.dependencies import CurrentAccount
 from carpulse.auth.service import auth
-from carpulse.database import SessionDep
+from carpulse.database import SessionDep, release_read
 from carpulse.models import Account, AccountRole
 from carpulse.state import get_state
 
@@ -50,14 +50,19 @@ async def get_data_caller(
         if request.headers.get("authorization"):
             raise InvalidApiKey("The Authorization header must be 'Bearer <API key or token>'.")
         raise InvalidApiKey("Send your API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
+    due = False
     if header_key is not None or key.startswith("cp_"):
         holder, due = await api_keys.recognise(db, state.settings, key, state.api_key_cache)
         caller = DataCaller(holder.account_id, holder.key_id, holder.role)
-        if due:
-            await api_keys.touch(state.sessionmaker, holder.key_id, state.clock)
     else:
         account = await auth.account_for_token(db, state.settings.auth, key, state.clock)
         caller = DataCaller(account.id, None, account.role)
+    # The lookup's connection goes back to the pool before the call takes another (the key's touch, the
+    # metered work's own transaction): holding it meanwhile let a burst of uncached keys take every connection
+    # and wait for one until the pool timed out.
+    await release_read(db)
+    if due and caller.key_id is not None:
+        await api_keys.touch(state.sessionmaker, caller.key_id, state.clock)
     if caller.role not in _DATA_ROLES:
         raise ApiClientRequired("The Data API answers API client accounts; register one at /api/v1/auth/register.")
     return caller

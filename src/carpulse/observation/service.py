@@ -66,7 +66,8 @@ class ObservationService:
         return await ObservationRepository(db).set_sharing(connection_id, vins, sharing)
 
     async def forget_before(self, db: AsyncSession, before: datetime) -> None:
-        """The retention of acquired vehicle data: readings captured before `before` go with their snapshots."""
+        """The retention of acquired vehicle data: readings captured before `before` go with their snapshots
+        (the simulator's synthetic readings are not acquired, and stay)."""
         await ObservationRepository(db).delete_before(before)
 
 
