@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from carpulse.models import DataSharing, Observation, ObservationKind
 from carpulse.simulator.fleet import SimulatedVehicle
 from carpulse.simulator.service import simulator
 from tests.data_api.flow import MODEL_3_VIN, data_client
@@ -60,6 +61,38 @@ class TestDynamic:
             assert body[reading]["source"] == "simulator"
             assert body[reading]["captured_at"]
         assert await billed(client, owner.by_key) == {"vehicle.dynamic": 1}
+
+    async def test_an_answer_is_reused_until_a_new_reading_arrives_which_is_seen_at_once(
+        self, app: FastAPI, client: httpx.AsyncClient, fleet: list[SimulatedVehicle]
+    ) -> None:
+        owner = await data_client(app, client)
+        car = tesla(fleet)
+        path = f"/api/v1/vehicle/dynamic/{car.vin}"
+        first = (await client.get(path, headers=owner.by_key)).json()
+        memo = app.state.carpulse.replica_caches["data_api.dynamic"]
+        (kept,) = memo.values()
+        assert (await client.get(path, headers=owner.by_key)).json() == first
+        assert next(iter(memo.values()))[1] is kept[1]  # the same answer, not computed again
+
+        later = datetime.now(UTC)
+        async with app.state.carpulse.sessionmaker() as db:
+            db.add(
+                Observation(
+                    vin=car.vin,
+                    kind=ObservationKind.odometer,
+                    value="123456",
+                    unit="km",
+                    captured_at=later,
+                    source="simulator",
+                    brand=car.brand,
+                    sharing=DataSharing.vehicle_data,
+                    synthetic=True,
+                )
+            )
+            await db.commit()
+        fresh = (await client.get(path, headers=owner.by_key)).json()
+        assert fresh["odometer"]["value"] == 123456.0
+        assert fresh["last_seen"]["captured_at"] != first["last_seen"]["captured_at"]
 
     async def test_a_vin_we_hold_nothing_for_is_404_and_not_billed(
         self, app: FastAPI, client: httpx.AsyncClient, fleet: list[SimulatedVehicle]

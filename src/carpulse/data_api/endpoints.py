@@ -73,10 +73,11 @@ async def vehicle_static(meter: MeterDep, vin: VinPath) -> Response:
 )
 async def vehicle_dynamic(request: Request, meter: MeterDep, vin: VinPath) -> Response:
     vin = check(vin)
-    synthetic = get_state(request).settings.data_api_synthetic
+    state = get_state(request)
+    synthetic, memo = state.settings.data_api_synthetic, _dynamic_answers(state)
 
     async def work(db: AsyncSession) -> Billable:
-        return Billable(await vehicle_models.dynamic_for_vin(db, vin, synthetic=synthetic), vin=vin)
+        return Billable(await vehicle_models.dynamic_for_vin(db, vin, synthetic=synthetic, memo=memo), vin=vin)
 
     return await meter.answer("vehicle.dynamic", work)
 
@@ -102,7 +103,8 @@ async def vehicle_batch(request: Request, meter: MeterDep, body: BatchRequest) -
             checked.append((vin, error))
     valid = sum(1 for _, error in checked if error is None)
 
-    synthetic = get_state(request).settings.data_api_synthetic
+    state = get_state(request)
+    synthetic, memo = state.settings.data_api_synthetic, _dynamic_answers(state)
 
     async def work(db: AsyncSession) -> Billable:
         results = []
@@ -114,7 +116,9 @@ async def vehicle_batch(request: Request, meter: MeterDep, body: BatchRequest) -
                         entry.static = await _static(db, vin)
                     if "dynamic" in body.include:
                         try:
-                            entry.dynamic = await vehicle_models.dynamic_for_vin(db, vin, synthetic=synthetic)
+                            entry.dynamic = await vehicle_models.dynamic_for_vin(
+                                db, vin, synthetic=synthetic, memo=memo
+                            )
                         except NoData as missing:
                             if entry.static is None:
                                 raise
@@ -164,6 +168,19 @@ async def list_models(
 
 # A model's curves change slowly and cost a read of its whole cohort: a replica reuses them this long.
 TRENDLINE_SECONDS = 600
+
+
+# A VIN's dynamic answer, reused while its shared readings stay the same ones (see `dynamic_for_vin`); the
+# time bounds what depends on the clock alone (an estimate's age).
+DYNAMIC_SECONDS = 300
+
+
+def _dynamic_answers(state: State) -> TTLCache[tuple[str, bool], tuple[object, DynamicVehicle]]:
+    cache = state.replica_caches.get("data_api.dynamic")
+    if cache is None:
+        cache = TTLCache(maxsize=20_000, ttl=DYNAMIC_SECONDS)
+        state.replica_caches["data_api.dynamic"] = cache
+    return cache
 
 
 def _trendlines(state: State) -> TTLCache[tuple[str, bool, int], ModelTrendline]:

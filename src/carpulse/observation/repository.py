@@ -78,6 +78,19 @@ class ObservationRepository:
         statement = statement.order_by(Observation.captured_at.desc(), Observation.kind).limit(limit)
         return list((await self.db.execute(statement)).scalars())
 
+    async def shared_fingerprint(
+        self, vin: str, *, sharing: Collection[DataSharing], synthetic: bool
+    ) -> tuple[int, datetime | None, datetime | None]:
+        """How many readings `shared_for_vehicle` would see, the newest capture and the newest recording: a
+        change of either the readings or their consent changes it. One indexed aggregate."""
+        statement = select(func.count(), func.max(Observation.captured_at), func.max(Observation.recorded_at)).where(
+            Observation.vin == vin,
+            Observation.sharing.in_(list(sharing)),
+            Observation.synthetic == synthetic,
+        )
+        count, captured, recorded = (await self.db.execute(statement)).one()
+        return int(count), captured, recorded
+
     async def latest_shared_per_kind(
         self, vin: str, *, sharing: Collection[DataSharing], synthetic: bool
     ) -> list[Observation]:

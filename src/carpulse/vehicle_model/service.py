@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.kit.logs import get_logger
 from carpulse.models import VehicleModel
+from carpulse.observation.repository import ObservationRepository
 from carpulse.vehicle_model import _dynamic, _trendline
 from carpulse.vehicle_model.catalogue import entries, matches
 from carpulse.vehicle_model.errors import ModelNotFound
@@ -120,12 +122,32 @@ class VehicleModelService:
         )
 
     async def dynamic_for_vin(
-        self, db: AsyncSession, vin: str, *, synthetic: bool, now: datetime | None = None
+        self,
+        db: AsyncSession,
+        vin: str,
+        *,
+        synthetic: bool,
+        now: datetime | None = None,
+        memo: MutableMapping[tuple[str, bool], tuple[object, DynamicVehicle]] | None = None,
     ) -> DynamicVehicle:
         """Battery health, odometer and latest readings of a (checked) VIN, from readings sold per VIN only and of
-        the given origin (simulated or real); `NoData` when there are none."""
+        the given origin (simulated or real); `NoData` when there are none.
+
+        With `memo` (a replica's short-lived cache), an answer is reused while the VIN's shared readings are the
+        same ones: one aggregate tells, so a new reading or a consent given or withdrawn is seen at once."""
+        fingerprint: object = None
+        if memo is not None:
+            fingerprint = await ObservationRepository(db).shared_fingerprint(
+                vin, sharing=_dynamic.SOLD_PER_VIN, synthetic=synthetic
+            )
+            kept = memo.get((vin, synthetic))
+            if kept is not None and kept[0] == fingerprint:
+                return kept[1]
         rows = await self.candidates(db, vin)
-        return await _dynamic.dynamic_for_vin(db, vin, rows, synthetic=synthetic, now=now or datetime.now(UTC))
+        answer = await _dynamic.dynamic_for_vin(db, vin, rows, synthetic=synthetic, now=now or datetime.now(UTC))
+        if memo is not None:
+            memo[(vin, synthetic)] = (fingerprint, answer)
+        return answer
 
     async def trendline(
         self, db: AsyncSession, model_id: str, *, synthetic: bool, min_cohort: int, now: datetime | None = None
