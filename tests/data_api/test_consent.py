@@ -6,14 +6,16 @@ and change or withdraw that at any time, for the readings kept and the later one
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from carpulse.models import DataSharing, Observation
+from carpulse.report.tasks import delete_expired
 from tests.data_api.flow import DataClient, data_client
 from tests.payment.flow import act_on_hosted_page, checkout
 from tests.report.flow import REPORTS_ON, paid_order, reports_of, settle_reports
@@ -91,6 +93,26 @@ class TestConsent:
         await settle_reports(committed_app)
         vin = (await reports_of(client, intent["order_id"]))["vehicles"][0]["vin"]
         assert await sharing_of(committed_app, vin) == {DataSharing.vehicle_data}
+
+    async def test_shared_readings_outlive_the_retention_until_the_consent_is_withdrawn(
+        self, committed_app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        state = committed_app.state.carpulse
+        intent = await paid_order(client, committed_app)
+        order_id = intent["order_id"]
+        vin = (await reports_of(client, order_id))["vehicles"][0]["vin"]
+        await client.put(f"/api/v1/orders/{order_id}/data-sharing", json={"sharing": "vehicle_data"})
+        old = datetime.now(UTC) - timedelta(days=state.settings.report.retention_days + 1)
+        async with state.sessionmaker() as db:
+            await db.execute(update(Observation).where(Observation.vin == vin).values(captured_at=old))
+            await db.commit()
+
+        await delete_expired(state)
+        assert await sharing_of(committed_app, vin) == {DataSharing.vehicle_data}
+
+        await client.put(f"/api/v1/orders/{order_id}/data-sharing", json={"sharing": "private"})
+        await delete_expired(state)
+        assert await sharing_of(committed_app, vin) == set()
 
     async def test_an_unknown_order_is_404_and_a_bad_choice_422(self, client: httpx.AsyncClient) -> None:
         missing = await client.put("/api/v1/orders/" + "x" * 43 + "/data-sharing", json={"sharing": "private"})

@@ -170,7 +170,12 @@ class ObservationRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def delete_before(self, before: datetime) -> None:
-        """Acquired readings captured before `before`; the simulator's fleet is nobody's data and stays whole
-        (the retention took 11 of its 12 months within the hour of a `carpulse serve`)."""
-        statement = delete(Observation).where(Observation.captured_at < before, Observation.synthetic.is_(False))
+        """Private acquired readings captured before `before`. Readings kept under a consent to share stay
+        while it lasts (withdrawn, they are private again and go); the simulator's fleet is nobody's data and
+        stays whole (the retention took 11 of its 12 months within the hour of a `carpulse serve`)."""
+        statement = delete(Observation).where(
+            Observation.captured_at < before,
+            Observation.synthetic.is_(False),
+            Observation.sharing == DataSharing.private,
+        )
         await self.db.execute(statement.execution_options(synchronize_session=False))
