@@ -172,7 +172,7 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy async URL; production: postgresql+asyncpg://user:pass@host/db",
     )
     echo: bool = False
-    pool_size: int = Field(default=10, ge=1)
+    pool_size: int = Field(default=20, ge=1)
     pool_timeout_seconds: float = Field(default=5.0, gt=0)
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
     pool_pre_ping: bool = Field(default=False, description="ping each pooled connection before use")
