@@ -25,6 +25,7 @@ from carpulse.mail.service import mailer
 from carpulse.models import Account, AccountRole
 from carpulse.signup import letters
 from carpulse.signup.errors import ConfirmationTokenExpired, ConfirmationTokenInvalid
+from carpulse.signup.letters import Letter
 from carpulse.signup.repository import EmailConfirmationRepository
 from carpulse.signup.schemas import Registration
 
@@ -147,15 +148,7 @@ class SignupService:
         letter = letters.confirmation(
             account.company_name or account.username, link, _lifetime(ttl), base + RESEND_PATH
         )
-        await mailer.queue(
-            db,
-            to=self._address(account),
-            subject=letter.subject,
-            text=letter.text,
-            links=letter.links,
-            kind="signup.confirmation",
-            now=now,
-        )
+        await self._send(db, account, letter, "signup.confirmation", now)
 
     async def _mail_attempt(self, db: AsyncSession, state: State, account: Account, now: datetime) -> None:
         base = state.settings.base_url
@@ -164,13 +157,16 @@ class SignupService:
             base + LOGIN_PATH,
             base + RESEND_PATH,
         )
+        await self._send(db, account, letter, "signup.address_taken", now)
+
+    async def _send(self, db: AsyncSession, account: Account, letter: Letter, kind: str, now: datetime) -> None:
         await mailer.queue(
             db,
             to=self._address(account),
             subject=letter.subject,
             text=letter.text,
             links=letter.links,
-            kind="signup.address_taken",
+            kind=kind,
             now=now,
         )
 
