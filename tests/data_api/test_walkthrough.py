@@ -29,7 +29,9 @@ async def test_register_to_invoice(app: FastAPI, client: httpx.AsyncClient) -> N
             await simulator.simulate(db, vehicles=100, months=12, seed=11, until=datetime.now(UTC).date())
         ).vehicles
         await db.commit()
-    owner = await data_client(app, client, "fleet@leasing.example", company_name="Leasing Oy", country="FI")
+    owner = await data_client(
+        app, client, "fleet@leasing.example", sign_up=True, company_name="Leasing Oy", country="FI"
+    )
     key = owner.by_header
     vins = [car.vin for car in fleet]
     model_id = Counter(car.model_id for car in fleet if car.make == "Tesla").most_common(1)[0][0]
