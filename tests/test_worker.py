@@ -151,7 +151,11 @@ class TestRedisRestartedEmpty:
                 )
             assert result.report_pdf.read_bytes().startswith(b"%PDF")
             outage_lines = worker_log.read_bytes().splitlines()[lines_before:]
-            assert len(outage_lines) <= 5, b"\n".join(outage_lines[:20]).decode()
+            # The outage is said a few times, not once per poll. The reconciler's requeues are recovery, not
+            # noise: on a loaded machine a round may requeue the same lost job again before the first runs.
+            noise = [line for line in outage_lines if b'.requeued"' not in line]
+            assert len(noise) <= 5, b"\n".join(outage_lines[:20]).decode()
+            assert not [line for line in outage_lines if b'"severity": "ERROR"' in line]
             events = [json.loads(line)["message"] for line in outage_lines if line.startswith(b"{")]
             assert "worker.redis_unavailable" in events
         finally:
