@@ -1,4 +1,4 @@
-"""`CurrentAccount`, `OptionalAccount`, `AdminAccount`: who is calling."""
+"""`CurrentAccount`, `OptionalAccount`, `AdminAccount`, `DriverAccount`: who is calling."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from carpulse.auth.errors import AdminRequired, InvalidToken
+from carpulse.auth.errors import AdminRequired, DriverRequired, InvalidToken
 from carpulse.auth.service import auth
 from carpulse.database import SessionDep
 from carpulse.models import Account, AccountRole
@@ -39,6 +39,13 @@ async def get_admin_account(account: Annotated[Account, Depends(get_current_acco
     return account
 
 
+async def get_driver_account(account: Annotated[Account, Depends(get_current_account)]) -> Account:
+    if account.role is not AccountRole.driver:
+        raise DriverRequired("This is the Logbook: sign in with Google as a driver.")
+    return account
+
+
 OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]
 CurrentAccount = Annotated[Account, Depends(get_current_account)]
 AdminAccount = Annotated[Account, Depends(get_admin_account)]
+DriverAccount = Annotated[Account, Depends(get_driver_account)]

@@ -29,3 +29,10 @@ class AdminRequired(Forbidden):
 
     slug = "admin-required"
     title = "Admin role required"
+
+
+class DriverRequired(Forbidden):
+    """Only a Logbook driver (signed in with Google) may do this."""
+
+    slug = "driver-required"
+    title = "Driver sign-in required"

@@ -14,6 +14,8 @@ class AccountRole(StrEnum):
     admin = "admin"
     customer = "customer"
     api_client = "api_client"
+    # A Logbook user, signed in with Google.
+    driver = "driver"
 
 
 class Account(TimestampedMixin, Base):
