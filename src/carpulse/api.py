@@ -12,12 +12,14 @@ from starlette.routing import BaseRoute
 from carpulse.about.endpoints import router as about_router
 from carpulse.api_key.endpoints import router as api_key_router
 from carpulse.auth.endpoints import router as auth_router
+from carpulse.car.endpoints import router as car_router
 from carpulse.charging.endpoints import charging_router
 from carpulse.connect.endpoints import connect_router
 from carpulse.data_api.endpoints import router as data_api_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
+from carpulse.logbook.endpoints import router as logbook_router
 from carpulse.order.endpoints import orders_router
 from carpulse.order.endpoints import router as checkout_router
 from carpulse.partner_key.endpoints import router as partner_key_router
@@ -29,6 +31,9 @@ from carpulse.provider.base import BrandInfo
 from carpulse.receipt.endpoints import router as receipt_router
 from carpulse.report.endpoints import report_router
 from carpulse.signup.endpoints import router as signup_router
+from carpulse.trip.endpoints import admin_router as trip_admin_router
+from carpulse.trip.endpoints import router as trip_router
+from carpulse.trip.endpoints import webhook_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
 
@@ -42,6 +47,7 @@ TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Data API",
         ("data-api", "data-api-keys", "data-api-billing", "data-api-admin"),
     ),
+    ("Logbook", ("logbook-cars", "logbook-webhooks", "logbook-trips", "logbook-places", "logbook-privacy")),
     ("Accounts", ("auth",)),
     ("Platform", ("about", "health", "files", "tesla partner", "dev proxy")),
 )
@@ -54,6 +60,16 @@ TAG_DESCRIPTIONS = {
     "data-api-keys": "API keys: created once (the key is shown only then), listed, revoked at once.",
     "data-api-billing": "Your usage, billed and unbilled, and your invoices (JSON and PDF).",
     "data-api-admin": "Admin: plans (terms dated by UTC day), clients (plan, suspension), every client's usage.",
+    "logbook-cars": (
+        "Your cars (owned, or shared with you by their owner) and the webhook tokens your phone records trips with."
+    ),
+    "logbook-webhooks": (
+        "What an iPhone Shortcut calls: `start`, `ping`, `end`, with the car's webhook token as a bearer token or as "
+        "the last path segment. Answers 202 once the events are stored."
+    ),
+    "logbook-trips": "Trips as recorded: pages, the active trip, totals, GeoJSON and GPX; merge, split, delete.",
+    "logbook-places": "Known places (home, work, customers): a trip's ends within a place's radius carry its name.",
+    "logbook-privacy": "Everything we hold about you as one ZIP, and erasing your Logbook account.",
     "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
 }
 
@@ -89,6 +105,8 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     root.include_router(file_router)
     root.include_router(partner_key_router)
     root.include_router(well_known_router)
+    # The seed's paths, which the drivers' Shortcuts already call; also under /api/v1/logbook.
+    root.include_router(webhook_router)
 
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
@@ -109,6 +127,11 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     v1.include_router(billing_router)
     v1.include_router(plan_admin_router)
     v1.include_router(usage_admin_router)
+    v1.include_router(car_router)
+    v1.include_router(webhook_router, prefix="/logbook")
+    v1.include_router(trip_router)
+    v1.include_router(logbook_router)
+    v1.include_router(trip_admin_router)
     v1.include_router(dev_proxy_router)
     root.include_router(v1)
     return tuple(root.routes)

@@ -141,6 +141,11 @@ async def opened_state(settings: Settings) -> AsyncIterator[State]:
 
 
 async def close_state(state: State, *, keep_document_pool: bool = False) -> None:
+    # What domains made per process (the trip event writer) finishes its writes before the jobs drain.
+    for helper in state.per_process.values():
+        close = getattr(helper, "close", None)
+        if close is not None:
+            await close()
     await state.jobs.drain()
     await state.jobs.shutdown()
     if not keep_document_pool:

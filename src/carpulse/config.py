@@ -44,6 +44,7 @@ ENV_FILE = ".env"
 DEVELOPMENT_JWT_SECRET = "carpulse-development-jwt-secret-not-for-production"  # noqa: S105
 DEVELOPMENT_SIGNING_KEY = "carpulse-development-url-signing-key-not-for-production"
 DEVELOPMENT_API_KEY_SECRET = "carpulse-development-api-key-hmac-secret-not-for-production"  # noqa: S105
+DEVELOPMENT_WEBHOOK_TOKEN_SECRET = "carpulse-development-webhook-token-hmac-secret-not-for-production"  # noqa: S105
 # Encrypts vendor tokens at rest outside production (a Fernet key; production refuses it).
 DEVELOPMENT_TOKEN_KEY = "XweNrc8aljJ6gRXjvp0z9WInInjfju4jybOwk73nBoI="  # noqa: S105
 DEVELOPMENT_TESLA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the bundled fake's secret
@@ -509,6 +510,39 @@ class DataApiSettings(BaseModel):
     )
 
 
+class LogbookSettings(BaseModel):
+    """Trips from phone webhooks: how they are told apart, recovered, kept and labelled."""
+
+    webhook_token_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_WEBHOOK_TOKEN_SECRET),
+        description="HMAC key webhook tokens are stored under; changing it invalidates every token",
+    )
+    token_cache_seconds: float = Field(
+        default=0.5, ge=0, le=5, description="a replica trusts a webhook token it checked this long"
+    )
+    max_events_per_request: int = Field(default=500, ge=1, le=2000, description="a phone's offline backlog in one call")
+    recover_after_seconds: int = Field(
+        default=15 * 60, ge=60, description="an open trip with no fix for this long is closed at its last fix"
+    )
+    gap_seconds: int = Field(
+        default=15 * 60,
+        ge=60,
+        description="a fix this close to a trip without a start (or an end) event belongs to it",
+    )
+    end_match_seconds: int = Field(
+        default=6 * 3600, ge=60, description="an `end` with no open trip ends the trip before it within this long"
+    )
+    track_retention_days: int = Field(
+        default=730, ge=1, description="tracks older than this are thinned to their ends (distance and ends kept)"
+    )
+    place_radius_m: float = Field(default=150.0, gt=0, le=5000, description="default radius of a known place")
+    home_lat: float | None = Field(default=None, ge=-90, le=90, description="the seed's CONFIG_HOME_LAT")
+    home_lon: float | None = Field(default=None, ge=-180, le=180)
+    office_lat: float | None = Field(default=None, ge=-90, le=90, description="the seed's CONFIG_OFFICE_LAT")
+    office_lon: float | None = Field(default=None, ge=-180, le=180)
+    max_accuracy_m: float = Field(default=50.0, gt=0, description="fixes reported less accurate than this are dropped")
+
+
 class ConnectSettings(BaseModel):
     session_ttl_seconds: int = Field(default=30 * 60, ge=60, description="a connect session lives this long, once")
     state_ttl_seconds: int = Field(default=10 * 60, ge=30)
@@ -690,6 +724,10 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         "COMPANY_VAT_NUMBER": ("company", "vat_number"),
         "COMPANY_EMAIL": ("company", "email"),
         "COMPANY_WEBSITE": ("company", "website"),
+        "CONFIG_HOME_LAT": ("logbook", "home_lat"),
+        "CONFIG_HOME_LON": ("logbook", "home_lon"),
+        "CONFIG_OFFICE_LAT": ("logbook", "office_lat"),
+        "CONFIG_OFFICE_LON": ("logbook", "office_lon"),
     }
 
     def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
@@ -810,6 +848,7 @@ class Settings(BaseSettings):
     paypal: PayPalSettings = PayPalSettings()
     company: CompanySettings = CompanySettings()
     data_api: DataApiSettings = DataApiSettings()
+    logbook: LogbookSettings = LogbookSettings()
     dev_proxy: DevProxySettings = DevProxySettings()
     jobs: JobSettings = JobSettings()
     report: ReportSettings = ReportSettings()
@@ -856,6 +895,11 @@ class Settings(BaseSettings):
             ("CARPULSE_AUTH__JWT_SECRET_KEY (or JWT_SECRET_KEY)", self.auth.jwt_secret_key, DEVELOPMENT_JWT_SECRET),
             ("CARPULSE_STORAGE__SIGNING_KEY", self.storage.signing_key, DEVELOPMENT_SIGNING_KEY),
             ("CARPULSE_DATA_API__KEY_SECRET", self.data_api.key_secret, DEVELOPMENT_API_KEY_SECRET),
+            (
+                "CARPULSE_LOGBOOK__WEBHOOK_TOKEN_SECRET",
+                self.logbook.webhook_token_secret,
+                DEVELOPMENT_WEBHOOK_TOKEN_SECRET,
+            ),
         ):
             if problem := _key_problem(variable, key.get_secret_value(), default):
                 problems.append(problem)

@@ -31,6 +31,7 @@ def register_tasks() -> None:
     import carpulse.order.tasks
     import carpulse.payment.tasks
     import carpulse.report.tasks
+    import carpulse.trip.tasks
     import carpulse.usage.tasks  # noqa: F401 - registers the jobs
 
 

@@ -54,6 +54,8 @@ class State:
     api_key_cache: TTLCache[str, KeyHolder | None] = field(default_factory=lambda: TTLCache(maxsize=1, ttl=0))
     # Other short-lived per-replica memories, by name, made by the domain that owns them (e.g. client standings).
     replica_caches: dict[str, TTLCache[Any, Any]] = field(default_factory=dict)
+    # Per-process helpers a domain makes on first use and closes at shutdown (e.g. the trip event writer).
+    per_process: dict[str, Any] = field(default_factory=dict)
     # One acquisition per vehicle at a time in this process: its other renders reuse what it read.
     vehicle_locks: KeyedLocks = field(default_factory=KeyedLocks)
 

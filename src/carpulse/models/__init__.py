@@ -3,6 +3,7 @@
 from carpulse.models.account import Account, AccountRole
 from carpulse.models.api_key import ApiKey
 from carpulse.models.base import Base
+from carpulse.models.car import Car, CarDriver, CarRole
 from carpulse.models.data_client import DataClient
 from carpulse.models.email_confirmation import EmailConfirmation
 from carpulse.models.idempotent_response import IdempotentResponse
@@ -11,24 +12,33 @@ from carpulse.models.invoice import Invoice, InvoiceSequence
 from carpulse.models.observation import DataSharing, Observation, ObservationKind
 from carpulse.models.order import Order, OrderStatus, OrderTransition
 from carpulse.models.outbound_mail import MailStatus, OutboundMail
+from carpulse.models.place import Place, PlaceKind
 from carpulse.models.plan import Plan, PlanTerms
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
 from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
+from carpulse.models.trip import DistanceSource, Trip, TripEnd, TripState
+from carpulse.models.trip_change import TripChange, TripChangeKind
+from carpulse.models.trip_event import TripEvent, TripEventKind
 from carpulse.models.usage import UsageRecord
 from carpulse.models.vehicle_connection import VehicleConnection
 from carpulse.models.vehicle_model import VehicleModel
 from carpulse.models.voucher import RedemptionState, Voucher, VoucherKind, VoucherRedemption
+from carpulse.models.webhook_token import WebhookToken
 
 __all__ = [
     "Account",
     "AccountRole",
     "ApiKey",
     "Base",
+    "Car",
+    "CarDriver",
+    "CarRole",
     "CreditNote",
     "CreditNoteSequence",
     "DataClient",
     "DataSharing",
+    "DistanceSource",
     "EmailConfirmation",
     "IdempotentResponse",
     "InboundEvent",
@@ -41,6 +51,8 @@ __all__ = [
     "OrderStatus",
     "OrderTransition",
     "OutboundMail",
+    "Place",
+    "PlaceKind",
     "Plan",
     "PlanTerms",
     "Quote",
@@ -50,6 +62,13 @@ __all__ = [
     "Report",
     "ReportPhoto",
     "ReportStatus",
+    "Trip",
+    "TripChange",
+    "TripChangeKind",
+    "TripEnd",
+    "TripEvent",
+    "TripEventKind",
+    "TripState",
     "UsageRecord",
     "VehicleConnection",
     "VehicleModel",
@@ -57,4 +76,5 @@ __all__ = [
     "Voucher",
     "VoucherKind",
     "VoucherRedemption",
+    "WebhookToken",
 ]

@@ -1,0 +1,1 @@
+"""Trips: webhook events from phones, assembled into drives, measured, labelled and served."""
