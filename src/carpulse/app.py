@@ -20,6 +20,8 @@ from carpulse.config import Settings, get_settings
 from carpulse.consumer import reconcile_forever, start_jobs
 from carpulse.database import create_engine, create_sessionmaker
 from carpulse.errors import install_error_handlers, install_problem_openapi
+from carpulse.geo import zone
+from carpulse.geo.service import build_geocoder, build_router
 from carpulse.kit.client_ip import parse_networks
 from carpulse.kit.clock import Clock, system_clock
 from carpulse.kit.documents import shutdown_pdf_pool
@@ -96,12 +98,13 @@ async def build_state(
         default_ttl_seconds=settings.storage.signed_url_ttl_seconds,
         clock=clock,
     )
+    ephemeral = open_ephemeral_store(redis_url, settings.redis.key_prefix, settings.redis.socket_timeout_seconds)
     return State(
         settings=settings,
         version=version,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
-        ephemeral=open_ephemeral_store(redis_url, settings.redis.key_prefix, settings.redis.socket_timeout_seconds),
+        ephemeral=ephemeral,
         storage=open_storage(settings.storage.url, signer, settings.storage),
         rate_limiter=RateLimiter(
             settings.rate_limit.policies,
@@ -115,6 +118,8 @@ async def build_state(
         providers=ProviderRegistry.build(settings, vendor_http, clock, brands),
         vendor_http=vendor_http,
         payments=build_payments(settings, vendor_http),
+        geocoder=build_geocoder(settings, vendor_http, ephemeral),
+        router=build_router(settings, vendor_http),
         api_key_cache=new_key_cache(settings),
         jobs=Jobs.of(
             create_lanes(
@@ -189,6 +194,8 @@ def create_app(
         reconciler: asyncio.Task[None] | None = None
         try:
             receiver = await start_jobs(state)
+            # The time-zone boundaries take ~0.3 s to read: once per process, off the event loop.
+            await asyncio.to_thread(zone.warm_up)
             await account_service.seed_admin(state)
             await vehicle_models.seed(state)
             if settings.jobs.broker == "memory" or settings.jobs.in_process_worker:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -51,6 +51,7 @@ DEVELOPMENT_TESLA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the bundled f
 DEVELOPMENT_STRIPE_SECRET_KEY = "sk_test_sandbox"  # noqa: S105 - the bundled Stripe fake's key
 DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_sandbox"  # noqa: S105
 DEVELOPMENT_PAYPAL_CLIENT_SECRET = "paypal-sandbox-secret"  # noqa: S105
+DEVELOPMENT_MAPS_API_KEY = "sandbox-maps-key"  # the bundled Google Maps fake's key
 # The password of the admin seeded when no hash is configured, outside production only.
 DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
 
@@ -689,6 +690,49 @@ class SignupSettings(BaseModel):
     )
 
 
+class GeoSettings(BaseModel):
+    """Trip geometry: cleaning thresholds, reverse geocoding (addresses) and routing (sparse tracks)."""
+
+    geocoder: Literal["offline", "google", "nominatim"] = Field(
+        default="offline", description="offline: the town from a bundled data set (no network); google; nominatim"
+    )
+    router: Literal["offline", "google"] = Field(
+        default="offline", description="road distance of sparse tracks: offline estimate (straight × detour) or google"
+    )
+    google_api_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_MAPS_API_KEY),
+        description="Google Maps Platform key with the Geocoding and Directions APIs (seed: MAPS_API_KEY)",
+    )
+    google_api_base: str | None = Field(
+        default=None, description="default: the sandbox fake, else https://maps.googleapis.com"
+    )
+    language: str | None = Field(default=None, description="language of addresses (e.g. fi, de); unset: the vendor's")
+    nominatim_url: str | None = Field(
+        default=None, description="default: the sandbox fake, else https://nominatim.openstreetmap.org"
+    )
+    nominatim_user_agent: str = Field(
+        default="CarPulse/0.1 (+https://carpulsetracker.com)",
+        min_length=8,
+        description="Nominatim's usage policy asks for a User-Agent naming the application and a contact",
+    )
+    nominatim_min_interval_seconds: float = Field(
+        default=1.0, ge=1.0, description="spacing of Nominatim requests per process (the policy: at most 1 a second)"
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    cache_ttl_seconds: int = Field(
+        default=30 * 24 * 3600, ge=60, description="how long an address is kept in the shared cache"
+    )
+    replica_cache_entries: int = Field(default=4096, ge=0, description="addresses each replica also keeps in memory")
+    offline_max_distance_m: float = Field(
+        default=50_000.0, gt=0, description="offline geocoder: farther than this from any town there is no address"
+    )
+    max_accuracy_m: float = Field(default=50.0, gt=0, description="fixes reporting a worse accuracy are dropped")
+    simplify_tolerance_m: float = Field(default=5.0, ge=0, description="stored tracks keep the shape within this")
+    detour_factor: float = Field(
+        default=1.3, ge=1.0, le=3.0, description="offline router: road distance = straight line × this"
+    )
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_lines: bool = Field(default=True, description="JSON lines (Cloud Logging); else console")
@@ -728,6 +772,7 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         "CONFIG_HOME_LON": ("logbook", "home_lon"),
         "CONFIG_OFFICE_LAT": ("logbook", "office_lat"),
         "CONFIG_OFFICE_LON": ("logbook", "office_lon"),
+        "MAPS_API_KEY": ("geo", "google_api_key"),
     }
 
     def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
@@ -856,6 +901,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = SandboxSettings()
     mail: MailSettings = MailSettings()
     signup: SignupSettings = SignupSettings()
+    geo: GeoSettings = GeoSettings()
     log: LogSettings = LogSettings()
 
     @classmethod
@@ -951,6 +997,12 @@ class Settings(BaseSettings):
         ):
             if value == default:
                 problems.append(f"{label} must be set (the built-in default is not a real one)")
+        uses_google_maps = self.geo.geocoder == "google" or self.geo.router == "google"
+        if uses_google_maps and self.geo.google_api_key.get_secret_value() == DEVELOPMENT_MAPS_API_KEY:
+            problems.append(
+                "CARPULSE_GEO__GOOGLE_API_KEY (or MAPS_API_KEY) must be set: CARPULSE_GEO__GEOCODER or "
+                "CARPULSE_GEO__ROUTER uses Google"
+            )
         if self.paypal.mode != "live":
             problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
         if not self.sandbox.enabled:

@@ -46,11 +46,15 @@ class Sandbox:
     stripe: object
     paypal: object
     mail: object
+    google_maps: object
+    nominatim: object
 
 
 def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
     """The fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints), and the mailbox."""
+    from fakes.google_maps import GoogleMapsFake
     from fakes.mail import MailFake
+    from fakes.nominatim import NominatimFake
     from fakes.paypal import PayPalFake
     from fakes.stripe import StripeFake
     from fakes.tesla_fleet import TeslaFleetFake
@@ -81,11 +85,25 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
-    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal, mail=MailFake())
+    return Sandbox(
+        tesla=tesla,
+        stripe=stripe,
+        paypal=paypal,
+        mail=MailFake(),
+        google_maps=GoogleMapsFake(api_key=settings.geo.google_api_key.get_secret_value()),
+        nominatim=NominatimFake(),
+    )
 
 
 def _mount(app: FastAPI, sandbox: Sandbox) -> None:
-    fakes = (("tesla", sandbox.tesla), ("stripe", sandbox.stripe), ("paypal", sandbox.paypal), ("mail", sandbox.mail))
+    fakes = (
+        ("tesla", sandbox.tesla),
+        ("stripe", sandbox.stripe),
+        ("paypal", sandbox.paypal),
+        ("mail", sandbox.mail),
+        ("google_maps", sandbox.google_maps),
+        ("nominatim", sandbox.nominatim),
+    )
     # `GET /_sandbox/mail?to=…` itself: a mount answers only the paths below it.
     app.add_api_route(
         f"{SANDBOX_PATH}/mail",

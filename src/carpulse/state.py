@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carpulse.api_key.service import KeyHolder
 from carpulse.config import Settings
+from carpulse.geo.address import Geocoder
+from carpulse.geo.route import Router
 from carpulse.kit.client_ip import Network
 from carpulse.kit.clock import Clock
 from carpulse.kit.documents import PDF_POOL_WORKERS
@@ -42,6 +44,8 @@ class State:
     vendor_http: httpx.AsyncClient  # every vendor client's connection pool, closed with the app
     payments: PaymentGateways
     jobs: Jobs
+    geocoder: Geocoder  # addresses of trip ends (cached when it asks a vendor)
+    router: Router  # road distance of tracks too sparse to measure
     sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted
     # Reports this process works on at once (`report.concurrent_renders`): each reads its car first,
     # then waits for the document pool, so a slow car holds one slot and not the pool.

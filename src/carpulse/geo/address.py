@@ -1,0 +1,66 @@
+"""Reverse geocoding: one protocol, the address value, and the street-level label people read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+__all__ = ["Address", "Geocoder", "Precision", "Source", "street_label"]
+
+Source = Literal["google", "nominatim", "offline"]
+Precision = Literal["street", "city"]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    label: str  # one line for people, e.g. "Mannerheimintie 1, 00100 Helsinki"
+    street: str | None
+    house_number: str | None
+    postcode: str | None
+    city: str | None
+    country_code: str | None  # ISO 3166-1 alpha-2
+    source: str  # "google" | "nominatim" | "offline"
+    precision: str  # "street" | "city"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Address:
+        values: dict[str, Any] = json.loads(text)
+        return cls(
+            label=str(values["label"]),
+            street=values.get("street"),
+            house_number=values.get("house_number"),
+            postcode=values.get("postcode"),
+            city=values.get("city"),
+            country_code=values.get("country_code"),
+            source=str(values["source"]),
+            precision=str(values["precision"]),
+        )
+
+
+class Geocoder(Protocol):
+    async def reverse(self, lat: float, lon: float) -> Address | None:
+        """The address at a position, or None when there is none or the service failed (logged, never raised)."""
+        ...
+
+
+# Countries that write the house number before the street ("1600 Amphitheatre Parkway").
+_NUMBER_FIRST = frozenset({"US", "CA", "GB", "IE", "AU", "NZ", "FR", "LU", "IL", "PH", "MY", "SG", "ZA", "IN"})
+
+
+def street_label(
+    street: str | None, house_number: str | None, postcode: str | None, city: str | None, country_code: str | None
+) -> str:
+    """'Mannerheimintie 1, 00100 Helsinki'; the number goes first where the country writes it so."""
+    parts = []
+    if street:
+        first = (country_code or "").upper() in _NUMBER_FIRST
+        line = f"{house_number} {street}" if first else f"{street} {house_number}"
+        parts.append(line if house_number else street)
+    place = " ".join(part for part in (postcode, city) if part)
+    if place:
+        parts.append(place)
+    return ", ".join(parts)
