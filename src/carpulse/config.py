@@ -521,6 +521,9 @@ class LogbookSettings(BaseModel):
     token_cache_seconds: float = Field(
         default=0.5, ge=0, le=5, description="a replica trusts a webhook token it checked this long"
     )
+    assembly_debounce_seconds: float = Field(
+        default=1.0, ge=0, le=30, description="pings of a car queue its trip assembly at most twice in this window"
+    )
     max_events_per_request: int = Field(default=500, ge=1, le=2000, description="a phone's offline backlog in one call")
     recover_after_seconds: int = Field(
         default=15 * 60, ge=60, description="an open trip with no fix for this long is closed at its last fix"

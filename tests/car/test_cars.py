@@ -155,11 +155,13 @@ class TestWebhookTokens:
         )
         assert created.status_code == 201
         body = created.json()
-        assert body["token"].startswith("cpw_") and len(body["token"]) == 36
+        assert body["token"].startswith("cpw_")
+        assert len(body["token"]) == 36
         assert body["urls"]["ping"].endswith(f"/webhook/ping/{body['token']}")
         assert created.headers["cache-control"] == "no-store"
         listed = await client.get(f"/api/v1/logbook/cars/{car['id']}/webhook-tokens", headers=alice)
         assert body["token"] not in listed.text
         assert listed.json()["tokens"][0]["display_prefix"] == body["token"][:10]
         revoked = await client.delete(f"/api/v1/logbook/cars/{car['id']}/webhook-tokens/{body['id']}", headers=alice)
-        assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+        assert revoked.status_code == 200
+        assert revoked.json()["revoked_at"] is not None

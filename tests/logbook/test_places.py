@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from carpulse.config import Settings
 from tests.car.flow import driver
+from tests.logbook.conftest import IMMEDIATE_ASSEMBLY
 from tests.trip.flow import HELSINKI_ROUTE, drive, driver_with_car, sample, trips_of
 
 BASE = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
@@ -27,7 +28,9 @@ class TestPlaces:
         await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=400)))
         assert labels((await trips_of(client, headers))[0]) == (None, None)
         home = await client.post(
-            "/api/v1/logbook/places", json={"name": "Home", "kind": "home", "lat": KAMPPI[0], "lon": KAMPPI[1]}, headers=headers
+            "/api/v1/logbook/places",
+            json={"name": "Home", "kind": "home", "lat": KAMPPI[0], "lon": KAMPPI[1]},
+            headers=headers,
         )
         assert home.status_code == 201, home.text
         assert (home.json()["relabelled_trips"], home.json()["radius_m"]) == (1, 150)
@@ -47,7 +50,9 @@ class TestPlaces:
         headers, _, phone = await driver_with_car(app, client)
         await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=400)))
         place = (
-            await client.post("/api/v1/logbook/places", json={"name": "Gym", "lat": KAMPPI[0], "lon": KAMPPI[1]}, headers=headers)
+            await client.post(
+                "/api/v1/logbook/places", json={"name": "Gym", "lat": KAMPPI[0], "lon": KAMPPI[1]}, headers=headers
+            )
         ).json()
         moved = await client.patch(
             f"/api/v1/logbook/places/{place['id']}", json={"lat": PASILA[0], "lon": PASILA[1]}, headers=headers
@@ -70,25 +75,38 @@ class TestPlaces:
 
     async def test_places_are_private_and_checked(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         alice = await driver(app)
-        place = (await client.post("/api/v1/logbook/places", json={"name": "Home", "lat": 60.1, "lon": 24.9}, headers=alice)).json()
+        place = (
+            await client.post("/api/v1/logbook/places", json={"name": "Home", "lat": 60.1, "lon": 24.9}, headers=alice)
+        ).json()
         bob = await driver(app, "bob@example.com")
-        assert (await client.patch(f"/api/v1/logbook/places/{place['id']}", json={"name": "x"}, headers=bob)).status_code == 404
+        assert (
+            await client.patch(f"/api/v1/logbook/places/{place['id']}", json={"name": "x"}, headers=bob)
+        ).status_code == 404
         assert (await client.delete(f"/api/v1/logbook/places/{place['id']}", headers=bob)).status_code == 404
         assert (await client.get("/api/v1/logbook/places", headers=bob)).json()["places"] == []
-        for bad in ({"name": "x", "lat": 91, "lon": 0}, {"name": "x", "lat": 0, "lon": 0, "radius_m": 1}, {"name": "x", "lat": 0, "lon": 0, "kind": "pub"}):
+        for bad in (
+            {"name": "x", "lat": 91, "lon": 0},
+            {"name": "x", "lat": 0, "lon": 0, "radius_m": 1},
+            {"name": "x", "lat": 0, "lon": 0, "kind": "pub"},
+        ):
             assert (await client.post("/api/v1/logbook/places", json=bad, headers=alice)).status_code == 422
 
 
 class TestConfiguredPlaces:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:
-        return {"logbook": {"home_lat": KAMPPI[0], "home_lon": KAMPPI[1], "office_lat": PASILA[0], "office_lon": PASILA[1]}}
+        return {
+            "logbook": {"home_lat": KAMPPI[0], "home_lon": KAMPPI[1], "office_lat": PASILA[0], "office_lon": PASILA[1]}
+        }
 
     async def test_the_seed_home_and_office_label_every_driver_trips(
         self, app: FastAPI, client: httpx.AsyncClient, settings: Settings
     ) -> None:
         headers, _, phone = await driver_with_car(app, client)
         listed = (await client.get("/api/v1/logbook/places", headers=headers)).json()["places"]
-        assert [(p["name"], p["source"], p["id"]) for p in listed] == [("Home", "settings", None), ("Office", "settings", None)]
+        assert [(p["name"], p["source"], p["id"]) for p in listed] == [
+            ("Home", "settings", None),
+            ("Office", "settings", None),
+        ]
         await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=400)))
         assert labels((await trips_of(client, headers))[0]) == ("Home", "Office")

@@ -26,17 +26,29 @@ async def count(db: AsyncSession, table: type) -> int:
 
 
 class TestExport:
-    async def test_the_zip_holds_account_cars_places_trips_and_every_fix(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+    async def test_the_zip_holds_account_cars_places_trips_and_every_fix(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
         headers, car_id, phone = await driver_with_car(app, client)
         points = sample(HELSINKI_ROUTE, every_m=400)
         await phone.trip(drive(BASE, points))
-        await client.post("/api/v1/logbook/places", json={"name": "Home", "lat": 60.1692, "lon": 24.9313}, headers=headers)
+        await client.post(
+            "/api/v1/logbook/places", json={"name": "Home", "lat": 60.1692, "lon": 24.9313}, headers=headers
+        )
         response = await client.get("/api/v1/logbook/privacy/export", headers=headers)
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/zip"
         archive = zipfile.ZipFile(io.BytesIO(response.content))
         names = set(archive.namelist())
-        assert {"account.json", "cars.json", "places.json", "trips.json", "fixes.json", "trips.gpx", "webhook_tokens.json"} <= names
+        assert {
+            "account.json",
+            "cars.json",
+            "places.json",
+            "trips.json",
+            "fixes.json",
+            "trips.gpx",
+            "webhook_tokens.json",
+        } <= names
         assert json.loads(archive.read("account.json"))["email"] == "alice@example.com"
         assert json.loads(archive.read("cars.json"))[0]["id"] == car_id
         assert json.loads(archive.read("places.json"))[0]["name"] == "Home"
@@ -51,7 +63,8 @@ class TestExport:
         await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=800)))
         bob = await driver(app, "bob@example.com")
         archive = zipfile.ZipFile(io.BytesIO((await client.get("/api/v1/logbook/privacy/export", headers=bob)).content))
-        assert json.loads(archive.read("trips.json")) == [] and json.loads(archive.read("cars.json")) == []
+        assert json.loads(archive.read("trips.json")) == []
+        assert json.loads(archive.read("cars.json")) == []
 
 
 class TestErase:
@@ -60,14 +73,24 @@ class TestErase:
     ) -> None:
         headers, _, phone = await driver_with_car(app, client)
         await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=400)))
-        await client.post("/api/v1/logbook/places", json={"name": "Home", "lat": 60.1692, "lon": 24.9313}, headers=headers)
+        await client.post(
+            "/api/v1/logbook/places", json={"name": "Home", "lat": 60.1692, "lon": 24.9313}, headers=headers
+        )
         erased = await client.delete("/api/v1/logbook/privacy/account", headers=headers)
         assert erased.status_code == 200, erased.text
         body = erased.json()
-        assert (body["cars"], body["trips"], body["places"], body["webhook_tokens"], body["kept_locked_trips"]) == (1, 1, 1, 1, 0)
+        assert (body["cars"], body["trips"], body["places"], body["webhook_tokens"], body["kept_locked_trips"]) == (
+            1,
+            1,
+            1,
+            1,
+            0,
+        )
         for table in (Trip, TripEvent, Place, WebhookToken, Car):
             assert await count(db, table) == 0, table
-        assert await db.scalar(select(func.count()).select_from(Account).where(Account.email == "alice@example.com")) == 0
+        assert (
+            await db.scalar(select(func.count()).select_from(Account).where(Account.email == "alice@example.com")) == 0
+        )
         assert (await client.get("/api/v1/logbook/cars", headers=headers)).status_code == 401
         assert (await phone.send("ping", drive(BASE, HELSINKI_ROUTE[:1]))).status_code == 401
 
@@ -104,6 +127,8 @@ class TestRetention:
         assert (thinned["thinned"], recent["thinned"]) == (True, False)
         assert thinned["distance_km"] == before[1]["distance_km"]
         assert thinned["start"]["address"] == before[1]["start"]["address"]
-        events = await db.scalar(select(func.count()).select_from(TripEvent).where(TripEvent.trip_id == uuid.UUID(thinned["id"])))
+        events = await db.scalar(
+            select(func.count()).select_from(TripEvent).where(TripEvent.trip_id == uuid.UUID(thinned["id"]))
+        )
         assert events == 2
         assert await thin_tracks(app.state.carpulse) == 0

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+
+# Every stored event queues its car's assembly at once, so a test waiting for the jobs sees every trip.
+IMMEDIATE_ASSEMBLY = {"logbook": {"assembly_debounce_seconds": 0}}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return IMMEDIATE_ASSEMBLY
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,15 +28,13 @@ BORDER_ROUTE = [(65.84810, 24.14660), (65.84400, 24.13100), (65.83900, 24.11500)
 
 
 def length_m(points: Sequence[tuple[float, float]]) -> float:
-    return sum(
-        Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1])["s12"] for a, b in zip(points, points[1:], strict=False)
-    )
+    return sum(Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1])["s12"] for a, b in itertools.pairwise(points))
 
 
 def sample(points: Sequence[tuple[float, float]], *, every_m: float = 100.0) -> list[tuple[float, float]]:
     """Points along the polyline every `every_m` metres (its corners kept)."""
     out = [points[0]]
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         line = Geodesic.WGS84.InverseLine(a[0], a[1], b[0], b[1])
         steps = max(1, int(line.s13 // every_m))
         for i in range(1, steps + 1):
@@ -49,7 +48,13 @@ def drive(
 ) -> list[dict[str, Any]]:
     """One event payload per point, `every_s` apart (the phone's timestamps)."""
     return [
-        {"lat": lat, "lon": lon, "timestamp": (start + timedelta(seconds=i * every_s)).isoformat(), "accuracy": 8, **extra}
+        {
+            "lat": lat,
+            "lon": lon,
+            "timestamp": (start + timedelta(seconds=i * every_s)).isoformat(),
+            "accuracy": 8,
+            **extra,
+        }
         for i, (lat, lon) in enumerate(points)
     ]
 
@@ -61,7 +66,9 @@ class Phone:
         self.client = client
         self.token = token
 
-    async def send(self, kind: str, body: dict[str, Any] | list[dict[str, Any]], *, in_path: bool = False) -> httpx.Response:
+    async def send(
+        self, kind: str, body: dict[str, Any] | list[dict[str, Any]], *, in_path: bool = False
+    ) -> httpx.Response:
         if in_path:
             return await self.client.post(f"/webhook/{kind}/{self.token}", json=body)
         return await self.client.post(f"/webhook/{kind}", json=body, headers={"Authorization": f"Bearer {self.token}"})
@@ -73,7 +80,9 @@ class Phone:
             assert response.status_code == 202, response.text
 
 
-async def driver_with_car(app: FastAPI, client: httpx.AsyncClient, email: str = "alice@example.com") -> tuple[dict[str, str], str, Phone]:
+async def driver_with_car(
+    app: FastAPI, client: httpx.AsyncClient, email: str = "alice@example.com"
+) -> tuple[dict[str, str], str, Phone]:
     headers = await driver(app, email)
     car = await add_car(client, headers)
     return headers, car["id"], Phone(client, await webhook_token(client, headers, car["id"]))

@@ -38,8 +38,13 @@ class TestReading:
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        assert len(seen) == 5 and seen == sorted(seen, reverse=True)
-        window = await trips_of(client, headers, **{"from": (BASE + timedelta(days=1)).isoformat(), "to": (BASE + timedelta(days=3)).isoformat()})
+        assert len(seen) == 5
+        assert seen == sorted(seen, reverse=True)
+        window = await trips_of(
+            client,
+            headers,
+            **{"from": (BASE + timedelta(days=1)).isoformat(), "to": (BASE + timedelta(days=3)).isoformat()},
+        )
         assert len(window) == 2
         bad = await client.get("/api/v1/logbook/trips", params={"cursor": "not-ours"}, headers=headers)
         assert bad.status_code == 422
@@ -62,7 +67,8 @@ class TestReading:
         parsed = gpxpy.parse(io.StringIO(gpx.text))
         fixes = parsed.tracks[0].segments[0].points
         assert len(fixes) == len(points)
-        assert fixes[0].time == BASE and fixes[-1].time == BASE + timedelta(seconds=10 * (len(points) - 1))
+        assert fixes[0].time == BASE
+        assert fixes[-1].time == BASE + timedelta(seconds=10 * (len(points) - 1))
 
     async def test_totals_per_day_month_and_car(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         headers, car_id, phone = await driver_with_car(app, client)
@@ -75,7 +81,9 @@ class TestReading:
         assert by_month["rows"][0]["distance_km"] == pytest.approx(sum(t["distance_km"] for t in trips), abs=0.01)
         by_car = (await client.get("/api/v1/logbook/trips/totals", params={"by": "car"}, headers=headers)).json()
         assert by_car["rows"][0]["car_id"] == car_id
-        assert (await client.get("/api/v1/logbook/trips/totals", params={"by": "year"}, headers=headers)).status_code == 422
+        assert (
+            await client.get("/api/v1/logbook/trips/totals", params={"by": "year"}, headers=headers)
+        ).status_code == 422
 
 
 class TestOtherDrivers:
@@ -98,7 +106,9 @@ class TestOtherDrivers:
         assert (await client.get("/api/v1/logbook/trips/totals", headers=bob)).json()["rows"] == []
         assert len(await trips_of(client, headers)) == 2
 
-    async def test_a_shared_car_records_each_driver_and_its_owner_reads_all(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+    async def test_a_shared_car_records_each_driver_and_its_owner_reads_all(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
         from tests.car.flow import webhook_token
 
         alice, car_id, alices_phone = await driver_with_car(app, client)
@@ -119,7 +129,9 @@ class TestFixing:
         headers, _, phone = await driver_with_car(app, client)
         await two_trips(phone)
         second, first = await trips_of(client, headers)
-        merged = await client.post(f"/api/v1/logbook/trips/{second['id']}/merge", json={"with_trip": first["id"]}, headers=headers)
+        merged = await client.post(
+            f"/api/v1/logbook/trips/{second['id']}/merge", json={"with_trip": first["id"]}, headers=headers
+        )
         assert merged.status_code == 200, merged.text
         body = merged.json()
         assert body["id"] == first["id"]
@@ -136,18 +148,26 @@ class TestFixing:
         for hour in range(3):
             await phone.trip(drive(BASE + timedelta(hours=hour), sample(HELSINKI_ROUTE, every_m=1000)))
         third, _, first = await trips_of(client, headers)
-        apart = await client.post(f"/api/v1/logbook/trips/{first['id']}/merge", json={"with_trip": third["id"]}, headers=headers)
+        apart = await client.post(
+            f"/api/v1/logbook/trips/{first['id']}/merge", json={"with_trip": third["id"]}, headers=headers
+        )
         assert apart.status_code == 409
-        itself = await client.post(f"/api/v1/logbook/trips/{first['id']}/merge", json={"with_trip": first["id"]}, headers=headers)
+        itself = await client.post(
+            f"/api/v1/logbook/trips/{first['id']}/merge", json={"with_trip": first["id"]}, headers=headers
+        )
         assert itself.status_code == 409
 
-    async def test_split_makes_two_trips_that_add_up(self, app: FastAPI, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_split_makes_two_trips_that_add_up(
+        self, app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         headers, _, phone = await driver_with_car(app, client)
         points = sample(HELSINKI_ROUTE)
         await phone.trip(drive(BASE, points))
         [trip] = await trips_of(client, headers)
         at = BASE + timedelta(seconds=10 * (len(points) // 2))
-        split = await client.post(f"/api/v1/logbook/trips/{trip['id']}/split", json={"at": at.isoformat()}, headers=headers)
+        split = await client.post(
+            f"/api/v1/logbook/trips/{trip['id']}/split", json={"at": at.isoformat()}, headers=headers
+        )
         assert split.status_code == 200, split.text
         first, second = split.json()["trips"]
         assert first["id"] == trip["id"]
@@ -156,7 +176,9 @@ class TestFixing:
         assert (first["ended_by"], second["ended_by"]) == ("split", "end")
         assert first["distance_km"] + second["distance_km"] == pytest.approx(trip["distance_km"], abs=0.2)
         outside = await client.post(
-            f"/api/v1/logbook/trips/{trip['id']}/split", json={"at": (BASE - timedelta(hours=1)).isoformat()}, headers=headers
+            f"/api/v1/logbook/trips/{trip['id']}/split",
+            json={"at": (BASE - timedelta(hours=1)).isoformat()},
+            headers=headers,
         )
         assert outside.status_code == 422
         assert len((await db.execute(select(TripChange))).scalars().all()) == 2
@@ -170,7 +192,8 @@ class TestFixing:
         assert (await client.delete(f"/api/v1/logbook/trips/{trip['id']}", headers=headers)).status_code == 204
         assert await trips_of(client, headers) == []
         [change] = (await db.execute(select(TripChange))).scalars().all()
-        assert change.kind.value == "deleted" and change.before is not None
+        assert change.kind.value == "deleted"
+        assert change.before is not None
         assert change.before["distance_m"] == pytest.approx(trip["distance_km"] * 1000, abs=1)
         # A late duplicate of its events does not bring it back as a new trip.
         await phone.send("ping", drive(BASE, sample(HELSINKI_ROUTE, every_m=500))[2:4])
@@ -182,7 +205,7 @@ class TestFixing:
         await phone.send("start", events[0])
         await phone.send("ping", events[1:])
         [trip] = await trips_of(client, headers)
-        split = await client.post(f"/api/v1/logbook/trips/{trip['id']}/split", json={"at": events[2]["timestamp"]}, headers=headers)
+        split = await client.post(
+            f"/api/v1/logbook/trips/{trip['id']}/split", json={"at": events[2]["timestamp"]}, headers=headers
+        )
         assert split.status_code == 409
-
-

@@ -215,6 +215,11 @@ class WebhookTokenService:
         cache.pop(row.secret_hash, None)
         return row
 
+    def forget(self, state_caches: dict[str, TTLCache[Any, Any]]) -> None:
+        """This replica trusts no token it checked before (a car, a driver or an account went)."""
+        if _CACHE in state_caches:
+            state_caches[_CACHE].clear()
+
     def cache(
         self, state_caches: dict[str, TTLCache[Any, Any]], settings: Settings
     ) -> TTLCache[str, TokenHolder | None]:

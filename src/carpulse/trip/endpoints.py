@@ -68,11 +68,7 @@ async def _receive(
     return JSONResponse(accepted.model_dump(), status_code=status.HTTP_202_ACCEPTED)
 
 
-_WEBHOOK = {
-    "status_code": status.HTTP_202_ACCEPTED,
-    "response_model": WebhookAccepted,
-    "responses": problem_responses(InvalidWebhookToken, ValidationFailed, PayloadTooLarge),
-}
+_WEBHOOK_RESPONSES = problem_responses(InvalidWebhookToken, ValidationFailed, PayloadTooLarge)
 _EVENT_DOC = (
     "`start` when CarPlay or the car's Bluetooth connects, `ping` with the position during the drive, `end` on "
     "disconnect. The body is one event or a list (a phone's offline backlog). Stored before the answer; the "
@@ -82,10 +78,12 @@ _EVENT_DOC = (
 
 @webhook_router.post(
     "/webhook/{kind}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WebhookAccepted,
+    responses=_WEBHOOK_RESPONSES,
     summary="A trip event from a phone (token in the Authorization header)",
     description=_EVENT_DOC,
-    **_WEBHOOK,
-)  # type: ignore[arg-type]
+)
 async def webhook(
     request: Request,
     kind: TripEventKind,
@@ -98,8 +96,10 @@ async def webhook(
 @webhook_router.post(
     "/webhook/{kind}/{token}",
     summary="A trip event from a phone (token as the last path segment, for Shortcuts without headers)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WebhookAccepted,
+    responses=_WEBHOOK_RESPONSES,
     description=_EVENT_DOC,
-    **_WEBHOOK,  # type: ignore[arg-type]
 )
 async def webhook_token_in_path(
     request: Request,

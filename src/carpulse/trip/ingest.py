@@ -22,7 +22,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carpulse.car.errors import InvalidWebhookToken
 from carpulse.car.repository import WebhookTokenRepository
 from carpulse.car.service import TokenHolder
 from carpulse.kit.clock import Clock
@@ -119,8 +118,9 @@ class EventWriter:
                 batch.append(submission)
                 rows += len(submission.rows)
             cars: dict[uuid.UUID, bool] = {}
+            stored: list[int | BaseException]
             try:
-                stored = await self._write(batch)
+                stored = list(await self._write(batch))
             except IntegrityError:
                 # One submission's car was deleted meanwhile: write the others each on their own.
                 stored = [await self._write_alone(submission) for submission in batch]
@@ -157,7 +157,7 @@ class EventWriter:
         now = self.clock.now()
         rows = [row for submission in batch for row in submission.rows]
         async with self.sessionmaker() as db:
-            upsert = postgresql_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+            upsert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
             statement = (
                 upsert(TripEvent)
                 .on_conflict_do_nothing(index_elements=["car_id", "dedupe_key"])
@@ -172,20 +172,27 @@ class EventWriter:
 
 
 def writer_for(state: State) -> EventWriter:
-    """This process's writer, made on first use; it queues one assembly per car at a time.
+    """This process's writer, made on first use; it queues the assembly of each car it wrote to.
 
-    Pings of a car already queued within the last second queue nothing more (the job takes every pending
-    event of the car); a `start` or `end` always queues, so a trip closes as soon as its end is stored.
+    A `start` or `end` queues the car's assembly at once, so a trip opens and closes as soon as its
+    event is stored. Pings queue it at once at most every `assembly_debounce_seconds` per car, and once
+    more at the end of that window: the job takes every pending event of the car, so a busy phone costs
+    two messages a second, not one per ping, and its last ping is still placed within the window.
     """
     writer: EventWriter | None = state.per_process.get(_WRITER)
     if writer is None:
-        recent: TTLCache[uuid.UUID, bool] = TTLCache(maxsize=100_000, ttl=1.0)
+        window = state.settings.logbook.assembly_debounce_seconds
+        now: TTLCache[uuid.UUID, bool] = TTLCache(maxsize=100_000, ttl=window)
+        later: TTLCache[uuid.UUID, bool] = TTLCache(maxsize=100_000, ttl=window)
 
         async def on_stored(cars: dict[uuid.UUID, bool]) -> None:
             for car_id, boundary in cars.items():
-                if boundary or car_id not in recent:
-                    recent[car_id] = True
+                if boundary or window <= 0 or car_id not in now:
+                    now[car_id] = True
                     await state.jobs.enqueue(ASSEMBLE_JOB, car_id=str(car_id))
+                elif car_id not in later:
+                    later[car_id] = True
+                    await state.jobs.enqueue_later(window, ASSEMBLE_JOB, car_id=str(car_id))
 
         writer = EventWriter(state.sessionmaker, state.clock, on_stored)
         state.per_process[_WRITER] = writer

@@ -23,7 +23,7 @@ class TripRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    def scoped(self, driver: Account) -> Select[tuple[Trip]]:
+    def scoped(self, driver: Account) -> Select[Trip]:
         return select(Trip).where(visible_to(driver))
 
     async def get(self, driver: Account, trip_id: uuid.UUID, *, for_update: bool = False) -> Trip | None:
