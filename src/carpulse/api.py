@@ -13,6 +13,7 @@ from carpulse.about.endpoints import router as about_router
 from carpulse.api_key.endpoints import router as api_key_router
 from carpulse.auth.endpoints import router as auth_router
 from carpulse.charging.endpoints import charging_router
+from carpulse.charging_station.endpoints import router as charging_station_router
 from carpulse.connect.endpoints import connect_router
 from carpulse.data_api.endpoints import router as data_api_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
@@ -42,6 +43,7 @@ TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Data API",
         ("data-api", "data-api-keys", "data-api-billing", "data-api-admin"),
     ),
+    ("Logbook", ("Logbook",)),
     ("Accounts", ("auth",)),
     ("Platform", ("about", "health", "files", "tesla partner", "dev proxy")),
 )
@@ -55,6 +57,7 @@ TAG_DESCRIPTIONS = {
     "data-api-billing": "Your usage, billed and unbilled, and your invoices (JSON and PDF).",
     "data-api-admin": "Admin: plans (terms dated by UTC day), clients (plan, suspension), every client's usage.",
     "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
+    "Logbook": "For drivers: charging stations near a point (data from Open Charge Map, with its attribution).",
 }
 
 
@@ -104,6 +107,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     for brand in brands:
         v1.include_router(report_router(brand))
     v1.include_router(orders_router)
+    v1.include_router(charging_station_router)
     v1.include_router(data_api_router)
     v1.include_router(api_key_router)
     v1.include_router(billing_router)

@@ -46,11 +46,13 @@ class Sandbox:
     stripe: object
     paypal: object
     mail: object
+    open_charge_map: object
 
 
 def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
     """The fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints), and the mailbox."""
     from fakes.mail import MailFake
+    from fakes.open_charge_map import OpenChargeMapFake
     from fakes.paypal import PayPalFake
     from fakes.stripe import StripeFake
     from fakes.tesla_fleet import TeslaFleetFake
@@ -81,11 +83,20 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
-    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal, mail=MailFake())
+    open_charge_map = OpenChargeMapFake(
+        seed=settings.sandbox.seed, api_keys=(settings.open_charge_map.api_key.get_secret_value(),)
+    )
+    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal, mail=MailFake(), open_charge_map=open_charge_map)
 
 
 def _mount(app: FastAPI, sandbox: Sandbox) -> None:
-    fakes = (("tesla", sandbox.tesla), ("stripe", sandbox.stripe), ("paypal", sandbox.paypal), ("mail", sandbox.mail))
+    fakes = (
+        ("tesla", sandbox.tesla),
+        ("stripe", sandbox.stripe),
+        ("paypal", sandbox.paypal),
+        ("mail", sandbox.mail),
+        ("open_charge_map", sandbox.open_charge_map),
+    )
     # `GET /_sandbox/mail?to=…` itself: a mount answers only the paths below it.
     app.add_api_route(
         f"{SANDBOX_PATH}/mail",
