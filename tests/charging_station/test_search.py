@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 from geographiclib.geodesic import Geodesic
 
+from carpulse.charging_station.errors import ChargingStationsUnavailable
+from carpulse.charging_station.schemas import StationQuery
 from carpulse.charging_station.service import charging_stations
 from carpulse.models import AccountRole
 from fakes.open_charge_map import OpenChargeMapFake
@@ -145,6 +148,15 @@ class TestCache:
         assert tampere["cached"] is False
         assert {s["address"]["town"] for s in tampere["stations"]} == {"Tampere"}
 
+    async def test_a_burst_on_a_cold_area_asks_once(self, app: FastAPI, ocm: OpenChargeMapFake) -> None:
+        query = StationQuery(lat=HELSINKI[0], lon=HELSINKI[1])
+
+        answers = await asyncio.gather(*(charging_stations.search(app.state.carpulse, query) for _ in range(5)))
+
+        assert ocm.request_count("/poi") == 1
+        assert len({answer.fetched_at for answer in answers}) == 1
+        assert all(answer.stations == answers[0].stations for answer in answers)
+
     @pytest.mark.parametrize("settings_overrides", [{"open_charge_map": {"cache_seconds": 0}}])
     async def test_no_reuse_when_the_cache_is_off(
         self, client: httpx.AsyncClient, driver: dict[str, str], ocm: OpenChargeMapFake
@@ -211,6 +223,22 @@ class TestOutage:
         assert time.perf_counter() - started < 5
         assert response.status_code == 503
         assert response.json()["type"] == UNAVAILABLE
+
+    @pytest.mark.parametrize("settings_overrides", [{"open_charge_map": {"deadline_seconds": 0.5}}])
+    async def test_a_burst_during_an_outage_shares_one_call(self, app: FastAPI, ocm: OpenChargeMapFake) -> None:
+        # Through the service: the test's one database connection serves one request at a time.
+        ocm.set_fault(hang_seconds=30)
+        query = StationQuery(lat=HELSINKI[0], lon=HELSINKI[1])
+
+        started = time.perf_counter()
+        outcomes = await asyncio.gather(
+            *(charging_stations.search(app.state.carpulse, query) for _ in range(5)), return_exceptions=True
+        )
+
+        # One deadline for all, not one after another.
+        assert time.perf_counter() - started < 2.5
+        assert all(isinstance(outcome, ChargingStationsUnavailable) for outcome in outcomes)
+        assert ocm.request_count("/poi") == 1
 
     @pytest.mark.parametrize("settings_overrides", [{"open_charge_map": {"max_retries": 0}}])
     async def test_the_circuit_opens_after_repeated_failures(

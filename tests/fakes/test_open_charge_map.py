@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -249,6 +250,18 @@ class TestFaults:
 
         assert response.status_code == 200
         assert time.perf_counter() - started >= 0.3
+
+    async def test_a_call_given_up_by_its_client_is_counted(
+        self, fake: OpenChargeMapFake, http: httpx.AsyncClient
+    ) -> None:
+        fake.set_fault(hang_seconds=30)
+
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await http.get("/v3/poi/", params=HELSINKI, headers=KEY)
+
+        assert fake.request_count("/poi") == 1
+        assert fake.calls[0].status == 0
 
     async def test_every_request_is_counted(self, fake: OpenChargeMapFake, http: httpx.AsyncClient) -> None:
         await http.get("/v3/poi/", params=HELSINKI)

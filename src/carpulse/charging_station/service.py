@@ -30,7 +30,6 @@ from carpulse.charging_station.schemas import (
     StationQuery,
 )
 from carpulse.kit.http import RetryPolicy
-from carpulse.kit.locks import KeyedLocks
 from carpulse.kit.logs import get_logger
 from carpulse.kit.resilience import CircuitBreakers
 from carpulse.state import State
@@ -43,8 +42,16 @@ ROUNDING_SLACK_KM = 0.08
 # When OCM gives no Retry-After, a caller is asked to come back after this long.
 DEFAULT_RETRY_AFTER_SECONDS = 30
 _BREAKER = "open_charge_map"
-# One OCM call per search key at a time in this process: a burst on a cold key waits for the first answer.
-_fetching = KeyedLocks()
+# The OCM call in flight per search key in this process: a burst on a cold key (or during an outage) shares
+# one call and its outcome, instead of queueing a deadline each behind it.
+_in_flight: dict[tuple[int, str], asyncio.Task[CachedSites]] = {}
+
+
+def _settle(key: tuple[int, str], task: asyncio.Task[CachedSites]) -> None:
+    if _in_flight.get(key) is task:
+        del _in_flight[key]
+    if not task.cancelled():
+        task.exception()  # retrieved: every waiter may have gone
 
 
 def _distance_km(lat: float, lon: float, site: Site) -> float:
@@ -109,19 +116,29 @@ class ChargingStationService:
         entry = await cache.get(key)
         if entry is not None and self._age(state, entry) < cache.fresh_seconds:
             return self._answer(state, query, operator_ids, entry, cached=True, stale=False, source="cache")
-        async with _fetching.hold(key):
-            entry = await cache.get(key)
-            if entry is not None and self._age(state, entry) < cache.fresh_seconds:
-                return self._answer(state, query, operator_ids, entry, cached=True, stale=False, source="cache")
-            try:
-                async with asyncio.timeout(state.settings.open_charge_map.deadline_seconds):
-                    pois = await self._client(state).poi(search)
-            except (OpenChargeMapError, TimeoutError) as exc:
-                failure = exc if isinstance(exc, OpenChargeMapError) else OpenChargeMapTimeout("deadline passed")
-                return self._fallback(state, query, operator_ids, entry, failure)
-            fresh = CachedSites(fetched_at=state.clock.now(), sites=[site_of(poi) for poi in pois])
-            await cache.put(key, fresh)
+        # Per app: several apps in one process (the tests) each have their own store and vendor client.
+        flight = (id(state), key)
+        task = _in_flight.get(flight)
+        if task is None:
+            task = asyncio.create_task(self._fetch(state, search, cache, key))
+            _in_flight[flight] = task
+            task.add_done_callback(lambda done: _settle(flight, done))
+        try:
+            # Shielded: a caller that goes away does not cancel the call the others wait for.
+            fresh = await asyncio.shield(task)
+        except OpenChargeMapError as failure:
+            return self._fallback(state, query, operator_ids, entry, failure)
         return self._answer(state, query, operator_ids, fresh, cached=False, stale=False, source="open_charge_map")
+
+    async def _fetch(self, state: State, search: PoiSearch, cache: StationCache, key: str) -> CachedSites:
+        try:
+            async with asyncio.timeout(state.settings.open_charge_map.deadline_seconds):
+                pois = await self._client(state).poi(search)
+        except TimeoutError as exc:
+            raise OpenChargeMapTimeout("Open Charge Map did not answer within the search's deadline.") from exc
+        fresh = CachedSites(fetched_at=state.clock.now(), sites=[site_of(poi) for poi in pois])
+        await cache.put(key, fresh)
+        return fresh
 
     async def near(self, state: State, lat: float, lon: float, radius_km: float = 2.0, limit: int = 5) -> StationList:
         """The stations near a point (a trip's end), nearest first; raises `ChargingStationsUnavailable`."""

@@ -25,7 +25,8 @@ _NO_KEY = frozenset({"", "test", "null"})
 
 
 class Call(NamedTuple):
-    """One request to the API (`/v3/…`): its path below `/v3`, the status answered, and whether a key came."""
+    """One request to the API (`/v3/…`): its path below `/v3`, the status answered (0: none yet, or the client
+    gave up first), and whether a key came."""
 
     path: str
     status: int
@@ -76,8 +77,11 @@ async def _gate(request: Request, path: str) -> Response | None:
     """The answer when a switch or the key check refuses the call, else None; every call is logged."""
     fake = fake_of(request)
     key = _key_of(request)
+    # Logged on arrival: a call held by `hang_seconds` and abandoned by its client still counts.
+    index = len(fake.calls)
+    fake.calls.append(Call(path, 0, key is not None))
     refusal = await fake.refusal(key)
-    fake.calls.append(Call(path, refusal.status_code if refusal else 200, key is not None))
+    fake.calls[index] = Call(path, refusal.status_code if refusal else 200, key is not None)
     return refusal
 
 
