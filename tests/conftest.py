@@ -180,6 +180,7 @@ def production_overrides() -> dict[str, Any]:
             "webhook_id": "WH-REAL",
         },
         "company": {"y_tunnus": "3141592-6", "vat_number": "FI31415926"},
+        "open_charge_map": {"api_key": "5b0c6a1e-9f2d-4c3b-8e7a-real-ocm-key"},
         "mail": {"host": "smtp.carpulsetracker.com", "from": "Car Pulse <no-reply@carpulsetracker.com>"},
     }
 

@@ -27,6 +27,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "PORT",
             "APP_VERSION",
             "APP_NAME",
+            "OPENCHARGEMAP_API_KEY",
+            "CHARGING_CACHE_TTL",
         ):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no developer .env leaks in
@@ -60,6 +62,7 @@ class TestDefaults:
             "invoice": "60/minute",
             "invoice_zip": "3/minute",
             "charging_history": "30/minute",
+            "charging_stations": "60/minute",
             "oauth_initiate": "20/minute",
             "photo_upload": "10/minute",
             "render": "10/minute",
@@ -186,6 +189,7 @@ class TestProductionRefusesDevelopmentDefaults:
             ({"debug": True}, "DEBUG"),
             ({"mail": {"host": None}}, "CARPULSE_MAIL__HOST must be set"),
             ({"mail": {"from": " "}}, "CARPULSE_MAIL__FROM must be set"),
+            ({"open_charge_map": {"api_key": "ocm-sandbox-key"}}, "CARPULSE_OPEN_CHARGE_MAP__API_KEY"),
         ],
     )
     def test_each_default_is_refused(self, changes: dict[str, Any], message: str) -> None:
@@ -419,3 +423,26 @@ class TestSandboxUrl:
             Settings(**production(sandbox={"enabled": enabled, "url": "https://sandbox.example/_sandbox"}))
         assert "CARPULSE_SANDBOX__URL must be unset" in str(raised.value)
         assert ("CARPULSE_SANDBOX__ENABLED must be false" in str(raised.value)) is enabled
+
+
+class TestOpenChargeMap:
+    def test_the_seeds_names(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OPENCHARGEMAP_API_KEY", "seed-key")
+        monkeypatch.setenv("CHARGING_CACHE_TTL", "120")
+
+        settings = Settings()
+
+        assert settings.open_charge_map.api_key.get_secret_value() == "seed-key"
+        assert settings.open_charge_map.cache_seconds == 120
+
+    def test_prefixed_names_win(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CHARGING_CACHE_TTL", "120")
+        monkeypatch.setenv("CARPULSE_OPEN_CHARGE_MAP__CACHE_SECONDS", "60")
+
+        assert Settings().open_charge_map.cache_seconds == 60
+
+    def test_the_fake_with_the_sandbox_on_else_ocm_itself(self) -> None:
+        assert Settings().open_charge_map_api_base == "http://localhost:8100/_sandbox/open_charge_map/v3"
+        assert Settings(sandbox={"enabled": False}).open_charge_map_api_base == "https://api.openchargemap.io/v3"
+        mirror = Settings(open_charge_map={"api_base": "https://ocm.internal/v3/"})
+        assert mirror.open_charge_map_api_base == "https://ocm.internal/v3"

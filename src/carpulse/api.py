@@ -14,6 +14,7 @@ from carpulse.api_key.endpoints import router as api_key_router
 from carpulse.auth.endpoints import router as auth_router
 from carpulse.car.endpoints import router as car_router
 from carpulse.charging.endpoints import charging_router
+from carpulse.charging_station.endpoints import router as charging_station_router
 from carpulse.connect.endpoints import connect_router
 from carpulse.data_api.endpoints import router as data_api_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
@@ -47,7 +48,7 @@ TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Data API",
         ("data-api", "data-api-keys", "data-api-billing", "data-api-admin"),
     ),
-    ("Logbook", ("logbook-cars", "logbook-webhooks", "logbook-trips", "logbook-places", "logbook-privacy")),
+    ("Logbook", ("logbook-cars", "logbook-webhooks", "logbook-trips", "logbook-places", "logbook-privacy", "logbook-charging-stations")),
     ("Accounts", ("auth",)),
     ("Platform", ("about", "health", "files", "tesla partner", "dev proxy")),
 )
@@ -71,6 +72,7 @@ TAG_DESCRIPTIONS = {
     "logbook-places": "Known places (home, work, customers): a trip's ends within a place's radius carry its name.",
     "logbook-privacy": "Everything we hold about you as one ZIP, and erasing your Logbook account.",
     "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
+    "Logbook": "For drivers: charging stations near a point (data from Open Charge Map, with its attribution).",
 }
 
 
@@ -122,6 +124,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     for brand in brands:
         v1.include_router(report_router(brand))
     v1.include_router(orders_router)
+    v1.include_router(charging_station_router)
     v1.include_router(data_api_router)
     v1.include_router(api_key_router)
     v1.include_router(billing_router)

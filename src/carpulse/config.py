@@ -52,6 +52,7 @@ DEVELOPMENT_STRIPE_SECRET_KEY = "sk_test_sandbox"  # noqa: S105 - the bundled St
 DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_sandbox"  # noqa: S105
 DEVELOPMENT_PAYPAL_CLIENT_SECRET = "paypal-sandbox-secret"  # noqa: S105
 DEVELOPMENT_MAPS_API_KEY = "sandbox-maps-key"  # the bundled Google Maps fake's key
+DEVELOPMENT_OPEN_CHARGE_MAP_KEY = "ocm-sandbox-key"  # the bundled Open Charge Map fake's key
 # The password of the admin seeded when no hash is configured, outside production only.
 DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
 
@@ -309,6 +310,8 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "invoice": "60/minute",
     "invoice_zip": "3/minute",
     "charging_history": "30/minute",
+    # Charging-station searches per driver: each may cost an Open Charge Map call, which bans floods.
+    "charging_stations": "60/minute",
     "oauth_initiate": "20/minute",
     "photo_upload": "10/minute",
     # Report renders (each seconds of CPU), queued or while you wait: per order, and per client IP.
@@ -467,6 +470,52 @@ class PayPalSettings(BaseModel):
         ],
         description="webhook signing certificates are fetched only from these hosts (plus the sandbox's own)",
     )
+
+
+OPEN_CHARGE_MAP_API_BASE = "https://api.openchargemap.io/v3"
+
+
+class OpenChargeMapSettings(BaseModel):
+    """Charging-station search through Open Charge Map (seed 003: `OPENCHARGEMAP_API_KEY`, `CHARGING_CACHE_TTL`)."""
+
+    api_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_OPEN_CHARGE_MAP_KEY),
+        description="the key of your app registered at openchargemap.org (sent as X-API-Key)",
+    )
+    api_base: str | None = Field(
+        default=None, description=f"default: the sandbox fake, else {OPEN_CHARGE_MAP_API_BASE}"
+    )
+    cache_seconds: int = Field(
+        default=300, ge=0, le=24 * 3600, description="an answer is reused this long (0: ask OCM every time)"
+    )
+    stale_seconds: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="an older answer is kept this long, and served (marked cached) only while OCM fails",
+    )
+    reference_cache_seconds: int = Field(
+        default=24 * 3600, ge=60, description="OCM's reference data (operator names and ids) is reused this long"
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="per request to OCM")
+    deadline_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="a search waits this long for OCM, retries included, then gives up"
+    )
+    max_retries: int = Field(default=2, ge=0, le=5)
+    retry_after_cap_seconds: float = Field(
+        default=5.0, ge=0, description="a longer Retry-After from OCM is passed on to the caller, not slept"
+    )
+    user_agent: str = Field(
+        default="CarPulse/1.0 (+https://carpulsetracker.com)",
+        min_length=1,
+        description="OCM asks every app for a custom User-Agent",
+    )
+    client_id: str = Field(default="carpulse", min_length=1, description="sent as OCM's `client` parameter")
+
+    @field_validator("api_base", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CompanySettings(BaseModel):
@@ -776,6 +825,8 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         "CONFIG_OFFICE_LAT": ("logbook", "office_lat"),
         "CONFIG_OFFICE_LON": ("logbook", "office_lon"),
         "MAPS_API_KEY": ("geo", "google_api_key"),
+        "OPENCHARGEMAP_API_KEY": ("open_charge_map", "api_key"),
+        "CHARGING_CACHE_TTL": ("open_charge_map", "cache_seconds"),
     }
 
     def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
@@ -894,6 +945,7 @@ class Settings(BaseSettings):
     pricing: PricingSettings = PricingSettings()
     stripe: StripeSettings = StripeSettings()
     paypal: PayPalSettings = PayPalSettings()
+    open_charge_map: OpenChargeMapSettings = OpenChargeMapSettings()
     company: CompanySettings = CompanySettings()
     data_api: DataApiSettings = DataApiSettings()
     logbook: LogbookSettings = LogbookSettings()
@@ -1006,6 +1058,8 @@ class Settings(BaseSettings):
                 "CARPULSE_GEO__GOOGLE_API_KEY (or MAPS_API_KEY) must be set: CARPULSE_GEO__GEOCODER or "
                 "CARPULSE_GEO__ROUTER uses Google"
             )
+        if self.open_charge_map.api_key.get_secret_value() == DEVELOPMENT_OPEN_CHARGE_MAP_KEY:
+            problems.append("CARPULSE_OPEN_CHARGE_MAP__API_KEY (or OPENCHARGEMAP_API_KEY) must be set")
         if self.paypal.mode != "live":
             problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
         if not self.sandbox.enabled:
@@ -1100,6 +1154,14 @@ class Settings(BaseSettings):
     def vendor_timeout_seconds(self) -> float:
         """The shared vendor connection pool's default timeout; each client sets its own per call."""
         return self.tesla.timeout_seconds
+
+    @property
+    def open_charge_map_api_base(self) -> str:
+        """Where Open Charge Map's API answers: the one named, else the sandbox's fake, else OCM itself."""
+        if self.open_charge_map.api_base:
+            return self.open_charge_map.api_base.rstrip("/")
+        sandbox_root = self.sandbox_root
+        return f"{sandbox_root}/open_charge_map/v3" if sandbox_root else OPEN_CHARGE_MAP_API_BASE
 
     @property
     def tesla_redirect_uri(self) -> str:

@@ -48,6 +48,7 @@ class Sandbox:
     mail: object
     google_maps: object
     nominatim: object
+    open_charge_map: object
 
 
 def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
@@ -55,6 +56,7 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
     from fakes.google_maps import GoogleMapsFake
     from fakes.mail import MailFake
     from fakes.nominatim import NominatimFake
+    from fakes.open_charge_map import OpenChargeMapFake
     from fakes.paypal import PayPalFake
     from fakes.stripe import StripeFake
     from fakes.tesla_fleet import TeslaFleetFake
@@ -85,6 +87,9 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
+    open_charge_map = OpenChargeMapFake(
+        seed=settings.sandbox.seed, api_keys=(settings.open_charge_map.api_key.get_secret_value(),)
+    )
     return Sandbox(
         tesla=tesla,
         stripe=stripe,
@@ -92,6 +97,7 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         mail=MailFake(),
         google_maps=GoogleMapsFake(api_key=settings.geo.google_api_key.get_secret_value()),
         nominatim=NominatimFake(),
+        open_charge_map=open_charge_map,
     )
 
 
@@ -103,6 +109,7 @@ def _mount(app: FastAPI, sandbox: Sandbox) -> None:
         ("mail", sandbox.mail),
         ("google_maps", sandbox.google_maps),
         ("nominatim", sandbox.nominatim),
+        ("open_charge_map", sandbox.open_charge_map),
     )
     # `GET /_sandbox/mail?to=…` itself: a mount answers only the paths below it.
     app.add_api_route(

@@ -20,6 +20,7 @@ from carpulse.kit.clock import Clock
 from carpulse.kit.documents import PDF_POOL_WORKERS
 from carpulse.kit.ephemeral import EphemeralStore
 from carpulse.kit.locks import KeyedLocks
+from carpulse.kit.resilience import CircuitBreakers
 from carpulse.kit.secrets_box import SecretBox
 from carpulse.kit.storage import Storage
 from carpulse.payment.factory import PaymentGateways
@@ -62,6 +63,8 @@ class State:
     per_process: dict[str, Any] = field(default_factory=dict)
     # One acquisition per vehicle at a time in this process: its other renders reuse what it read.
     vehicle_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # This replica's circuit breakers of vendors called outside the brand registry, by vendor (e.g. Open Charge Map).
+    vendor_breakers: dict[str, CircuitBreakers] = field(default_factory=dict)
 
 
 def get_state(request: Request) -> State:

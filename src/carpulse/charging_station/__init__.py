@@ -1,0 +1,1 @@
+"""Charging-station search for the Logbook, through Open Charge Map."""
