@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("odometer_start_km", sa.Float(), nullable=True, comment="the odometer when the car entered the log"),
         sa.Column("created_at", carpulse.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", carpulse.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["owner_id"], ["account.id"], name=op.f("fk_car_owner_id_account"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["account.id"], name=op.f("fk_car_owner_id_account"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_car")),
     )
     with op.batch_alter_table("car", schema=None) as batch_op:

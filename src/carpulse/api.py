@@ -48,7 +48,17 @@ TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Data API",
         ("data-api", "data-api-keys", "data-api-billing", "data-api-admin"),
     ),
-    ("Logbook", ("logbook-cars", "logbook-webhooks", "logbook-trips", "logbook-places", "logbook-privacy", "logbook-charging-stations")),
+    (
+        "Logbook",
+        (
+            "logbook-cars",
+            "logbook-webhooks",
+            "logbook-trips",
+            "logbook-places",
+            "logbook-privacy",
+            "logbook-charging-stations",
+        ),
+    ),
     ("Accounts", ("auth",)),
     ("Platform", ("about", "health", "files", "tesla partner", "dev proxy")),
 )

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 
 from carpulse.config import Settings
 from tests.car.flow import driver
-from tests.logbook.conftest import IMMEDIATE_ASSEMBLY
 from tests.trip.flow import HELSINKI_ROUTE, drive, driver_with_car, sample, trips_of
 
 BASE = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
