@@ -16,6 +16,7 @@ from carpulse.charging.endpoints import charging_router
 from carpulse.connect.endpoints import connect_router
 from carpulse.data_api.endpoints import router as data_api_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
+from carpulse.driver.endpoints import router as driver_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
 from carpulse.order.endpoints import orders_router
@@ -37,6 +38,7 @@ API_V1_PREFIX = "/api/v1"
 # The OpenAPI document's tag groups (`x-tagGroups`, as ReDoc shows them): one per product, then the platform.
 # A tag no group names lands in the last group, so every operation stays listed.
 TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Logbook", ("Logbook",)),
     ("Reports", ("tesla connect", "pricing", "payment", "orders", "reports", "charging")),
     (
         "Data API",
@@ -55,6 +57,11 @@ TAG_DESCRIPTIONS = {
     "data-api-billing": "Your usage, billed and unbilled, and your invoices (JSON and PDF).",
     "data-api-admin": "Admin: plans (terms dated by UTC day), clients (plan, suspension), every client's usage.",
     "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
+    "Logbook": (
+        "Drivers sign in with Google: in a browser (`initiate`, then Google's consent, then `callback`) or with "
+        "the ID token Google Sign-In gave an iOS or watch app (`google/token`). Either way they get our access "
+        "token (`Authorization: Bearer …`) and a single-use refresh token."
+    ),
 }
 
 
@@ -93,6 +100,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
     v1.include_router(signup_router)
+    v1.include_router(driver_router)
     for brand in brands:
         v1.include_router(connect_router(brand))
     for brand in brands:

@@ -1,7 +1,8 @@
 """The bundled vendor fakes, under `/_sandbox/<vendor>`: mounted on the app, or served alone by `carpulse sandbox`.
 
 This is the only module of `carpulse` that imports `fakes`; settings refuse it in production.
-The payment fakes deliver their webhooks to `{base_url}/api/v1/payment/webhook/…`, the API's
+Google's fake is the Logbook's identity provider (its issuer is `{sandbox}/google`). The payment fakes
+deliver their webhooks to `{base_url}/api/v1/payment/webhook/…`, the API's
 public address (real HTTP under `make run`, in-process in tests).
 
 A fake keeps its state in memory, so several API processes share one sandbox: every process
@@ -46,10 +47,12 @@ class Sandbox:
     stripe: object
     paypal: object
     mail: object
+    google: object
 
 
 def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
     """The fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints), and the mailbox."""
+    from fakes.google import GoogleClient, GoogleFake
     from fakes.mail import MailFake
     from fakes.paypal import PayPalFake
     from fakes.stripe import StripeFake
@@ -81,11 +84,30 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
-    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal, mail=MailFake())
+    google_settings = settings.google
+    google = GoogleFake(
+        clients=[
+            GoogleClient(
+                google_settings.web_client_id,
+                google_settings.web_client_secret.get_secret_value(),
+                (settings.google_redirect_uri,),
+            ),
+            # Apps on phones and watches have no secret; Google Sign-In hands them ID tokens for their own id.
+            *(GoogleClient(client_id) for client_id in google_settings.client_ids[1:]),
+        ],
+        issuer=f"{settings.sandbox_root or settings.base_url + SANDBOX_PATH}/google",
+    )
+    return Sandbox(tesla=tesla, stripe=stripe, paypal=paypal, mail=MailFake(), google=google)
 
 
 def _mount(app: FastAPI, sandbox: Sandbox) -> None:
-    fakes = (("tesla", sandbox.tesla), ("stripe", sandbox.stripe), ("paypal", sandbox.paypal), ("mail", sandbox.mail))
+    fakes = (
+        ("tesla", sandbox.tesla),
+        ("stripe", sandbox.stripe),
+        ("paypal", sandbox.paypal),
+        ("mail", sandbox.mail),
+        ("google", sandbox.google),
+    )
     # `GET /_sandbox/mail?to=…` itself: a mount answers only the paths below it.
     app.add_api_route(
         f"{SANDBOX_PATH}/mail",

@@ -4,6 +4,8 @@ from carpulse.models.account import Account, AccountRole
 from carpulse.models.api_key import ApiKey
 from carpulse.models.base import Base
 from carpulse.models.data_client import DataClient
+from carpulse.models.driver_identity import DriverIdentity
+from carpulse.models.driver_refresh_token import DriverRefreshToken
 from carpulse.models.email_confirmation import EmailConfirmation
 from carpulse.models.idempotent_response import IdempotentResponse
 from carpulse.models.inbound_event import InboundEvent
@@ -29,6 +31,8 @@ __all__ = [
     "CreditNoteSequence",
     "DataClient",
     "DataSharing",
+    "DriverIdentity",
+    "DriverRefreshToken",
     "EmailConfirmation",
     "IdempotentResponse",
     "InboundEvent",
