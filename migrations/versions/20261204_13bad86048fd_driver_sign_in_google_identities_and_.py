@@ -34,7 +34,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_driver_identity")),
         sa.UniqueConstraint("account_id", name=op.f("uq_driver_identity_account_id")),
-        sa.UniqueConstraint("provider", "subject", name=op.f("uq_driver_identity_providersubject")),
+        sa.UniqueConstraint("provider", "subject", name=op.f("uq_driver_identity_provider_subject")),
     )
     op.create_table(
         "driver_refresh_token",

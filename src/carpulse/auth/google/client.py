@@ -91,8 +91,8 @@ class GoogleClientConfig:
 @dataclass
 class _Cached(Generic[T]):
     value: T
-    fresh_until: float  # both on the monotonic clock
-    fetched_at: float
+    fresh_until: float  # on the monotonic clock
+    generation: int  # the how-manieth fetch this was
 
     def fresh(self, now: float) -> bool:
         return self.fresh_until > now
@@ -256,8 +256,9 @@ class GoogleIdentity:
                 if isinstance(exc, ValidationError):
                     raise GoogleError("Google's OpenID configuration is not readable.") from exc
                 raise
-            now = self.clock.monotonic()
-            self._discovery = _Cached(document, now + max_age_seconds(response.headers.get("cache-control")), now)
+            ttl = max_age_seconds(response.headers.get("cache-control"))
+            generation = (cached.generation if cached is not None else 0) + 1
+            self._discovery = _Cached(document, self.clock.monotonic() + ttl, generation)
             return document
 
     async def _signing_key(self, kid: str) -> Any:
@@ -270,19 +271,20 @@ class GoogleIdentity:
             raise InvalidIdToken("The ID token is signed by a key Google does not publish.")
         self._last_forced_refetch = now
         log.info("google.keys_refetched", reason="unknown_kid")
-        keys = await self._current_keys(newer_than=now)
+        seen = self._keys.generation if self._keys is not None else 0
+        keys = await self._current_keys(after=seen)
         if kid not in keys:
             raise InvalidIdToken("The ID token is signed by a key Google does not publish.")
         return keys[kid]
 
-    async def _current_keys(self, *, newer_than: float | None = None) -> dict[str, Any]:
-        """Google's keys by kid: the cached ones while fresh, unless a fetch after `newer_than` is asked for."""
+    async def _current_keys(self, *, after: int | None = None) -> dict[str, Any]:
+        """Google's keys by kid: the cached ones while fresh, or (`after`) those of a fetch later than that one."""
 
         def usable(cached: _Cached[dict[str, Any]] | None) -> bool:
             if cached is None:
                 return False
-            if newer_than is not None:
-                return cached.fetched_at >= newer_than
+            if after is not None:
+                return cached.generation > after
             return cached.fresh(self.clock.monotonic())
 
         if usable(self._keys):
@@ -302,9 +304,9 @@ class GoogleIdentity:
                 if isinstance(exc, GoogleUnavailable | GoogleTimeout | GoogleError):
                     raise
                 raise GoogleError("Google's signing keys are not readable.") from exc
-            now = self.clock.monotonic()
             ttl = max_age_seconds(response.headers.get("cache-control"))
-            self._keys = _Cached(keys, now + ttl, now)
+            generation = (cached.generation if cached is not None else 0) + 1
+            self._keys = _Cached(keys, self.clock.monotonic() + ttl, generation)
             log.info("google.keys_fetched", keys=len(keys), max_age_s=ttl)
             return keys
 
