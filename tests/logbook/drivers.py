@@ -31,6 +31,7 @@ async def sign_in_tokens(client: httpx.AsyncClient, sandbox_user: str = "alice")
 
 
 async def sign_in(client: httpx.AsyncClient, sandbox_user: str = "alice") -> dict[str, str]:
-    """The Authorization headers of a driver signed in as `sandbox_user` (alice, bob or dana; eve is refused)."""
+    """The Authorization headers of a driver signed in as `sandbox_user`: alice or bob on the default allowlist
+    (eve is not on it; carol's address is unverified)."""
     tokens = await sign_in_tokens(client, sandbox_user)
     return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -181,6 +181,21 @@ class TestWebFlow:
         assert response.json()["type"] == "/problems/sign-in-declined"
         assert await driver_rows(db) == (0, 0)
 
+    async def test_a_code_from_another_sign_in_is_refused_by_google(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        first = query_of(await consent(client, "alice"))
+        second = query_of(await consent(client, "alice"))
+
+        # The second sign-in's state with the first one's code: its PKCE verifier does not fit that code.
+        response = await client.get(
+            f"{AUTH}/google/callback", params={"code": first["code"], "state": second["state"]}, headers=JSON
+        )
+
+        assert response.status_code == 400
+        assert response.json()["type"] == "/problems/google-sign-in-failed"
+        assert await driver_rows(db) == (0, 0)
+
     async def test_an_address_off_the_allowlist_gets_403_and_no_account(
         self, client: httpx.AsyncClient, db: AsyncSession
     ) -> None:
@@ -276,6 +291,43 @@ class TestIdTokenSignIn:
         assert response.status_code == 403
         assert response.json()["type"] == "/problems/email-not-allowed"
         assert await driver_rows(db) == (0, 0)
+
+    async def test_a_token_without_an_address_gets_403(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        fake = google_fake(app)
+        token = fake.mint_id_token("alice", scopes=("openid",), issuer=fake.issuer)
+
+        response = await client.post(f"{AUTH}/google/token", json={"id_token": token})
+
+        assert response.status_code == 403
+        assert "e-mail" in response.json()["detail"]
+
+    async def test_an_account_name_held_by_another_role_is_a_conflict(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        subject = SANDBOX_USERS["alice"].subject
+        db.add(Account(username=f"google:{subject}", email="x@example.com", role=AccountRole.api_client))
+        await db.commit()
+
+        response = await client.post(f"{AUTH}/google/token", json={"id_token": await google_id_token(client)})
+
+        assert response.status_code == 409
+        assert response.json()["type"] == "/problems/driver-identity-conflict"
+
+    async def test_concurrent_first_sign_ins_make_one_driver(self, committed_client: httpx.AsyncClient) -> None:
+        tokens = [await google_id_token(committed_client, "bob") for _ in range(4)]
+
+        answers = await asyncio.gather(
+            *(committed_client.post(f"{AUTH}/google/token", json={"id_token": token}) for token in tokens)
+        )
+        identities = [
+            (
+                await committed_client.get(ME, headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+            ).json()
+            for answer in answers
+        ]
+
+        assert {answer.status_code for answer in answers} == {200}, [answer.text for answer in answers]
+        assert len({identity["id"] for identity in identities}) == 1
 
     async def test_a_disabled_driver_cannot_sign_in(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
         me = await client.get(ME, headers=await sign_in(client, "alice"))
