@@ -182,6 +182,13 @@ def production_overrides() -> dict[str, Any]:
         "company": {"y_tunnus": "3141592-6", "vat_number": "FI31415926"},
         "open_charge_map": {"api_key": "5b0c6a1e-9f2d-4c3b-8e7a-real-ocm-key"},
         "mail": {"host": "smtp.carpulsetracker.com", "from": "Car Pulse <no-reply@carpulsetracker.com>"},
+        "google": {
+            "web_client_id": "1234-web.apps.googleusercontent.com",
+            "web_client_secret": "GOCSPX-real-secret",
+            "ios_client_id": "1234-ios.apps.googleusercontent.com",
+            "client_id": "1234-general.apps.googleusercontent.com",
+        },
+        "logbook_auth": {"allowed_emails": ["@carpulsetracker.com"]},
     }
 
 
@@ -288,6 +295,8 @@ _COMMITTED_TABLES = (
     "data_client",
     "email_confirmation",
     "outbound_mail",
+    "driver_refresh_token",
+    "driver_identity",
 )
 
 

@@ -71,6 +71,7 @@ class TestDefaults:
             "register": "10/hour",
             "confirmation_resend": "5/hour",
             "confirm": "30/minute",
+            "driver_sign_in": "30/minute",
         }
         assert (settings.mail.host, settings.mail.port, settings.mail.starttls) == (None, 587, True)
         assert settings.signup.confirmation_ttl_seconds == 24 * 3600

@@ -18,6 +18,7 @@ from carpulse.charging_station.endpoints import router as charging_station_route
 from carpulse.connect.endpoints import connect_router
 from carpulse.data_api.endpoints import router as data_api_router
 from carpulse.dev_proxy.endpoints import router as dev_proxy_router
+from carpulse.driver.endpoints import router as driver_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
 from carpulse.logbook.endpoints import router as logbook_router
@@ -51,6 +52,7 @@ TAG_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "Logbook",
         (
+            "logbook-sign-in",
             "logbook-cars",
             "logbook-webhooks",
             "logbook-trips",
@@ -82,7 +84,12 @@ TAG_DESCRIPTIONS = {
     "logbook-places": "Known places (home, work, customers): a trip's ends within a place's radius carry its name.",
     "logbook-privacy": "Everything we hold about you as one ZIP, and erasing your Logbook account.",
     "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
-    "Logbook": "For drivers: charging stations near a point (data from Open Charge Map, with its attribution).",
+    "logbook-charging-stations": "For drivers: charging stations near a point (data from Open Charge Map, with its attribution).",
+    "logbook-sign-in": (
+        "Drivers sign in with Google: in a browser (`initiate`, then Google's consent, then `callback`) or with "
+        "the ID token Google Sign-In gave an iOS or watch app (`google/token`). Either way they get our access "
+        "token (`Authorization: Bearer …`) and a single-use refresh token."
+    ),
 }
 
 
@@ -123,6 +130,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     v1 = APIRouter(prefix=API_V1_PREFIX)
     v1.include_router(auth_router)
     v1.include_router(signup_router)
+    v1.include_router(driver_router)
     for brand in brands:
         v1.include_router(connect_router(brand))
     for brand in brands:

@@ -16,6 +16,7 @@ from carpulse.about.service import resolve_version
 from carpulse.account.service import account as account_service
 from carpulse.api import TAG_DESCRIPTIONS, TAG_GROUPS, mount_routers, mount_versioned_docs
 from carpulse.api_key.service import new_key_cache
+from carpulse.auth.google.client import GoogleClientConfig, GoogleIdentity
 from carpulse.config import Settings, get_settings
 from carpulse.consumer import reconcile_forever, start_jobs
 from carpulse.database import create_engine, create_sessionmaker
@@ -120,6 +121,7 @@ async def build_state(
         payments=build_payments(settings, vendor_http),
         geocoder=build_geocoder(settings, vendor_http, ephemeral),
         router=build_router(settings, vendor_http),
+        google=GoogleIdentity(vendor_http, GoogleClientConfig.of(settings), clock),
         api_key_cache=new_key_cache(settings),
         jobs=Jobs.of(
             create_lanes(

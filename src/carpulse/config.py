@@ -53,6 +53,13 @@ DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_sandbox"  # noqa: S105
 DEVELOPMENT_PAYPAL_CLIENT_SECRET = "paypal-sandbox-secret"  # noqa: S105
 DEVELOPMENT_MAPS_API_KEY = "sandbox-maps-key"  # the bundled Google Maps fake's key
 DEVELOPMENT_OPEN_CHARGE_MAP_KEY = "ocm-sandbox-key"  # the bundled Open Charge Map fake's key
+# The sandbox Google project's OAuth clients (the bundled fake registers them); production refuses them.
+SANDBOX_GOOGLE_WEB_CLIENT_ID = "sandbox-web.apps.googleusercontent.com"
+SANDBOX_GOOGLE_IOS_CLIENT_ID = "sandbox-ios.apps.googleusercontent.com"
+SANDBOX_GOOGLE_CLIENT_ID = "sandbox-general.apps.googleusercontent.com"
+DEVELOPMENT_GOOGLE_CLIENT_SECRET = "google-sandbox-secret"  # noqa: S105
+# Lets the sandbox's alice and bob in (and carol, whose address Google has not verified, as far as that).
+DEVELOPMENT_ALLOWED_EMAILS = ("@example.com",)
 # The password of the admin seeded when no hash is configured, outside production only.
 DEVELOPMENT_ADMIN_PASSWORD = "carpulse-admin"  # noqa: S105
 
@@ -324,6 +331,8 @@ DEFAULT_RATE_LIMIT_POLICIES = {
     "register": "10/hour",
     "confirmation_resend": "5/hour",
     "confirm": "30/minute",
+    # Logbook sign-ins with a Google ID token, and refreshes of our tokens: per client IP.
+    "driver_sign_in": "30/minute",
 }
 
 
@@ -413,6 +422,77 @@ class TeslaSettings(BaseModel):
     )
     public_key_path: str = Field(default="var/keys/tesla-public-key.pem", description="EC P-256 public key (PEM)")
     private_key_path: str = Field(default="var/keys/tesla-private-key.pem", description="never served")
+
+
+class GoogleSettings(BaseModel):
+    """Google as the Logbook's identity provider: the project's OAuth clients and where Google is."""
+
+    web_client_id: str = Field(
+        default=SANDBOX_GOOGLE_WEB_CLIENT_ID, min_length=1, description="the web client: our callback's code exchange"
+    )
+    web_client_secret: SecretStr = SecretStr(DEVELOPMENT_GOOGLE_CLIENT_SECRET)
+    ios_client_id: str | None = Field(
+        default=SANDBOX_GOOGLE_IOS_CLIENT_ID, description="ID tokens of the iOS and watch apps; blank: none accepted"
+    )
+    client_id: str | None = Field(
+        default=SANDBOX_GOOGLE_CLIENT_ID, description="the general OAuth client's ID tokens; blank: none accepted"
+    )
+    discovery_url: str | None = Field(
+        default=None,
+        description="OpenID configuration; default: the sandbox fake, else "
+        "https://accounts.google.com/.well-known/openid-configuration",
+    )
+    redirect_uri: str | None = Field(
+        default=None, description="registered callback; default: {public base}/api/v1/logbook/auth/google/callback"
+    )
+    scopes: str = "openid email profile"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    clock_skew_seconds: int = Field(default=60, ge=0, le=300, description="leeway on an ID token's iat and exp")
+    jwks_refetch_min_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="an unknown key id refetches Google's keys at most this often (a flood of bogus ids cannot "
+        "hammer Google)",
+    )
+
+    @field_validator("ios_client_id", "client_id", "discovery_url", "redirect_uri", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `GOOGLE_IOS_CLIENT_ID=` means "no iOS app", never "an empty audience".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def client_ids(self) -> tuple[str, ...]:
+        """Every audience an ID token may name: the web, iOS and general clients."""
+        return tuple(dict.fromkeys(i for i in (self.web_client_id, self.ios_client_id, self.client_id) if i))
+
+
+class LogbookAuthSettings(BaseModel):
+    """Who may sign in to the Logbook, and how long a driver stays signed in."""
+
+    enabled: bool = Field(
+        default=True,
+        description="false: every Logbook call acts as one implicit local driver, without a token (never in "
+        "production)",
+    )
+    allowed_emails: CommaList = Field(
+        default_factory=lambda: list(DEVELOPMENT_ALLOWED_EMAILS),
+        description="exact addresses and @domain entries; empty: nobody may sign in",
+    )
+    refresh_token_days: int = Field(default=30, ge=1, le=365, description="an unused refresh token lives this long")
+    state_ttl_seconds: int = Field(default=10 * 60, ge=30, le=3600, description="a web sign-in must finish within")
+
+    @field_validator("allowed_emails")
+    @classmethod
+    def _entries(cls, entries: list[str]) -> list[str]:
+        cleaned = []
+        for entry in entries:
+            value = entry.strip().lower()
+            local, at, domain = value.rpartition("@")
+            if not at or not domain or "." not in domain or "@" in local:
+                raise ValueError(f"{entry!r} is neither an address (jane@example.com) nor a domain (@example.com)")
+            cleaned.append(value)
+        return cleaned
 
 
 class PricingSettings(BaseModel):
@@ -806,6 +886,13 @@ class _SeedEnvironmentSource(PydanticBaseSettingsSource):
         "TESLA_CLIENT_ID": ("tesla", "client_id"),
         "TESLA_CLIENT_SECRET": ("tesla", "client_secret"),
         "TESLA_REDIRECT_URI": ("tesla", "redirect_uri"),
+        "GOOGLE_WEB_CLIENT_ID": ("google", "web_client_id"),
+        "GOOGLE_IOS_CLIENT_ID": ("google", "ios_client_id"),
+        "GOOGLE_OAUTH_CLIENT_ID": ("google", "client_id"),
+        # The seed's secret `google-oauth-client-secret`: the secret of the client that exchanges codes (web).
+        "GOOGLE_OAUTH_CLIENT_SECRET": ("google", "web_client_secret"),
+        "AUTH_ENABLED": ("logbook_auth", "enabled"),
+        "AUTH_ALLOWED_EMAILS": ("logbook_auth", "allowed_emails"),
         "STRIPE_SECRET_KEY": ("stripe", "secret_key"),
         "STRIPE_PUBLISHABLE_KEY": ("stripe", "publishable_key"),
         "STRIPE_WEBHOOK_SECRET": ("stripe", "webhook_secret"),
@@ -941,6 +1028,8 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     security: SecuritySettings = SecuritySettings()
     tesla: TeslaSettings = TeslaSettings()
+    google: GoogleSettings = GoogleSettings()
+    logbook_auth: LogbookAuthSettings = LogbookAuthSettings()
     connect: ConnectSettings = ConnectSettings()
     pricing: PricingSettings = PricingSettings()
     stripe: StripeSettings = StripeSettings()
@@ -1060,6 +1149,25 @@ class Settings(BaseSettings):
             )
         if self.open_charge_map.api_key.get_secret_value() == DEVELOPMENT_OPEN_CHARGE_MAP_KEY:
             problems.append("CARPULSE_OPEN_CHARGE_MAP__API_KEY (or OPENCHARGEMAP_API_KEY) must be set")
+        if not self.logbook_auth.enabled:
+            problems.append(
+                "CARPULSE_LOGBOOK_AUTH__ENABLED (or AUTH_ENABLED) must be true: off, anyone is the Logbook's one "
+                "implicit driver, without signing in"
+            )
+        if self.google.web_client_secret.get_secret_value() == DEVELOPMENT_GOOGLE_CLIENT_SECRET:
+            problems.append("CARPULSE_GOOGLE__WEB_CLIENT_SECRET (or GOOGLE_OAUTH_CLIENT_SECRET) must be set")
+        for label, client_id in (
+            ("CARPULSE_GOOGLE__WEB_CLIENT_ID (or GOOGLE_WEB_CLIENT_ID)", self.google.web_client_id),
+            ("CARPULSE_GOOGLE__IOS_CLIENT_ID (or GOOGLE_IOS_CLIENT_ID)", self.google.ios_client_id),
+            ("CARPULSE_GOOGLE__CLIENT_ID (or GOOGLE_OAUTH_CLIENT_ID)", self.google.client_id),
+        ):
+            if client_id in (SANDBOX_GOOGLE_WEB_CLIENT_ID, SANDBOX_GOOGLE_IOS_CLIENT_ID, SANDBOX_GOOGLE_CLIENT_ID):
+                problems.append(f"{label} is the sandbox's client: set your Google project's, or blank it")
+        if tuple(self.logbook_auth.allowed_emails) == DEVELOPMENT_ALLOWED_EMAILS:
+            problems.append(
+                "CARPULSE_LOGBOOK_AUTH__ALLOWED_EMAILS (or AUTH_ALLOWED_EMAILS) is the development list (@example.com):"
+                " list your drivers' addresses or @domains (empty lets nobody in)"
+            )
         if self.paypal.mode != "live":
             problems.append("CARPULSE_PAYPAL__MODE (or PAYPAL_MODE) must be live")
         if not self.sandbox.enabled:
@@ -1162,6 +1270,18 @@ class Settings(BaseSettings):
             return self.open_charge_map.api_base.rstrip("/")
         sandbox_root = self.sandbox_root
         return f"{sandbox_root}/open_charge_map/v3" if sandbox_root else OPEN_CHARGE_MAP_API_BASE
+
+    def google_redirect_uri(self) -> str:
+        return self.google.redirect_uri or f"{self.base_url}/api/v1/logbook/auth/google/callback"
+
+    @property
+    def google_discovery_url(self) -> str:
+        """Google's OpenID configuration, or the sandbox fake's when the sandbox is on."""
+        if self.google.discovery_url:
+            return self.google.discovery_url
+        if self.sandbox_root:
+            return f"{self.sandbox_root}/google/.well-known/openid-configuration"
+        return "https://accounts.google.com/.well-known/openid-configuration"
 
     @property
     def tesla_redirect_uri(self) -> str:

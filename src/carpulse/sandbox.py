@@ -1,7 +1,8 @@
 """The bundled vendor fakes, under `/_sandbox/<vendor>`: mounted on the app, or served alone by `carpulse sandbox`.
 
 This is the only module of `carpulse` that imports `fakes`; settings refuse it in production.
-The payment fakes deliver their webhooks to `{base_url}/api/v1/payment/webhook/…`, the API's
+Google's fake is the Logbook's identity provider (its issuer is `{sandbox}/google`). The payment fakes
+deliver their webhooks to `{base_url}/api/v1/payment/webhook/…`, the API's
 public address (real HTTP under `make run`, in-process in tests).
 
 A fake keeps its state in memory, so several API processes share one sandbox: every process
@@ -49,10 +50,12 @@ class Sandbox:
     google_maps: object
     nominatim: object
     open_charge_map: object
+    google: object
 
 
 def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
     """The fakes, for the API at `settings.base_url` (its Tesla callback, its webhook endpoints), and the mailbox."""
+    from fakes.google import GoogleClient, GoogleFake
     from fakes.google_maps import GoogleMapsFake
     from fakes.mail import MailFake
     from fakes.nominatim import NominatimFake
@@ -87,6 +90,19 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         webhook_url=f"{settings.base_url}/api/v1/payment/webhook/paypal",
         send_webhook=send_webhook,
     )
+    google_settings = settings.google
+    google = GoogleFake(
+        clients=[
+            GoogleClient(
+                google_settings.web_client_id,
+                google_settings.web_client_secret.get_secret_value(),
+                (settings.google_redirect_uri,),
+            ),
+            # Apps on phones and watches have no secret; Google Sign-In hands them ID tokens for their own id.
+            *(GoogleClient(client_id) for client_id in google_settings.client_ids[1:]),
+        ],
+        issuer=f"{settings.sandbox_root or settings.base_url + SANDBOX_PATH}/google",
+    )
     open_charge_map = OpenChargeMapFake(
         seed=settings.sandbox.seed, api_keys=(settings.open_charge_map.api_key.get_secret_value(),)
     )
@@ -98,6 +114,7 @@ def build_sandbox(settings: Settings, send_webhook: SendWebhook) -> Sandbox:
         google_maps=GoogleMapsFake(api_key=settings.geo.google_api_key.get_secret_value()),
         nominatim=NominatimFake(),
         open_charge_map=open_charge_map,
+        google=google,
     )
 
 
@@ -110,6 +127,7 @@ def _mount(app: FastAPI, sandbox: Sandbox) -> None:
         ("google_maps", sandbox.google_maps),
         ("nominatim", sandbox.nominatim),
         ("open_charge_map", sandbox.open_charge_map),
+        ("google", sandbox.google),
     )
     # `GET /_sandbox/mail?to=…` itself: a mount answers only the paths below it.
     app.add_api_route(

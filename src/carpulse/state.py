@@ -12,6 +12,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carpulse.api_key.service import KeyHolder
+from carpulse.auth.google.client import GoogleIdentity
 from carpulse.config import Settings
 from carpulse.geo.address import Geocoder
 from carpulse.geo.route import Router
@@ -47,6 +48,7 @@ class State:
     jobs: Jobs
     geocoder: Geocoder  # addresses of trip ends (cached when it asks a vendor)
     router: Router  # road distance of tracks too sparse to measure
+    google: GoogleIdentity  # the Logbook's sign-in: its discovery and key caches are this replica's
     sandbox: object | None = None  # carpulse.sandbox.Sandbox when the vendor fakes are mounted
     # Reports this process works on at once (`report.concurrent_renders`): each reads its car first,
     # then waits for the document pool, so a slow car holds one slot and not the pool.

@@ -5,6 +5,8 @@ from carpulse.models.api_key import ApiKey
 from carpulse.models.base import Base
 from carpulse.models.car import Car, CarDriver, CarRole
 from carpulse.models.data_client import DataClient
+from carpulse.models.driver_identity import DriverIdentity
+from carpulse.models.driver_refresh_token import DriverRefreshToken
 from carpulse.models.email_confirmation import EmailConfirmation
 from carpulse.models.idempotent_response import IdempotentResponse
 from carpulse.models.inbound_event import InboundEvent
@@ -39,6 +41,8 @@ __all__ = [
     "DataClient",
     "DataSharing",
     "DistanceSource",
+    "DriverIdentity",
+    "DriverRefreshToken",
     "EmailConfirmation",
     "IdempotentResponse",
     "InboundEvent",
