@@ -84,7 +84,7 @@ TAG_DESCRIPTIONS = {
     "logbook-places": "Known places (home, work, customers): a trip's ends within a place's radius carry its name.",
     "logbook-privacy": "Everything we hold about you as one ZIP, and erasing your Logbook account.",
     "auth": "Log in (every role), and Data API sign-up with e-mail confirmation.",
-    "logbook-charging-stations": "For drivers: charging stations near a point (data from Open Charge Map, with its attribution).",
+    "logbook-charging-stations": "Charging stations near a point (data from Open Charge Map, with its attribution).",
     "logbook-sign-in": (
         "Drivers sign in with Google: in a browser (`initiate`, then Google's consent, then `callback`) or with "
         "the ID token Google Sign-In gave an iOS or watch app (`google/token`). Either way they get our access "
