@@ -1271,6 +1271,7 @@ class Settings(BaseSettings):
         sandbox_root = self.sandbox_root
         return f"{sandbox_root}/open_charge_map/v3" if sandbox_root else OPEN_CHARGE_MAP_API_BASE
 
+    @property
     def google_redirect_uri(self) -> str:
         return self.google.redirect_uri or f"{self.base_url}/api/v1/logbook/auth/google/callback"
 
