@@ -167,6 +167,7 @@ def production_overrides() -> dict[str, Any]:
         "auth": {"jwt_secret_key": "pN1cKoxyn1U-Wd8zhLuQIqlWIsazWgY_Lo8na0rb55s"},  # secrets.token_urlsafe(32)
         "storage": {"signing_key": "6qdMHUCRADQy3IdLaqYlg-_RQAuTM6Xm77wwYKqKmso"},
         "data_api": {"key_secret": "Yq0b3TzR7m2XkVn5sJc8Lw1pHd4Fg6Ua9Ee_Oi-KtBs"},
+        "logbook": {"webhook_token_secret": "Hh3_kQ9vTz0mW2pLx7cN5rBd8Ys1Fe4Ga6Ju-Oi_KtA"},
         "http": {"cors_origins": ["https://app.carpulsetracker.com"]},
         "sandbox": {"enabled": False},
         "admin": {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"},

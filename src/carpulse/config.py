@@ -673,7 +673,6 @@ class LogbookSettings(BaseModel):
     home_lon: float | None = Field(default=None, ge=-180, le=180)
     office_lat: float | None = Field(default=None, ge=-90, le=90, description="the seed's CONFIG_OFFICE_LAT")
     office_lon: float | None = Field(default=None, ge=-180, le=180)
-    max_accuracy_m: float = Field(default=50.0, gt=0, description="fixes reported less accurate than this are dropped")
 
 
 class ConnectSettings(BaseModel):

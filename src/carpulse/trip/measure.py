@@ -74,7 +74,9 @@ async def refresh(
         for r in rows
         if r.lat is not None and r.lon is not None
     ]
-    measured = measure(fixes, max_accuracy_m=settings.logbook.max_accuracy_m)
+    measured = measure(
+        fixes, max_accuracy_m=settings.geo.max_accuracy_m, simplify_tolerance_m=settings.geo.simplify_tolerance_m
+    )
     closed = trip.state is not TripState.open
     trip.started_at, trip.last_fix_at = rows[0].at, rows[-1].at
     if closed:
