@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charging, data_api, platform, render_fairness, reports, tesla_acquisition, webhooks
+from bench import charging, data_api, platform, render_fairness, reports, tesla_acquisition, trip_geometry, webhooks
 from carpulse.kit.logs import configure_logging
 
 
@@ -15,6 +15,7 @@ def main() -> None:
     reports.run()
     render_fairness.run()
     data_api.run()
+    trip_geometry.run()
 
 
 if __name__ == "__main__":

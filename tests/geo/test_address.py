@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from carpulse.geo.address import Address, street_label
-from carpulse.geo.cache import CachedGeocoder, cache_key
+from carpulse.geo.cache import NOTHING_TTL_SECONDS, CachedGeocoder, cache_key
 from carpulse.geo.google.adapter import GoogleGeocoder
 from carpulse.geo.google.client import GoogleMapsClient
 from carpulse.geo.nominatim.adapter import NominatimGeocoder
@@ -245,10 +245,21 @@ class TestCache:
         assert len(set(answers)) == 1
         assert maps.calls["geocode"] == 1
 
-    async def test_no_address_is_not_cached(self, maps_http: httpx.AsyncClient, maps: GoogleMapsFake) -> None:
+    async def test_nothing_there_is_kept_for_a_day(self, maps_http: httpx.AsyncClient, maps: GoogleMapsFake) -> None:
+        store = MemoryEphemeralStore()
+        geocoder = CachedGeocoder(google(maps_http), store, source="google", ttl_seconds=30 * 86400)
+        assert await geocoder.reverse(*BALTIC) is None
+        assert await CachedGeocoder(google(maps_http), store, source="google", ttl_seconds=60).reverse(*BALTIC) is None
+        assert maps.calls["geocode"] == 1
+        assert await store.ttl(cache_key("google", *BALTIC)) == pytest.approx(NOTHING_TTL_SECONDS, abs=5)
+
+    async def test_a_failure_is_not_cached(
+        self, maps_http: httpx.AsyncClient, maps: GoogleMapsFake, log_lines: io.StringIO
+    ) -> None:
         geocoder = CachedGeocoder(google(maps_http), MemoryEphemeralStore(), source="google", ttl_seconds=60)
         maps.set_fault(down=True)
         assert await geocoder.reverse(*DAMRAK) is None
+        assert [line["message"] for line in parse(log_lines)].count("geo.reverse_failed") == 1
         maps.set_fault(down=False)
         assert await geocoder.reverse(*DAMRAK) is not None
 

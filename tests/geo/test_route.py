@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -11,8 +12,8 @@ import pytest
 
 from carpulse.geo.google.adapter import GoogleDirectionsRouter
 from carpulse.geo.google.client import GoogleMapsClient
-from carpulse.geo.route import OfflineRouter, RoadDistance, sample
-from carpulse.geo.track import geodesic_m
+from carpulse.geo.route import OfflineRouter, RoadDistance, bridge_gaps, sample
+from carpulse.geo.track import Fix, geodesic_m, measure
 from fakes.google_maps import GoogleMapsFake
 from tests.geo.conftest import no_sleep, parse
 
@@ -103,3 +104,23 @@ def test_sample_spreads_evenly_and_keeps_order() -> None:
     picked = sample(list(range(100)), 4)
     assert picked == [12, 37, 62, 87]
     assert sample([1, 2, 3], 0) == []
+
+
+class TestBridgeGaps:
+    async def test_only_the_dropouts_are_routed(self, maps_http: httpx.AsyncClient, maps: GoogleMapsFake) -> None:
+        t0 = datetime(2026, 5, 4, 8, tzinfo=UTC)
+        fixes = [Fix(60.17 + i * 0.001, 24.94, t0 + timedelta(seconds=10 * i), accuracy_m=5) for i in range(30)]
+        holed = fixes[:10] + fixes[20:]
+        measured = measure(holed)
+        (gap,) = measured.gaps
+        bridged = await bridge_gaps(measured, router(maps_http))
+        assert (bridged.source, bridged.estimated) == ("google", False)
+        # The fake's road is 1.25 × the straight line (haversine), so the gap adds a quarter of its length.
+        assert bridged.distance_m == pytest.approx(measured.distance_m + gap.straight_m * 0.25, rel=1e-3)
+        assert maps.calls["directions"] == 1
+
+    async def test_without_dropouts_the_gps_length_stands(self) -> None:
+        t0 = datetime(2026, 5, 4, 8, tzinfo=UTC)
+        measured = measure([Fix(60.17 + i * 0.001, 24.94, t0 + timedelta(seconds=10 * i)) for i in range(10)])
+        bridged = await bridge_gaps(measured, OfflineRouter())
+        assert bridged == RoadDistance(distance_m=measured.distance_m, source="gps", estimated=False)

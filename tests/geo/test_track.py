@@ -199,6 +199,13 @@ class TestSparse:
         assert gap.seconds == 210
         assert gap.straight_m == pytest.approx(21 * 150, rel=1e-3)
 
+    def test_a_long_dropout_is_sparse_even_when_the_road_came_back(self) -> None:
+        out = line(20)
+        back = [Fix(f.lat, f.lon + 0.001, f.at + timedelta(seconds=400), f.accuracy_m) for f in reversed(line(20))]
+        measured = measure([*out, *back])
+        assert measured.gaps[0].straight_m < 100
+        assert measured.sparse
+
     def test_a_short_dropout_is_a_gap_but_not_sparse(self) -> None:
         fixes = line(100)
         measured = measure(fixes[:50] + fixes[57:])

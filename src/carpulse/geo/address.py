@@ -6,7 +6,11 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["Address", "Geocoder", "Precision", "Source", "street_label"]
+from carpulse.kit.logs import get_logger
+
+__all__ = ["Address", "Geocoder", "GeocodingFailed", "Lookup", "Precision", "Source", "reverse_or_none", "street_label"]
+
+log = get_logger("carpulse.geo")
 
 Source = Literal["google", "nominatim", "offline"]
 Precision = Literal["street", "city"]
@@ -45,6 +49,32 @@ class Geocoder(Protocol):
     async def reverse(self, lat: float, lon: float) -> Address | None:
         """The address at a position, or None when there is none or the service failed (logged, never raised)."""
         ...
+
+
+class GeocodingFailed(Exception):
+    """The service could not answer (down, refused, over quota): unlike "nothing there", worth asking again."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class Lookup(Protocol):
+    """A geocoder that tells a failure (raised) from an empty answer (None), so a cache can keep the latter."""
+
+    source: str
+
+    async def lookup(self, lat: float, lon: float) -> Address | None: ...
+
+
+async def reverse_or_none(geocoder: Lookup, lat: float, lon: float) -> Address | None:
+    """`Geocoder.reverse` for a `Lookup`: a failure is logged (never the position) and answers None."""
+    try:
+        return await geocoder.lookup(lat, lon)
+    except GeocodingFailed as exc:
+        log.warning("geo.reverse_failed", source=geocoder.source, error=exc.reason, detail=exc.detail)
+        return None
 
 
 # Countries that write the house number before the street ("1600 Amphitheatre Parkway").

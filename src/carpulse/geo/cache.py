@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from cachetools import LRUCache
 
-from carpulse.geo.address import Address, Geocoder
+from carpulse.geo.address import Address, GeocodingFailed, Lookup
 from carpulse.geo.track import is_position
 from carpulse.kit.ephemeral import EphemeralStore
 from carpulse.kit.locks import KeyedLocks
 from carpulse.kit.logs import get_logger
 
-__all__ = ["DECIMALS", "CachedGeocoder", "cache_key"]
+__all__ = ["DECIMALS", "NOTHING_TTL_SECONDS", "CachedGeocoder", "cache_key"]
 
 log = get_logger("carpulse.geo")
 
 DECIMALS = 4  # 1e-4° is ~11 m of latitude: one cache entry per house, not per fix
+NOTHING_TTL_SECONDS = 24 * 3600  # "no address here" is kept a day: new streets get addresses
+_NOTHING = b"null"
 
 
 def _rounded(value: float) -> float:
@@ -29,13 +31,13 @@ def cache_key(source: str, lat: float, lon: float) -> str:
 class CachedGeocoder:
     """Asks `inner` at the rounded position once per cache lifetime; concurrent asks for one place share a call.
 
-    A store that fails is logged and skipped (the inner geocoder answers); "no address" is not cached, so a
-    failed lookup is tried again next time.
+    "No address here" is kept too (for a day); a failed lookup is logged and not kept, so it is tried again
+    next time. A store that fails is logged and skipped: the inner geocoder answers.
     """
 
     def __init__(
         self,
-        inner: Geocoder,
+        inner: Lookup,
         store: EphemeralStore,
         *,
         source: str,
@@ -46,37 +48,48 @@ class CachedGeocoder:
         self.store = store
         self.source = source
         self.ttl_seconds = ttl_seconds
-        self.recent: LRUCache[str, Address] = LRUCache(maxsize=replica_entries)
+        self.recent: LRUCache[str, Address | None] = LRUCache(maxsize=max(1, replica_entries))
         self._locks = KeyedLocks()
 
     async def reverse(self, lat: float, lon: float) -> Address | None:
         if not is_position(lat, lon):
             return None
         key = cache_key(self.source, lat, lon)
-        if (found := self.recent.get(key)) is not None:
-            return found
+        if key in self.recent:
+            return self.recent[key]
         async with self._locks.hold(key):
-            if (found := self.recent.get(key)) is not None:
-                return found
-            found = await self._stored(key)
-            if found is None:
-                found = await self.inner.reverse(_rounded(lat), _rounded(lon))
-                if found is None:
+            if key in self.recent:
+                return self.recent[key]
+            raw = await self._stored(key)
+            if raw is not None:
+                found = None if raw == _NOTHING else Address.from_json(raw)
+            else:
+                try:
+                    found = await self.inner.lookup(_rounded(lat), _rounded(lon))
+                except GeocodingFailed as exc:
+                    log.warning("geo.reverse_failed", source=self.source, error=exc.reason, detail=exc.detail)
                     return None
                 await self._store(key, found)
             self.recent[key] = found
             return found
 
-    async def _stored(self, key: str) -> Address | None:
+    async def _stored(self, key: str) -> bytes | None:
         try:
-            raw = await self.store.get(key)
-            return Address.from_json(raw) if raw is not None else None
+            return await self.store.get(key)
         except Exception as exc:  # a lost cache must never cost a trip its address
             log.warning("geo.cache_unavailable", operation="get", error=type(exc).__name__)
             return None
 
-    async def _store(self, key: str, address: Address) -> None:
+    async def _store(self, key: str, address: Address | None) -> None:
+        value, ttl = (
+            (_NOTHING, min(self.ttl_seconds, NOTHING_TTL_SECONDS))
+            if address is None
+            else (
+                address.to_json().encode(),
+                self.ttl_seconds,
+            )
+        )
         try:
-            await self.store.set(key, address.to_json(), ttl_seconds=self.ttl_seconds)
+            await self.store.set(key, value, ttl_seconds=ttl)
         except Exception as exc:
             log.warning("geo.cache_unavailable", operation="set", error=type(exc).__name__)

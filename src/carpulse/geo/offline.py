@@ -7,13 +7,10 @@ from typing import Any
 
 import reverse_geocode
 
-from carpulse.geo.address import Address
+from carpulse.geo.address import Address, GeocodingFailed, reverse_or_none
 from carpulse.geo.track import geodesic_m, is_position
-from carpulse.kit.logs import get_logger
 
 __all__ = ["OfflineGeocoder"]
-
-log = get_logger("carpulse.geo")
 
 
 class OfflineGeocoder:
@@ -32,6 +29,9 @@ class OfflineGeocoder:
         return reverse_geocode.GeocodeData()
 
     async def reverse(self, lat: float, lon: float) -> Address | None:
+        return await reverse_or_none(self, lat, lon)
+
+    async def lookup(self, lat: float, lon: float) -> Address | None:
         if not is_position(lat, lon):
             return None
         if self._data is None:
@@ -40,9 +40,8 @@ class OfflineGeocoder:
                     self._data = await asyncio.to_thread(self._load)
         try:
             (place,) = self._data.query([(lat, lon)])
-        except ValueError:
-            log.warning("geo.reverse_failed", source=self.source, reason="unreadable position")
-            return None
+        except ValueError as exc:
+            raise GeocodingFailed("offline-lookup-failed", type(exc).__name__) from exc
         if geodesic_m(lat, lon, place["latitude"], place["longitude"]) > self.max_distance_m:
             return None
         city, country = place.get("city") or None, place.get("country") or None

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from carpulse.geo.track import geodesic_m, is_position
+from carpulse.geo.track import Measured, geodesic_m, is_position
 
-__all__ = ["DEFAULT_DETOUR_FACTOR", "OfflineRouter", "RoadDistance", "Router", "sample"]
+__all__ = ["DEFAULT_DETOUR_FACTOR", "OfflineRouter", "RoadDistance", "Router", "bridge_gaps", "sample"]
 
 # Road length over straight-line length between two places: circuity studies of road networks put it at
 # roughly 1.2–1.4 (e.g. Ballou et al. 2002, Boscoe et al. 2012); 1.3 sits in between.
@@ -20,7 +20,7 @@ _Point = TypeVar("_Point")
 @dataclass(frozen=True, slots=True)
 class RoadDistance:
     distance_m: float
-    source: str  # "google" | "offline"
+    source: str  # "google" | "offline" ("gps" from bridge_gaps when there was nothing to route)
     estimated: bool  # True for the offline default, which never saw a road
 
 
@@ -52,3 +52,17 @@ class OfflineRouter:
         usable = [point for point in points if is_position(*point)]
         straight = sum(geodesic_m(*a, *b) for a, b in itertools.pairwise(usable))
         return RoadDistance(distance_m=straight * self.detour_factor, source=self.source, estimated=True)
+
+
+async def bridge_gaps(measured: Measured, router: Router) -> RoadDistance:
+    """The track's length with each dropout's straight line replaced by the router's road between its ends:
+    the rest of the track stays measured, only the legs nobody saw are routed."""
+    distance, sources, estimated = measured.distance_m, [], False
+    for gap in measured.gaps:
+        a, b = measured.kept[gap.after], measured.kept[gap.after + 1]
+        road = await router.road_distance([(a.lat, a.lon), (b.lat, b.lon)])
+        # A road is never shorter than the straight line; an estimate below it would shorten a real track.
+        distance += max(road.distance_m, gap.straight_m) - gap.straight_m
+        sources.append(road.source)
+        estimated = estimated or road.estimated
+    return RoadDistance(distance_m=distance, source=sources[0] if sources else "gps", estimated=estimated)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from carpulse.config import Settings
-from carpulse.geo.address import Geocoder
+from carpulse.geo.address import Geocoder, Lookup
 from carpulse.geo.cache import CachedGeocoder
 from carpulse.geo.google.adapter import GoogleDirectionsRouter, GoogleGeocoder
 from carpulse.geo.google.client import GoogleMapsClient
@@ -47,7 +47,7 @@ def build_geocoder(settings: Settings, http: httpx.AsyncClient, ephemeral: Ephem
     geo = settings.geo
     if geo.geocoder == "offline":
         return OfflineGeocoder(max_distance_m=geo.offline_max_distance_m)
-    inner: Geocoder
+    inner: Lookup
     if geo.geocoder == "google":
         inner = GoogleGeocoder(_google_client(settings, http))
     else:

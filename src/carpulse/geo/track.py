@@ -32,7 +32,8 @@ STOP_RADIUS_SIGMAS = 3.0  # two fixes of a parked car lie this many σ of their 
 SPIKE_TURN_COS = -0.866  # a fix the track reaches and leaves again by turning more than 150° …
 SPIKE_MIN_M = 50.0  # … this far away (or 3 σ, if more) is a reflection, not a U-turn
 GAP_SECONDS = 60.0  # a dropout: map matchers split traces at gaps over 60 s
-SPARSE_GAP_SHARE = 0.2  # when dropouts' straight lines make up this share of the length, it underestimates
+SPARSE_GAP_SHARE = 0.2  # when dropouts' straight lines make up this share of the length, it underestimates …
+SPARSE_GAP_TIME_SHARE = 0.15  # … and so when dropouts last this share of the trip (a road may loop back)
 EXACT_STEP_M = 20_000.0  # longer steps are measured on the ellipsoid exactly (the short-step formula drifts)
 
 
@@ -86,10 +87,18 @@ def _radii(lat: float) -> tuple[float, float]:
 
 def _offset(a: Fix, b: Fix) -> tuple[float, float]:
     """b − a in metres east and north, on the ellipsoid's tangent plane at their mid-latitude."""
-    meridional, vertical = _radii((a.lat + b.lat) / 2)
-    dlon = (b.lon - a.lon + 540.0) % 360.0 - 180.0
-    east = vertical * math.cos(math.radians((a.lat + b.lat) / 2)) * math.radians(dlon)
-    return east, meridional * math.radians(b.lat - a.lat)
+    return _delta(a.lat, a.lon, b.lat, b.lon)
+
+
+def _delta(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> tuple[float, float]:
+    mid = math.radians((a_lat + b_lat) / 2)
+    sin_mid = math.sin(mid)
+    w2 = 1 - _E2 * sin_mid * sin_mid
+    vertical = _A / math.sqrt(w2)
+    dlon = b_lon - a_lon
+    if not -180.0 <= dlon <= 180.0:
+        dlon = (dlon + 540.0) % 360.0 - 180.0
+    return vertical * math.cos(mid) * math.radians(dlon), vertical * (1 - _E2) / w2 * math.radians(b_lat - a_lat)
 
 
 def _step_m(a: Fix, b: Fix) -> float:
@@ -108,8 +117,10 @@ def _seconds(a: Fix, b: Fix) -> float:
     return (b.at - a.at).total_seconds()
 
 
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+def _in_utc(fix: Fix) -> Fix:
+    if fix.at.tzinfo is UTC:
+        return fix
+    return replace(fix, at=fix.at.replace(tzinfo=UTC) if fix.at.tzinfo is None else fix.at.astimezone(UTC))
 
 
 def _usable(fix: Fix, max_accuracy_m: float) -> bool:
@@ -199,8 +210,8 @@ class _Stop:
     def holds(self, fix: Fix) -> bool:
         if not _stationary(fix):
             return False
-        centre = Fix(self.lat, self.lon, fix.at)
-        return _step_m(centre, fix) <= STOP_RADIUS_SIGMAS * math.hypot(self.sigma, _sigma(fix))
+        east, north = _delta(self.lat, self.lon, fix.lat, fix.lon)
+        return math.hypot(east, north) <= STOP_RADIUS_SIGMAS * math.hypot(self.sigma, _sigma(fix))
 
     def add(self, fix: Fix) -> None:
         count = len(self.members)
@@ -300,7 +311,7 @@ def measure(fixes: Sequence[Fix], *, max_accuracy_m: float = 50.0, simplify_tole
     """Clean a track (poor accuracy, duplicate instants, impossible speeds, spikes, parked jitter), measure its
     length and simplify it for storage; the input may come in any order."""
     usable = sorted(
-        (replace(fix, at=_utc(fix.at)) for fix in fixes if _usable(fix, max_accuracy_m)),
+        (_in_utc(fix) for fix in fixes if _usable(fix, max_accuracy_m)),
         key=_order_key,
     )
     unique: list[Fix] = []
@@ -311,7 +322,13 @@ def measure(fixes: Sequence[Fix], *, max_accuracy_m: float = 50.0, simplify_tole
     kept, sigmas, closes_stop = _collapse_stops(cleaned)
     distance, gaps = _length(kept, sigmas, closes_stop)
     in_gaps = sum(gap.straight_m for gap in gaps)
-    sparse = len(kept) < 3 or (distance > 0 and in_gaps > SPARSE_GAP_SHARE * distance)
+    gap_seconds = sum(gap.seconds for gap in gaps)
+    seconds = _seconds(kept[0], kept[-1]) if kept else 0.0
+    sparse = (
+        len(kept) < 3
+        or (distance > 0 and in_gaps > SPARSE_GAP_SHARE * distance)
+        or (seconds > 0 and gap_seconds > SPARSE_GAP_TIME_SHARE * seconds)
+    )
     return Measured(
         distance_m=distance,
         kept=kept,

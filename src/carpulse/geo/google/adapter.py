@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from carpulse.geo.address import Address
+from carpulse.geo.address import Address, GeocodingFailed, reverse_or_none
 from carpulse.geo.google.client import MAX_WAYPOINTS, GoogleMapsClient
 from carpulse.geo.google.errors import GoogleMapsError
 from carpulse.geo.google.schemas import GeocodeResult
@@ -48,13 +48,15 @@ class GoogleGeocoder:
         self.client = client
 
     async def reverse(self, lat: float, lon: float) -> Address | None:
+        return await reverse_or_none(self, lat, lon)
+
+    async def lookup(self, lat: float, lon: float) -> Address | None:
         if not is_position(lat, lon):
             return None
         try:
             results = await self.client.reverse_geocode(lat, lon)
         except GoogleMapsError as exc:
-            log.warning("geo.reverse_failed", source=self.source, error=exc.slug, detail=str(exc))
-            return None
+            raise GeocodingFailed(exc.slug, str(exc)) from exc
         return address_of(results[0]) if results else None
 
 

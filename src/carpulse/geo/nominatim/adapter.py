@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from carpulse.geo.address import Address, street_label
+from carpulse.geo.address import Address, GeocodingFailed, reverse_or_none, street_label
 from carpulse.geo.nominatim.client import NominatimClient
 from carpulse.geo.nominatim.errors import NominatimError
 from carpulse.geo.track import is_position
-from carpulse.kit.logs import get_logger
 
 __all__ = ["NominatimGeocoder"]
-
-log = get_logger("carpulse.geo")
 
 
 class NominatimGeocoder:
@@ -20,13 +17,15 @@ class NominatimGeocoder:
         self.client = client
 
     async def reverse(self, lat: float, lon: float) -> Address | None:
+        return await reverse_or_none(self, lat, lon)
+
+    async def lookup(self, lat: float, lon: float) -> Address | None:
         if not is_position(lat, lon):
             return None
         try:
             place = await self.client.reverse(lat, lon)
         except NominatimError as exc:
-            log.warning("geo.reverse_failed", source=self.source, error=exc.slug, detail=str(exc))
-            return None
+            raise GeocodingFailed(exc.slug, str(exc)) from exc
         if place is None:
             return None
         found = place.address
