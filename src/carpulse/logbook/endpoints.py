@@ -1,20 +1,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from carpulse.auth.dependencies import DriverAccount
 from carpulse.auth.errors import DriverRequired, InvalidToken
 from carpulse.car.service import webhook_tokens
+from carpulse.charging_station.dependencies import limit_searches
+from carpulse.charging_station.errors import ChargingStationsUnavailable
+from carpulse.charging_station.schemas import StationList
+from carpulse.charging_station.service import charging_stations
 from carpulse.database import SessionDep
-from carpulse.errors import ValidationFailed, problem_responses
+from carpulse.errors import RateLimited, ValidationFailed, problem_responses
 from carpulse.logbook.schemas import Erased
 from carpulse.logbook.service import erase, export, relabel
 from carpulse.place.errors import PlaceNotFound
 from carpulse.place.schemas import PlaceCreate, PlaceList, PlaceSaved, PlaceUpdate
 from carpulse.place.service import places
 from carpulse.state import get_state
+from carpulse.trip.errors import TripNotFound
+from carpulse.trip.service import trips
 
 router = APIRouter(prefix="/logbook")
 
@@ -103,3 +110,26 @@ async def erase_account(request: Request, db: SessionDep, driver: DriverAccount)
     erased = await erase(db, driver)
     webhook_tokens.forget(get_state(request).replica_caches)
     return erased
+
+
+@router.get(
+    "/trips/{trip_id}/charging-stations",
+    tags=["logbook-charging-stations"],
+    response_model=StationList,
+    dependencies=[Depends(limit_searches)],
+    responses=problem_responses(*_DRIVER, TripNotFound, RateLimited, ChargingStationsUnavailable, ValidationFailed),
+    summary="Charging stations near where a trip ended (or where an open trip is now)",
+)
+async def stations_near_trip(
+    request: Request,
+    db: SessionDep,
+    driver: DriverAccount,
+    trip_id: uuid.UUID,
+    radius_km: Annotated[float, Query(gt=0, le=50)] = 2.0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 5,
+) -> StationList:
+    trip = await trips.get(db, driver, trip_id)
+    lat, lon = (trip.end_lat, trip.end_lon) if trip.end_lat is not None else (trip.start_lat, trip.start_lon)
+    if lat is None or lon is None:
+        raise ValidationFailed("This trip has no position yet.")
+    return await charging_stations.near(get_state(request), lat, lon, radius_km=radius_km, limit=limit)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.geo.address import Address, Geocoder
-from carpulse.geo.route import Router
+from carpulse.geo.route import Router, bridge_gaps
 from carpulse.geo.track import Fix, measure
 from carpulse.geo.zone import zone_at
 from carpulse.kit.logs import get_logger
@@ -101,14 +101,14 @@ async def refresh(
             False,
         )
     elif measured.sparse and closed and first is not None and last is not None:
-        points = [(fix.lat, fix.lon) for fix in (measured.kept or [first, last])]
         try:
-            road = await router.road_distance(points)
-            trip.distance_m, trip.distance_source, trip.distance_estimated = (
-                road.distance_m,
-                DistanceSource.route,
-                road.estimated,
-            )
+            # Only the legs the phone did not see are routed; a start and an end alone are routed whole.
+            if measured.gaps:
+                road = await bridge_gaps(measured, router)
+            else:
+                road = await router.road_distance([(fix.lat, fix.lon) for fix in (measured.kept or [first, last])])
+            source = DistanceSource.gps if road.source == "gps" else DistanceSource.route
+            trip.distance_m, trip.distance_source, trip.distance_estimated = road.distance_m, source, road.estimated
         except Exception:
             log.warning("trip.route_failed", trip_id=str(trip.id))
             trip.distance_m, trip.distance_source, trip.distance_estimated = (
