@@ -17,4 +17,7 @@ def test_the_sweeps_are_declared_beside_their_tasks() -> None:
         "report.delete_expired": 3600.0,
         "mail.requeue_lost": None,
         "usage.forget_kept_answers": 3600,
+        "trip.requeue_pending": None,
+        "trip.recover": None,
+        "trip.thin_tracks": 3600.0,
     }
