@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bench import charging, data_api, platform, render_fairness, reports, tesla_acquisition, trip_geometry, webhooks
+from bench import (
+    charging,
+    data_api,
+    logbook,
+    platform,
+    render_fairness,
+    reports,
+    tesla_acquisition,
+    trip_geometry,
+    webhooks,
+)
 from carpulse.kit.logs import configure_logging
 
 
@@ -16,6 +26,7 @@ def main() -> None:
     render_fairness.run()
     data_api.run()
     trip_geometry.run()
+    logbook.run()
 
 
 if __name__ == "__main__":

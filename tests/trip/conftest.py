@@ -5,6 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.test_logs import log_lines as log_lines  # the fixture, for the tests that read the logs
+
 # Every stored event queues its car's assembly at once, so a test waiting for the jobs sees every trip.
 IMMEDIATE_ASSEMBLY = {"logbook": {"assembly_debounce_seconds": 0}}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.models import TripEvent
-from tests.trip.flow import HELSINKI_ROUTE, Phone, drive, driver_with_car, length_m, sample, trips_of
+from tests.trip.flow import BORDER_ROUTE, HELSINKI_ROUTE, Phone, drive, driver_with_car, length_m, sample, trips_of
 
 
 def recent(minutes: float = 30) -> datetime:
@@ -278,8 +279,6 @@ class TestTrips:
         assert trip["distance_km"] > length_m([HELSINKI_ROUTE[0], HELSINKI_ROUTE[-1]]) / 1000
 
     async def test_each_end_carries_its_own_time_zone(self, app: FastAPI, client: httpx.AsyncClient) -> None:
-        from tests.trip.flow import BORDER_ROUTE
-
         headers, _, phone = await driver_with_car(app, client)
         await phone.trip(drive(recent(), sample(BORDER_ROUTE, every_m=200)))
         [trip] = await trips_of(client, headers)
@@ -287,3 +286,20 @@ class TestTrips:
         assert (trip["start"]["address"]["country_code"], trip["end"]["address"]["country_code"]) == ("FI", "SE")
         start, end = (datetime.fromisoformat(trip[e]["local_time"]) for e in ("start", "end"))
         assert start.utcoffset() - end.utcoffset() == timedelta(hours=1)
+
+
+class TestLogs:
+    async def test_coordinates_never_reach_the_logs(
+        self, app: FastAPI, client: httpx.AsyncClient, log_lines: io.StringIO
+    ) -> None:
+        headers, _, phone = await driver_with_car(app, client)
+        await phone.trip(drive(recent(), sample(HELSINKI_ROUTE, every_m=500)))
+        [trip] = await trips_of(client, headers)
+        await client.get(f"/api/v1/logbook/trips/{trip['id']}/charging-stations", headers=headers)
+        await client.get("/api/v1/charging-stations", params={"lat": 60.16921, "lon": 24.93131}, headers=headers)
+        logged = log_lines.getvalue()
+        assert "http.request_completed" in logged  # the log was captured
+        for lat, lon in HELSINKI_ROUTE:
+            assert f"{lat:.3f}" not in logged
+            assert f"{lon:.3f}" not in logged
+        assert phone.token not in logged

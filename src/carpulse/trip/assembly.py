@@ -98,6 +98,11 @@ class Assembly:
         return later - earlier <= timedelta(seconds=seconds)
 
     async def _place(self, event: TripEvent) -> None:
+        covering = self._covering(event.at)
+        if covering is not None and covering.deleted_at is not None:
+            # A late or repeated event of a trip its driver deleted stays with it: nothing comes back.
+            self._attach(covering, event)
+            return
         if event.kind is TripEventKind.start:
             await self._start(event)
         elif event.kind is TripEventKind.ping:
