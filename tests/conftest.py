@@ -298,6 +298,13 @@ _COMMITTED_TABLES = (
     "outbound_mail",
     "driver_refresh_token",
     "driver_identity",
+    "trip_change",
+    "trip_event",
+    "trip",
+    "webhook_token",
+    "place",
+    "car_driver",
+    "car",
 )
 
 

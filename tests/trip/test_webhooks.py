@@ -303,3 +303,25 @@ class TestLogs:
             assert f"{lat:.3f}" not in logged
             assert f"{lon:.3f}" not in logged
         assert phone.token not in logged
+
+
+class TestLostJobs:
+    async def test_the_sweep_places_events_whose_job_was_lost(
+        self, app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        from sqlalchemy import delete, update
+
+        from carpulse.models import Trip
+        from carpulse.trip.tasks import requeue_pending
+
+        headers, _, phone = await driver_with_car(app, client)
+        await phone.trip(drive(recent(), sample(HELSINKI_ROUTE, every_m=300)))
+        expected = [figures(t) for t in await trips_of(client, headers)]
+        # As if the worker died before its transaction committed: the events are stored, nothing placed them.
+        await db.execute(update(TripEvent).values(trip_id=None, assembled_at=None))
+        await db.execute(delete(Trip))
+        await db.commit()
+        assert await trips_of(client, headers) == []
+        assert await requeue_pending(app.state.carpulse, older_than_seconds=0) == 1
+        await app.state.carpulse.jobs.drain()
+        assert [figures(t) for t in await trips_of(client, headers)] == expected
