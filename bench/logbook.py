@@ -61,6 +61,9 @@ def _environment(folder: Path, database_url: str, port: int) -> dict[str, str]:
             "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(folder / "private.pem"),
             "CARPULSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "CARPULSE_LOG__LEVEL": "WARNING",
+            # Production's shape: the API only queues jobs on Redis; `carpulse worker` runs them.
+            "CARPULSE_JOBS__BROKER": "redis",
+            "CARPULSE_JOBS__IN_PROCESS_WORKER": "false",
             # One implicit driver owns the bench's cars: signing in is not what is measured.
             "CARPULSE_LOGBOOK_AUTH__ENABLED": "false",
         }
@@ -95,24 +98,26 @@ class Phones:
 async def _load(
     url: str, phones: int, seconds: float, call: Callable[[httpx.AsyncClient, int], Awaitable[int]]
 ) -> tuple[int, int, list[float]]:
-    """`phones` loops calling `call` for `seconds`; (units done, errors, latencies)."""
-    limits = httpx.Limits(max_connections=phones, max_keepalive_connections=phones)
+    """`phones` loops calling `call` for `seconds`, each on its own client and connection, as phones are;
+    (units done, errors, latencies). One pool shared by 32 tasks would measure httpx's pool, not the API:
+    its waiters serialise, and 32 clients on it made fewer requests than one."""
     done = errors = 0
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
 
-        async def loop(phone: int) -> None:
-            nonlocal done, errors
+    async def loop(phone: int) -> None:
+        nonlocal done, errors
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 try:
-                    done += await call(client, phone)
+                    units = await call(client, phone)  # not `done += await …`: that reads `done` before awaiting
+                    done += units
                 except (httpx.HTTPError, AssertionError):
                     errors += 1
                 latencies.append(time.perf_counter() - started)
 
-        await asyncio.gather(*(loop(phone) for phone in range(phones)))
+    await asyncio.gather(*(loop(phone) for phone in range(phones)))
     return done, errors, latencies
 
 

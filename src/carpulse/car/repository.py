@@ -94,9 +94,9 @@ class WebhookTokenRepository:
         )
         return (await self.db.execute(statement)).scalar_one_or_none()
 
-    async def by_hash(self, secret_hash: str) -> WebhookToken | None:
-        statement = select(WebhookToken).where(WebhookToken.secret_hash == secret_hash)
-        return (await self.db.execute(statement)).scalar_one_or_none()
+    async def by_hashes(self, secret_hashes: list[str]) -> list[WebhookToken]:
+        statement = select(WebhookToken).where(WebhookToken.secret_hash.in_(secret_hashes))
+        return list((await self.db.execute(statement)).scalars())
 
     async def touch(self, token_ids: list[uuid.UUID], at: datetime, not_since: datetime) -> None:
         await self.db.execute(

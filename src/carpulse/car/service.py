@@ -8,6 +8,7 @@ replica's memory at once and reaches the others within that time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -44,6 +45,7 @@ _ALPHABET = string.digits + string.ascii_letters
 _RANDOM_CHARS = 32
 _SHOWN_CHARS = 6
 _CACHE = "webhook_tokens"
+_LOOKUPS = "car.token_lookups"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ class WebhookTokenService:
 
     async def recognise(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        lookups: TokenLookups,
         settings: Settings,
         cache: TTLCache[str, TokenHolder | None],
         token: str | None,
@@ -242,17 +244,59 @@ class WebhookTokenService:
         if digest in cache:
             holder = cache[digest]
         else:
-            async with sessionmaker() as db:
-                row = await WebhookTokenRepository(db).by_hash(digest)
-            holder = (
-                TokenHolder(token_id=row.id, car_id=row.car_id, driver_id=row.driver_id)
-                if row is not None and row.revoked_at is None and hmac.compare_digest(row.secret_hash, digest)
-                else None
-            )
+            holder = await lookups.holder(digest)
             cache[digest] = holder
         if holder is None:
             raise InvalidWebhookToken("This webhook token is unknown or revoked: nothing was stored.")
         return holder
+
+    def lookups(self, per_process: dict[str, Any], sessionmaker: async_sessionmaker[AsyncSession]) -> TokenLookups:
+        lookups: TokenLookups | None = per_process.get(_LOOKUPS)
+        if lookups is None:
+            lookups = per_process[_LOOKUPS] = TokenLookups(sessionmaker)
+        return lookups
+
+
+class TokenLookups:
+    """Tokens this process has not checked lately, looked up together: one SELECT for every request waiting.
+
+    Thirty phones whose tokens fell out of the cache at once cost one round trip and one connection, not
+    thirty (which would also outgrow the connection pool).
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._waiting: dict[str, list[asyncio.Future[TokenHolder | None]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def holder(self, digest: str) -> TokenHolder | None:
+        future: asyncio.Future[TokenHolder | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(digest, []).append(future)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_all())
+        return await asyncio.shield(future)
+
+    async def _read_all(self) -> None:
+        while self._waiting:
+            waiting, self._waiting = self._waiting, {}
+            try:
+                async with self.sessionmaker() as db:
+                    rows = await WebhookTokenRepository(db).by_hashes(sorted(waiting))
+            except Exception as exc:
+                for futures in waiting.values():
+                    for future in futures:
+                        future.set_exception(exc)
+                continue
+            found = {row.secret_hash: row for row in rows}
+            for digest, futures in waiting.items():
+                row = found.get(digest)
+                holder = (
+                    TokenHolder(token_id=row.id, car_id=row.car_id, driver_id=row.driver_id)
+                    if row is not None and row.revoked_at is None and hmac.compare_digest(row.secret_hash, digest)
+                    else None
+                )
+                for future in futures:
+                    future.set_result(holder)
 
 
 cars = CarService()

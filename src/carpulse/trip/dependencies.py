@@ -19,7 +19,8 @@ async def webhook_holder(request: Request) -> TokenHolder:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         token = credentials.strip() if scheme.lower() == "bearer" else None
     cache = webhook_tokens.cache(state.replica_caches, state.settings)
-    return await webhook_tokens.recognise(state.sessionmaker, state.settings, cache, token)
+    lookups = webhook_tokens.lookups(state.per_process, state.sessionmaker)
+    return await webhook_tokens.recognise(lookups, state.settings, cache, token)
 
 
 WebhookHolder = Annotated[TokenHolder, Depends(webhook_holder)]

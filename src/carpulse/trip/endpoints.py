@@ -4,8 +4,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
 
 from carpulse.auth.dependencies import AdminAccount, DriverAccount
 from carpulse.auth.errors import AdminRequired, DriverRequired, InvalidToken
@@ -47,11 +49,33 @@ _CLOCK_SKEW = timedelta(minutes=10)
 _DRIVER = (InvalidToken, DriverRequired)
 
 
-async def _receive(
-    request: Request, kind: TripEventKind, holder: WebhookHolder, body: WebhookEvent | list[WebhookEvent]
-) -> JSONResponse:
+# One event or a list, parsed by pydantic straight from the bytes: a ping's whole budget is half a millisecond,
+# and FastAPI's body handling (decode, then validate the union) was a tenth of it.
+_EVENTS: TypeAdapter[WebhookEvent | list[WebhookEvent]] = TypeAdapter(WebhookEvent | list[WebhookEvent])
+_EVENT_SCHEMA = WebhookEvent.model_json_schema()
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"anyOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA}]}}
+        },
+    }
+}
+
+
+async def _events(request: Request) -> list[WebhookEvent]:
+    try:
+        body = _EVENTS.validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from exc
+    return body if isinstance(body, list) else [body]
+
+
+async def _receive(request: Request, kind: TripEventKind, holder: WebhookHolder) -> JSONResponse:
     state = get_state(request)
-    events = body if isinstance(body, list) else [body]
+    events = await _events(request)
     if not events:
         raise ValidationFailed("Send one event, or a list of at least one.")
     if len(events) > state.settings.logbook.max_events_per_request:
@@ -81,6 +105,7 @@ _EVENT_DOC = (
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAccepted,
     responses=_WEBHOOK_RESPONSES,
+    openapi_extra=_BODY,
     summary="A trip event from a phone (token in the Authorization header)",
     description=_EVENT_DOC,
 )
@@ -88,9 +113,8 @@ async def webhook(
     request: Request,
     kind: TripEventKind,
     holder: WebhookHolder,
-    body: Annotated[WebhookEvent | list[WebhookEvent], Body()],
 ) -> JSONResponse:
-    return await _receive(request, kind, holder, body)
+    return await _receive(request, kind, holder)
 
 
 @webhook_router.post(
@@ -99,6 +123,7 @@ async def webhook(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAccepted,
     responses=_WEBHOOK_RESPONSES,
+    openapi_extra=_BODY,
     description=_EVENT_DOC,
 )
 async def webhook_token_in_path(
@@ -106,9 +131,8 @@ async def webhook_token_in_path(
     kind: TripEventKind,
     token: str,
     holder: WebhookHolder,
-    body: Annotated[WebhookEvent | list[WebhookEvent], Body()],
 ) -> JSONResponse:
-    return await _receive(request, kind, holder, body)
+    return await _receive(request, kind, holder)
 
 
 Since = Annotated[datetime | None, Query(alias="from", description="trips that started at or after (ISO 8601)")]

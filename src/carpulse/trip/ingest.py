@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cachetools import TTLCache
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -94,6 +95,8 @@ class EventWriter:
         self.on_stored = on_stored
         self._queue: list[_Submission] = []
         self._flusher: asyncio.Task[None] | None = None
+        # When this process last wrote each token's `last_used_at`: once a minute is enough.
+        self._touched: TTLCache[uuid.UUID, bool] = TTLCache(maxsize=100_000, ttl=_TOUCH_EVERY.total_seconds())
         self.batches = 0
 
     async def submit(self, holder: TokenHolder, rows: list[dict[str, Any]]) -> int:
@@ -156,18 +159,20 @@ class EventWriter:
     async def _write(self, batch: list[_Submission]) -> list[int]:
         now = self.clock.now()
         rows = [row for submission in batch for row in submission.rows]
+        stale = sorted({submission.token_id for submission in batch if submission.token_id not in self._touched})
         async with self.sessionmaker() as db:
             upsert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+            # Core, not the ORM's bulk insert: nothing here needs objects, and a ping's budget is small.
+            table = cast("Table", TripEvent.__table__)
             statement = (
-                upsert(TripEvent)
-                .on_conflict_do_nothing(index_elements=["car_id", "dedupe_key"])
-                .returning(TripEvent.id)
+                upsert(table).on_conflict_do_nothing(index_elements=["car_id", "dedupe_key"]).returning(table.c.id)
             )
             inserted = {row_id for (row_id,) in (await db.execute(statement, rows)).all()} if rows else set()
-            await WebhookTokenRepository(db).touch(
-                sorted({submission.token_id for submission in batch}), now, now - _TOUCH_EVERY
-            )
+            if stale:
+                await WebhookTokenRepository(db).touch(stale, now, now - _TOUCH_EVERY)
             await db.commit()
+        for token_id in stale:
+            self._touched[token_id] = True
         return [sum(1 for row in submission.rows if row["id"] in inserted) for submission in batch]
 
 
