@@ -25,10 +25,11 @@ from carpulse.models import (
     TripEvent,
     WebhookToken,
 )
+from carpulse.models.base import utcnow
 from carpulse.place.service import KnownPlace, bounds, places
 from carpulse.trip.measure import label
 from carpulse.trip.repository import TripRepository
-from carpulse.trip.service import gpx_document, shape
+from carpulse.trip.service import change, gpx_document, shape
 
 if TYPE_CHECKING:
     from carpulse.config import Settings
@@ -56,16 +57,8 @@ async def relabel(db: AsyncSession, settings: Settings, driver: Account, changed
     for trip in (await db.execute(statement)).scalars():
         before = {"start_place": trip.start_place, "end_place": trip.end_place}
         if await label(db, settings, trip, known):
-            db.add(
-                TripChange(
-                    trip_id=trip.id,
-                    car_id=trip.car_id,
-                    account_id=driver.id,
-                    kind=TripChangeKind.relabelled,
-                    before=before,
-                    after={"start_place": trip.start_place, "end_place": trip.end_place},
-                )
-            )
+            after = {"start_place": trip.start_place, "end_place": trip.end_place}
+            db.add(change(trip, driver, TripChangeKind.relabelled, utcnow(), before=before, after=after))
             count += 1
     await db.flush()
     return count

@@ -108,6 +108,29 @@ def snapshot(trip: Trip) -> dict[str, Any]:
     }
 
 
+def change(
+    trip: Trip,
+    driver: Account,
+    kind: TripChangeKind,
+    at: datetime,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    related: Trip | None = None,
+) -> TripChange:
+    """The history row of what `driver` did to `trip` (the tax logbook chains these)."""
+    return TripChange(
+        trip_id=trip.id,
+        car_id=trip.car_id,
+        account_id=driver.id,
+        kind=kind,
+        related_trip_id=related.id if related is not None else None,
+        at=at,
+        before=before,
+        after=after,
+    )
+
+
 def encode_cursor(trip: Trip) -> str:
     return base64.urlsafe_b64encode(f"{trip.started_at.isoformat()}|{trip.id}".encode()).decode().rstrip("=")
 
@@ -216,26 +239,16 @@ class TripService:
         now = state.clock.now()
         db.add_all(
             [
-                TripChange(
-                    trip_id=earlier.id,
-                    car_id=earlier.car_id,
-                    account_id=driver.id,
-                    kind=TripChangeKind.merged,
-                    related_trip_id=later.id,
-                    at=now,
+                change(
+                    earlier,
+                    driver,
+                    TripChangeKind.merged,
+                    now,
                     before=before[0],
                     after=snapshot(earlier),
+                    related=later,
                 ),
-                TripChange(
-                    trip_id=later.id,
-                    car_id=later.car_id,
-                    account_id=driver.id,
-                    kind=TripChangeKind.merged,
-                    related_trip_id=earlier.id,
-                    at=now,
-                    before=before[1],
-                    after=None,
-                ),
+                change(later, driver, TripChangeKind.merged, now, before=before[1], related=earlier),
             ]
         )
         await db.flush()
@@ -283,26 +296,8 @@ class TripService:
         now = state.clock.now()
         db.add_all(
             [
-                TripChange(
-                    trip_id=trip.id,
-                    car_id=trip.car_id,
-                    account_id=driver.id,
-                    kind=TripChangeKind.split_at,
-                    related_trip_id=rest.id,
-                    at=now,
-                    before=before,
-                    after=snapshot(trip),
-                ),
-                TripChange(
-                    trip_id=rest.id,
-                    car_id=rest.car_id,
-                    account_id=driver.id,
-                    kind=TripChangeKind.split_at,
-                    related_trip_id=trip.id,
-                    at=now,
-                    before=None,
-                    after=snapshot(rest),
-                ),
+                change(trip, driver, TripChangeKind.split_at, now, before=before, after=snapshot(trip), related=rest),
+                change(rest, driver, TripChangeKind.split_at, now, after=snapshot(rest), related=trip),
             ]
         )
         await db.flush()
@@ -318,16 +313,7 @@ class TripService:
         if trip.state is TripState.open:
             # Its phone may still be sending: those fixes go to this (deleted) trip, not to a new one.
             trip.state, trip.ended_by, trip.ended_at = TripState.closed, TripEnd.end, trip.last_fix_at
-        db.add(
-            TripChange(
-                trip_id=trip.id,
-                car_id=trip.car_id,
-                account_id=driver.id,
-                kind=TripChangeKind.deleted,
-                at=now,
-                before=before,
-            )
-        )
+        db.add(change(trip, driver, TripChangeKind.deleted, now, before=before))
         await db.flush()
         log.info("trip.deleted", trip_id=str(trip.id))
 
