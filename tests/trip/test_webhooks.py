@@ -325,3 +325,24 @@ class TestLostJobs:
         assert await requeue_pending(app.state.carpulse, older_than_seconds=0) == 1
         await app.state.carpulse.jobs.drain()
         assert [figures(t) for t in await trips_of(client, headers)] == expected
+
+
+class TestDebouncedAssembly:
+    """With the production default, pings of a busy car queue its assembly at most twice per window."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"logbook": {"assembly_debounce_seconds": 0.3}}
+
+    async def test_every_event_is_placed_by_the_end_of_the_window(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        import asyncio
+
+        headers, _, phone = await driver_with_car(app, client)
+        events = drive(recent(), sample(HELSINKI_ROUTE, every_m=300))
+        await phone.trip(events)
+        await asyncio.sleep(0.6)  # the window's closing message
+        await app.state.carpulse.jobs.drain()
+        [trip] = await trips_of(client, headers)
+        assert (trip["state"], trip["fix_count"]) == ("closed", len(events))

@@ -195,7 +195,11 @@ def writer_for(state: State) -> EventWriter:
                 if boundary or window <= 0 or car_id not in now:
                     now[car_id] = True
                     await state.jobs.enqueue(ASSEMBLE_JOB, car_id=str(car_id))
-                elif car_id not in later:
+                    if not boundary or window <= 0:
+                        continue
+                # A start or an end may land just as the car's running job looked for the last time (its message
+                # still live, so the enqueue above was a no-op): the message at the window's end places it.
+                if car_id not in later:
                     later[car_id] = True
                     await state.jobs.enqueue_later(window, ASSEMBLE_JOB, car_id=str(car_id))
 
