@@ -85,6 +85,13 @@ class TestReading:
             await client.get("/api/v1/logbook/trips/totals", params={"by": "year"}, headers=headers)
         ).status_code == 422
 
+    async def test_a_day_is_the_local_day_where_the_trip_started(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        headers, _, phone = await driver_with_car(app, client)
+        # 23:30 UTC on 2 November is 01:30 on 3 November in Helsinki (EET, UTC+2).
+        await phone.trip(drive(datetime(2026, 11, 2, 23, 30, tzinfo=UTC), sample(HELSINKI_ROUTE, every_m=500)))
+        by_day = (await client.get("/api/v1/logbook/trips/totals", params={"by": "day"}, headers=headers)).json()
+        assert [r["period"] for r in by_day["rows"]] == ["2026-11-03"]
+
 
 class TestOtherDrivers:
     async def test_every_trip_id_is_404_to_another_driver(self, app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -172,7 +172,7 @@ async def active_trip(request: Request, db: SessionDep, driver: DriverAccount, c
     "/totals",
     response_model=Totals,
     responses=problem_responses(*_DRIVER, ValidationFailed),
-    summary="Trips, km and time per day, month or car (UTC)",
+    summary="Trips, km and time per day or month (the local date where each started), or per car",
 )
 async def trip_totals(
     db: SessionDep,

@@ -113,7 +113,7 @@ class ActiveTrip(BaseModel):
 
 
 class TotalsRow(BaseModel):
-    period: str = Field(description="YYYY-MM-DD or YYYY-MM (UTC), or the car id")
+    period: str = Field(description="YYYY-MM-DD or YYYY-MM where each trip started (its local date), or the car id")
     car_id: uuid.UUID | None
     trips: int
     distance_km: float

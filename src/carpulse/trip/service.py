@@ -198,7 +198,12 @@ class TripService:
             key = (
                 (str(trip.car_id), trip.car_id)
                 if by == "car"
-                else (trip.started_at.strftime("%Y-%m-%d" if by == "day" else "%Y-%m"), None)
+                else (
+                    (_local(trip.started_at, trip.start_zone) or trip.started_at).strftime(
+                        "%Y-%m-%d" if by == "day" else "%Y-%m"
+                    ),
+                    None,
+                )
             )
             row = sums[key]
             row[0] += 1
