@@ -653,6 +653,9 @@ class LogbookSettings(BaseModel):
     assembly_debounce_seconds: float = Field(
         default=1.0, ge=0, le=30, description="pings of a car queue its trip assembly at most twice in this window"
     )
+    open_measure_seconds: float = Field(
+        default=10.0, ge=0, le=600, description="an open trip's distance and ends are measured again at most this often"
+    )
     max_events_per_request: int = Field(default=500, ge=1, le=2000, description="a phone's offline backlog in one call")
     recover_after_seconds: int = Field(
         default=15 * 60, ge=60, description="an open trip with no fix for this long is closed at its last fix"

@@ -346,3 +346,23 @@ class TestDebouncedAssembly:
         await app.state.carpulse.jobs.drain()
         [trip] = await trips_of(client, headers)
         assert (trip["state"], trip["fix_count"]) == ("closed", len(events))
+
+
+class TestOpenTripMeasuring:
+    async def test_an_open_trip_counts_every_fix_but_is_measured_at_most_every_few_seconds(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        headers, _, phone = await driver_with_car(app, client)
+        events = drive(recent(5), sample(HELSINKI_ROUTE, every_m=300))
+        await phone.send("start", events[0])
+        await phone.send("ping", events[1])  # measured: two fixes
+        first = (await client.get("/api/v1/logbook/trips/active", headers=headers)).json()["trip"]
+        for event in events[2:-1]:
+            await phone.send("ping", event)
+        active = (await client.get("/api/v1/logbook/trips/active", headers=headers)).json()["trip"]
+        # Within `open_measure_seconds` (10 s) of the last measure: the fixes are counted, the track not measured.
+        assert active["fix_count"] == len(events) - 1
+        assert active["distance_km"] == first["distance_km"]
+        await phone.send("end", events[-1])
+        [closed] = await trips_of(client, headers)
+        assert closed["distance_km"] == pytest.approx(length_m(HELSINKI_ROUTE) / 1000, rel=0.02)

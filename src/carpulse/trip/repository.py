@@ -91,6 +91,10 @@ class TripRepository:
         statement = select(exists().where(TripEvent.car_id == car_id, TripEvent.assembled_at.is_(None)))
         return bool(await self.db.scalar(statement))
 
+    async def fix_count(self, trip_id: uuid.UUID) -> int:
+        statement = select(func.count()).select_from(TripEvent).where(TripEvent.trip_id == trip_id)
+        return int(await self.db.scalar(statement) or 0)
+
     async def fixes(self, trip_id: uuid.UUID) -> list[TripEvent]:
         statement = select(TripEvent).where(TripEvent.trip_id == trip_id).order_by(TripEvent.at)
         return list((await self.db.execute(statement)).scalars())

@@ -26,14 +26,25 @@ ASSEMBLE_JOB = "trip.assemble"
 _MAX_ROUNDS = 20
 
 
-async def remeasure(db: AsyncSession, state: State, trip_ids: set[uuid.UUID]) -> None:
-    """Refresh each trip from its events; a trip left without any is removed."""
+async def remeasure(db: AsyncSession, state: State, trip_ids: set[uuid.UUID], *, assembling: bool = False) -> None:
+    """Refresh each trip from its events; a trip left without any is removed.
+
+    While assembling, an open trip measured less than `open_measure_seconds` ago only counts its new fixes:
+    measuring is linear in the track, and a phone pinging for hours would otherwise cost its whole track per ping.
+    """
+    now = state.clock.now()
+    every = timedelta(seconds=state.settings.logbook.open_measure_seconds)
     for trip_id in sorted(trip_ids):
         trip = await db.get(Trip, trip_id)
         if trip is None:
             continue
+        if assembling and trip.state is TripState.open and trip.measured_at and now - trip.measured_at < every:
+            trip.fix_count = await TripRepository(db).fix_count(trip.id)
+            continue
         if not await refresh(db, state.settings, state.geocoder, state.router, trip):
             await db.execute(delete(Trip).where(Trip.id == trip_id))
+            continue
+        trip.measured_at = now
 
 
 async def assemble_car(state: State, car_id: uuid.UUID) -> int:
@@ -47,7 +58,7 @@ async def assemble_car(state: State, car_id: uuid.UUID) -> int:
             if not touched and not await TripRepository(db).has_pending(car_id):
                 await db.commit()
                 return changed
-            await remeasure(db, state, touched)
+            await remeasure(db, state, touched, assembling=True)
             await db.commit()
             changed += len(touched)
     return changed
