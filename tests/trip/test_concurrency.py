@@ -4,6 +4,7 @@ stored once, and each car's trip holds exactly its own fixes."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -64,3 +65,29 @@ class TestManyPhonesAtOnce:
         assert pending == 0
         assert sorted((fixes, state.value) for _, fixes, state in trips) == [(len(events), "closed")] * CARS
         assert len({car for car, _, _ in trips}) == CARS
+
+
+class TestCarGoneMeanwhile:
+    async def test_a_token_still_trusted_for_a_deleted_car_gets_401_and_the_others_are_stored(
+        self, committed_app: FastAPI, committed: httpx.AsyncClient
+    ) -> None:
+        from sqlalchemy import delete
+
+        from carpulse.models import Car
+
+        alice, bob = await driver(committed_app), await driver(committed_app, "bob@example.com")
+        gone_car = await add_car(committed, alice)
+        gone = Phone(committed, await webhook_token(committed, alice, gone_car["id"]))
+        kept = Phone(committed, await webhook_token(committed, bob, (await add_car(committed, bob))["id"]))
+        start = datetime.now(UTC) - timedelta(minutes=20)
+        first, later = drive(start, HELSINKI_ROUTE[:2])
+        assert (await gone.send("ping", first)).status_code == 202  # the token is now in this replica's cache
+        # Deleted behind this replica's back (by another replica, or an operator): it still trusts the token.
+        async with committed_app.state.carpulse.sessionmaker() as db:
+            await db.execute(delete(Car).where(Car.id == uuid.UUID(gone_car["id"])))
+            await db.commit()
+        refused, stored = await asyncio.gather(gone.send("ping", later), kept.send("ping", later))
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["type"].endswith("invalid-webhook-token")
+        assert stored.status_code == 202, stored.text
+        assert stored.json()["stored"] == 1

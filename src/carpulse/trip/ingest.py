@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from carpulse.car.errors import InvalidWebhookToken
 from carpulse.car.repository import WebhookTokenRepository
 from carpulse.car.service import TokenHolder
 from carpulse.kit.clock import Clock
@@ -153,6 +154,9 @@ class EventWriter:
     async def _write_alone(self, submission: _Submission) -> int | BaseException:
         try:
             return (await self._write([submission]))[0]
+        except IntegrityError:
+            # Its car (or driver) went while this replica still trusted the token.
+            return InvalidWebhookToken("This webhook token's car no longer exists: nothing was stored.")
         except Exception as exc:
             return exc
 
