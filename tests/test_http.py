@@ -76,10 +76,11 @@ class TestSecurityHeaders:
         assert "default-src 'none'" in response.headers["content-security-policy"]
         assert "strict-transport-security" not in response.headers
 
-    async def test_docs_page_may_load_its_bundle(self, client: httpx.AsyncClient) -> None:
+    async def test_docs_page_loads_scripts_from_our_origin_only(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/docs")
         assert response.status_code == 200
-        assert "cdn.jsdelivr.net" in response.headers["content-security-policy"]
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+        assert "cdn" not in response.headers["content-security-policy"]
 
 
 class TestCors:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
 from starlette.routing import BaseRoute
 
 from carpulse.about.endpoints import router as about_router
@@ -38,6 +36,7 @@ from carpulse.trip.endpoints import router as trip_router
 from carpulse.trip.endpoints import webhook_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
+from carpulse.web.endpoints import docs_router, static_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -93,17 +92,9 @@ TAG_DESCRIPTIONS = {
 }
 
 
-def mount_versioned_docs(app: FastAPI) -> None:
-    """The docs pages also where the Data API's seed serves them: `/api/v1/docs` and `/api/v1/redoc`."""
-
-    async def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} – Swagger UI")
-
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} – ReDoc")
-
-    app.add_api_route(f"{API_V1_PREFIX}/docs", swagger, include_in_schema=False, methods=["GET"])
-    app.add_api_route(f"{API_V1_PREFIX}/redoc", redoc, include_in_schema=False, methods=["GET"])
+def mount_docs(app: FastAPI) -> None:
+    """Swagger UI at `/docs` and ReDoc at `/redoc`, also where the Data API's seed serves them (`/api/v1/…`)."""
+    app.include_router(docs_router(app.title, app.openapi_url or "/openapi.json", prefixes=("", API_V1_PREFIX)))
 
 
 def mount_routers(app: FastAPI, brands: tuple[BrandInfo, ...]) -> None:
@@ -122,6 +113,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)
+    root.include_router(static_router)
     root.include_router(partner_key_router)
     root.include_router(well_known_router)
     # The seed's paths, which the drivers' Shortcuts already call; also under /api/v1/logbook.

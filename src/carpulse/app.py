@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from carpulse.about.service import resolve_version
 from carpulse.account.service import account as account_service
-from carpulse.api import TAG_DESCRIPTIONS, TAG_GROUPS, mount_routers, mount_versioned_docs
+from carpulse.api import TAG_DESCRIPTIONS, TAG_GROUPS, mount_docs, mount_routers
 from carpulse.api_key.service import new_key_cache
 from carpulse.auth.google.client import GoogleClientConfig, GoogleIdentity
 from carpulse.config import Settings, get_settings
@@ -226,8 +226,9 @@ def create_app(
         description="Car Pulse: vehicle health reports, mileage logbook and battery data API.",
         lifespan=lifespan,
         # Off in production unless asked for: the schema maps every endpoint, and the docs pages need it.
-        docs_url="/docs" if settings.docs_enabled else None,
-        redoc_url="/redoc" if settings.docs_enabled else None,
+        # The docs pages are ours (`mount_docs`), on vendored files: FastAPI's load a CDN and inline a script.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_error_handlers(app)
@@ -237,7 +238,7 @@ def create_app(
         redirect_sandbox(app, settings.sandbox.url)
     install_problem_openapi(app, TAG_GROUPS, TAG_DESCRIPTIONS)
     if settings.docs_enabled:
-        mount_versioned_docs(app)
+        mount_docs(app)
 
     # Added innermost first: the request id wraps everything, the body limit sits closest to the app.
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -15,21 +15,31 @@ from carpulse.kit.logs import get_logger
 log = get_logger("carpulse.http")
 
 _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-# Swagger UI and ReDoc load their bundles from jsDelivr and run an inline bootstrap script.
-_DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; font-src https://fonts.gstatic.com; "
-    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'"
+# The docs pages run from our vendored files (web/static): scripts from our origin only, no CDN, no
+# inline script. ReDoc also styles its components through injected <style> elements and builds its
+# search index in a worker made from a blob; Swagger UI needs neither.
+_SWAGGER_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-_DOCS_PATHS = ("/docs", "/redoc")
+_REDOC_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+_DOCS_CSPS = {
+    "/docs": _SWAGGER_CSP,
+    "/docs/oauth2-redirect": _SWAGGER_CSP,
+    "/api/v1/docs": _SWAGGER_CSP,
+    "/redoc": _REDOC_CSP,
+    "/api/v1/redoc": _REDOC_CSP,
+}
 # The sandbox's consent page styles itself inline and posts its form back to itself.
 _SANDBOX_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 
 def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
-    if path.startswith(_DOCS_PATHS):
-        csp = _DOCS_CSP
+    if path in _DOCS_CSPS:
+        csp = _DOCS_CSPS[path]
     elif path.startswith("/_sandbox/"):
         csp = _SANDBOX_CSP
     else:
