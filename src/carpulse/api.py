@@ -37,6 +37,7 @@ from carpulse.trip.endpoints import webhook_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
 from carpulse.web.endpoints import docs_router, static_router
+from carpulse.web.home import router as web_home_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -110,6 +111,8 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     large share of starting an app, and the test suite starts thousands).
     """
     root = APIRouter()
+    # Pages before the API's routes: `/` is the landing page for a browser (the service's JSON otherwise).
+    root.include_router(web_home_router)
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)

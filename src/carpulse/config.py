@@ -867,6 +867,25 @@ class GeoSettings(BaseModel):
     )
 
 
+class WebSettings(BaseModel):
+    """The web app's pages: map tiles and cookies."""
+
+    tile_url: str | None = Field(
+        default=None,
+        description=(
+            "the map tile URL template ({z}/{x}/{y}), e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; "
+            "none: maps draw tracks on a plain background (offline, tests)"
+        ),
+    )
+    tile_attribution: str = Field(
+        default="© OpenStreetMap contributors", description="the credit the tile provider asks maps to show"
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="how long a page sign-in lasts")
+    secure_cookies: bool | None = Field(
+        default=None, description="send cookies over HTTPS only; default: when the public base URL is https"
+    )
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_lines: bool = Field(default=True, description="JSON lines (Cloud Logging); else console")
@@ -1048,6 +1067,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     signup: SignupSettings = SignupSettings()
     geo: GeoSettings = GeoSettings()
+    web: WebSettings = WebSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -32,12 +32,20 @@ from carpulse.kit.i18n import (
     translate,
     translator,
 )
+from carpulse.web.pages import TEMPLATE_DIR as WEB_TEMPLATE_DIR
 
 # Messages that may read the same as in English in a given locale (brand names, international
 # abbreviations). Each entry is a (locale, message id) pair with a reason; keep it short.
 # "No" is the Spanish and Italian word too.
 SAME_AS_ENGLISH: frozenset[tuple[str, str]] = frozenset(
-    {("es", "report.no"), ("it", "report.no"), ("es", "format.no"), ("it", "format.no")}
+    {
+        ("es", "report.no"),
+        ("it", "report.no"),
+        ("es", "format.no"),
+        ("it", "format.no"),
+        # "Error" is the Spanish word too.
+        ("es", "web.error.status"),
+    }
 )
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -73,7 +81,7 @@ def spaces(text: str) -> str:
 
 def template_message_ids() -> set[str]:
     found: set[str] = set()
-    for path in TEMPLATE_DIR.rglob("*.html"):
+    for path in [*TEMPLATE_DIR.rglob("*.html"), *WEB_TEMPLATE_DIR.rglob("*.html")]:
         with path.open("rb") as source:
             for _line, _function, message, _comments in babel_extract(source, ("_", "gettext", "ngettext"), [], {}):
                 values = message if isinstance(message, tuple) else (message,)

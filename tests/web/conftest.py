@@ -20,8 +20,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 
+from tests.conftest import ADMIN_USERNAME
 from tests.redis_server import free_port
 
 CHROMIUM = shutil.which("chromium")
@@ -63,8 +65,9 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`carpulse serve` with the embedded defaults (SQLite, in-process stores, the sandbox), as `make run` has it."""
+def live_server(tmp_path_factory: pytest.TempPathFactory, admin_password_hash: str) -> Iterator[LiveServer]:
+    """`carpulse serve` with the embedded defaults (SQLite, in-process stores, the sandbox), as `make run` has it,
+    and the suite's admin (`tests.conftest.ADMIN_USERNAME` / `ADMIN_PASSWORD`)."""
     root = tmp_path_factory.mktemp("web-serve")
     port = free_port()
     env = os.environ | {
@@ -74,6 +77,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "CARPULSE_TESLA__PUBLIC_KEY_PATH": str(root / "keys" / "public.pem"),
         "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(root / "keys" / "private.pem"),
         "CARPULSE_LOG__LEVEL": "WARNING",
+        "CARPULSE_ADMIN__USERNAME": ADMIN_USERNAME,
+        "CARPULSE_ADMIN__PASSWORD_HASH": admin_password_hash,
     }
     env.pop("CARPULSE_REDIS__URL", None)
     command = [sys.executable, "-m", "carpulse.cli"]
@@ -152,3 +157,19 @@ def browser_page(
         yield watched
     finally:
         context.close()
+
+
+# axe-core's impacts; a page may have none of these.
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+
+
+def axe_violations(page: Page) -> list[str]:
+    """The serious and critical accessibility violations axe-core (4.x, from axe-playwright-python) finds on the
+    page as it is now, one line each: rule, impact, the first offending element. Injected through the
+    DevTools protocol, so the page's CSP does not stop it."""
+    results = Axe().run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at {violation['nodes'][0]['target']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING_IMPACTS
+    ]

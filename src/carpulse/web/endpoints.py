@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from carpulse.web.assets import CACHE_CONTROL, STATIC_PREFIX, Asset, manifest
 from carpulse.web.errors import AssetNotFound
-from carpulse.web.pages import render_page
+from carpulse.web.pages import render_template
 
 OAUTH2_REDIRECT_PATH = "/docs/oauth2-redirect"
 
@@ -61,7 +61,7 @@ def docs_router(title: str, openapi_url: str, prefixes: tuple[str, ...] = ("",))
     router = APIRouter(include_in_schema=False)
 
     async def swagger() -> HTMLResponse:
-        return render_page(
+        return render_template(
             "docs/swagger.html",
             title=f"{title} – Swagger UI",
             openapi_url=openapi_url,
@@ -69,10 +69,10 @@ def docs_router(title: str, openapi_url: str, prefixes: tuple[str, ...] = ("",))
         )
 
     async def redoc() -> HTMLResponse:
-        return render_page("docs/redoc.html", title=f"{title} – ReDoc", openapi_url=openapi_url)
+        return render_template("docs/redoc.html", title=f"{title} – ReDoc", openapi_url=openapi_url)
 
     async def oauth2_redirect() -> HTMLResponse:
-        return render_page("docs/oauth2-redirect.html", title=f"{title} – Swagger UI: OAuth2 redirect")
+        return render_template("docs/oauth2-redirect.html", title=f"{title} – Swagger UI: OAuth2 redirect")
 
     for prefix in prefixes:
         router.add_api_route(f"{prefix}/docs", swagger, methods=["GET"])
