@@ -6,6 +6,7 @@ from bench import (
     charging,
     data_api,
     logbook,
+    pages,
     platform,
     render_fairness,
     reports,
@@ -27,6 +28,7 @@ def main() -> None:
     data_api.run()
     trip_geometry.run()
     logbook.run()
+    pages.run()
 
 
 if __name__ == "__main__":
