@@ -19,7 +19,7 @@ TEST_REDIS_URL ?= $(or $(CARPULSE_TEST_REDIS_URL),redis://127.0.0.1:6379/15)
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?= -n $(TEST_WORKERS) --durations=10
 
-.PHONY: help install run migrate check test test-server test-embedded fuzz services system-packages bench soak format clean
+.PHONY: help install run migrate check test test-server test-embedded fuzz services system-packages bench soak screenshots format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,12 @@ fuzz: install services ## nightly-sized schemathesis run: FUZZ_EXAMPLES (500) pe
 	CARPULSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) \
 		CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(RUN) pytest tests/test_schemathesis.py
 	CARPULSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CARPULSE_TEST_BACKEND=embedded $(RUN) pytest -m "not server" tests/test_schemathesis.py
+
+screenshots: install services system-packages ## reference screenshots of every main page, by the browser journeys, into var/screenshots/
+	rm -rf var/screenshots
+	CARPULSE_SCREENSHOTS=$(CURDIR)/var/screenshots CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) \
+		CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(RUN) pytest -q tests/web -k in_browser
+	@ls var/screenshots
 
 bench: install services ## benchmarks (bench/)
 	$(RUN) python -m bench

@@ -28,6 +28,7 @@ from tests.redis_server import free_port
 
 CHROMIUM = shutil.which("chromium")
 STARTUP_SECONDS = 60
+SCREENSHOTS_VARIABLE = "CARPULSE_SCREENSHOTS"
 
 
 @dataclass
@@ -47,6 +48,14 @@ class BrowserPage:
     screenshot_dir: Path
     console_errors: list[str] = field(default_factory=list)
     blocked_requests: list[str] = field(default_factory=list)
+
+    def shot(self, name: str) -> None:
+        """A reference screenshot of the page as it is now, kept when `CARPULSE_SCREENSHOTS` names a folder
+        (`make screenshots`): `<folder>/<name>.png`, the whole page at the context's viewport width."""
+        folder = os.environ.get(SCREENSHOTS_VARIABLE)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=Path(folder) / f"{name}.png", full_page=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -77,5 +77,6 @@ class TestRedoc:
 
         page.get_by_placeholder("Search...").fill("Liveness")
 
-        expect(page.locator("[data-role='search:results'] li", has_text=OPERATION)).to_be_visible()
+        # ReDoc builds its search index in a worker after the page renders: seconds on a busy machine.
+        expect(page.locator("[data-role='search:results'] li", has_text=OPERATION)).to_be_visible(timeout=30_000)
         assert_clean(browser_page)

@@ -42,6 +42,8 @@ def test_every_language_renders_the_landing_page(browser_page: BrowserPage) -> N
         page.goto(f"/?lang={locale}")
         assert page.locator("html").get_attribute("lang") == locale
         headings.add(page.get_by_role("heading", level=1).inner_text())
+        if locale in ("en", "fi"):
+            browser_page.shot(f"landing-{locale}")
 
     assert len(headings) == len(LOCALES)
     assert_clean(browser_page)
@@ -53,12 +55,14 @@ def test_on_a_phone_nothing_overflows_sideways(browser_page: BrowserPage) -> Non
     page.goto("/?lang=de")
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    browser_page.shot("landing-phone-de")
     assert axe_violations(page) == []
 
 
 def test_an_admin_signs_in_and_out(browser_page: BrowserPage, live_server: LiveServer) -> None:
     page = browser_page.page
     page.goto("/login?next=/")
+    browser_page.shot("sign-in")
     page.get_by_role("textbox", name="E-mail address").fill(ADMIN_USERNAME)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
