@@ -38,6 +38,7 @@ from carpulse.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from carpulse.sandbox import SANDBOX_WALLET_CONFIGURATIONS, mount_sandbox, redirect_sandbox
 from carpulse.state import State
 from carpulse.vehicle_model.service import vehicle_models
+from carpulse.web.pages import install_page_errors
 from carpulse.worker import Jobs, create_lanes
 
 log = get_logger("carpulse.app")
@@ -232,6 +233,7 @@ def create_app(
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_error_handlers(app)
+    install_page_errors(app)
     mount_routers(app, tuple(plugin.info for plugin in plugins))
     sandbox = mount_sandbox(app, settings) if settings.serves_sandbox else None
     if settings.sandbox.enabled and settings.sandbox.url:

@@ -206,3 +206,54 @@ class TestSignIn:
         assert response.status_code == 303
         assert "cp_session" not in client.cookies
         assert "Sign out" not in (await get_page(client, "/")).text
+
+
+class TestErrorsAsPages:
+    async def test_a_browser_lost_on_our_site_gets_a_page_in_its_language(self, client: httpx.AsyncClient) -> None:
+        response = await get_page(client, "/no/such/page", headers={"accept-language": "fi"})
+
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Ei löytynyt" in response.text
+        assert 'href="/"' in response.text
+
+    @pytest.mark.parametrize("path", ["/api/v1/nothing", "/static/nothing.js", "/no/such/page"])
+    async def test_api_clients_keep_the_problem_document(self, client: httpx.AsyncClient, path: str) -> None:
+        accept = HTML if path.startswith(("/api", "/static")) else {"accept": "application/json"}
+        response = await client.get(path, headers=accept)
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+
+    async def test_an_outage_behind_a_page_is_a_503_page_to_retry(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        from carpulse.web import home
+
+        def unreachable(*args: object, **kwargs: object) -> None:
+            raise RedisConnectionError("Connection refused")
+
+        monkeypatch.setattr(home, "render_page", unreachable)
+        response = await get_page(client, "/")
+
+        assert response.status_code == 503
+        assert "Temporarily unavailable" in response.text
+        assert response.headers["retry-after"] == "5"
+
+    async def test_an_unexpected_failure_is_a_500_page_with_the_request_id(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from carpulse.web import home
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(home, "render_page", broken)
+        response = await get_page(client, "/")
+
+        assert response.status_code == 500
+        assert "Nothing you entered is lost" in response.text
+        assert "Request id: " in response.text
+        assert "a bug" not in response.text

@@ -15,7 +15,7 @@ from carpulse.models import AccountRole
 from carpulse.rate_limit import enforce, request_client_ip
 from carpulse.state import get_state
 from carpulse.web.csrf import verify_csrf
-from carpulse.web.pages import page_router, redirect, render_page
+from carpulse.web.pages import page_router, redirect, render_page, wants_page
 from carpulse.web.session import OptionalPageAccount, safe_next, sign_in, sign_out
 
 router = page_router()
@@ -29,16 +29,10 @@ HOME_OF_ROLE = {
 }
 
 
-def wants_html(request: Request) -> bool:
-    """A browser's navigation (it ranks text/html first); API clients and `curl` get the service's JSON."""
-    accept = request.headers.get("accept", "")
-    first = accept.split(",")[0].split(";")[0].strip().lower()
-    return first in ("text/html", "application/xhtml+xml")
-
-
 @router.get("/")
 async def landing(request: Request, account: OptionalPageAccount) -> Response:
-    if not wants_html(request):
+    if not wants_page(request):
+        # API clients and `curl` get the service's JSON.
         return JSONResponse((await service_info(request)).model_dump(mode="json"))
     session_id = request.query_params.get("session_id")
     if session_id:

@@ -13,6 +13,7 @@ that says what happened and what to do, and a page that needs a sign-in redirect
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,10 +23,15 @@ from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
-from fastapi import APIRouter, Request
+from asgi_correlation_id import correlation_id
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carpulse.errors import CarPulseError, ValidationFailed
@@ -276,8 +282,51 @@ class PageRoute(APIRoute):
             except StarletteHTTPException as exc:
                 detail = exc.detail if isinstance(exc.detail, str) else None
                 return error_page(request, exc.status_code, detail=detail)
+            except Exception as exc:
+                if is_outage(exc):
+                    log.warning("web.dependency_unavailable", error=type(exc).__name__, path=request.url.path)
+                    return error_page(request, 503)
+                # Logged with the request id the page shows, so a report of it can be found.
+                log.exception("web.page_failed", path=request.url.path)
+                return error_page(request, 500, detail=_request_reference())
 
         return page_handler
+
+
+def is_outage(exc: Exception) -> bool:
+    """The database or Redis unreachable: a 503 to retry, not a bug."""
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError | PoolTimeoutError | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _request_reference() -> str | None:
+    request_id = correlation_id.get()
+    return f"Request id: {request_id}" if request_id else None
+
+
+def wants_page(request: Request) -> bool:
+    """A browser's navigation (it ranks text/html first), outside the API, the sandbox and the static files."""
+    path = request.url.path
+    if path.startswith(("/api/", "/_sandbox/", "/static/", "/webhook/", "/files/", "/health")):
+        return False
+    accept = request.headers.get("accept", "")
+    return accept.split(",")[0].split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml")
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """A browser that navigates to a path we do not serve (or with a method we do not take) gets a page in
+    its language; every other client keeps the problem document."""
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def on_http_exception(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code in (404, 405) and request.method in ("GET", "HEAD") and wants_page(request):
+            return error_page(request, exc.status_code)
+        response = api_handler(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
 
 
 def page_router(**kwargs: Any) -> APIRouter:
