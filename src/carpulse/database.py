@@ -6,7 +6,7 @@ Services flush, never commit: `SessionDep` commits once the endpoint function ha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,19 +82,38 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
+_DISCARD = "carpulse.discard_unit_of_work"
+
+
+def discard_request_work(request: Request) -> None:
+    """Roll back the request's unit of work although its endpoint returned: it answered an error itself
+    (a page explaining a failure), so what it wrote before failing must not be committed."""
+    request.scope[_DISCARD] = True
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state.carpulse
-    async with transaction(state.sessionmaker, state.jobs, read_only=request.method in ("GET", "HEAD")) as session:
+    async with transaction(
+        state.sessionmaker,
+        state.jobs,
+        read_only=request.method in ("GET", "HEAD"),
+        discard=lambda: bool(request.scope.get(_DISCARD)),
+    ) as session:
         yield session
 
 
 @asynccontextmanager
 async def transaction(
-    sessionmaker: async_sessionmaker[AsyncSession], jobs: Jobs, *, read_only: bool = False
+    sessionmaker: async_sessionmaker[AsyncSession],
+    jobs: Jobs,
+    *,
+    read_only: bool = False,
+    discard: Callable[[], bool] | None = None,
 ) -> AsyncIterator[AsyncSession]:
     """One unit of work (a request's, a job's): committed at the edge, then the jobs it queued are sent.
 
-    `read_only` begins SQLite's transaction deferred, so a reader does not take the write lock.
+    `read_only` begins SQLite's transaction deferred, so a reader does not take the write lock. When
+    `discard()` says so at the end, the work is rolled back as if the block had raised.
     """
     async with sessionmaker() as session:
         if read_only and session.get_bind().dialect.name == "sqlite":
@@ -105,6 +124,10 @@ async def transaction(
             discard_pending(session)
             await session.rollback()
             raise
+        if discard is not None and discard():
+            discard_pending(session)
+            await session.rollback()
+            return
         await session.commit()
         await dispatch_after_commit(session, jobs)
 

@@ -6,8 +6,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from carpulse.database import SessionDep
+from carpulse.errors import ValidationFailed
 from carpulse.kit.i18n import LOCALES
+from carpulse.models import Account, AccountRole
 from carpulse.web.locale import negotiate
+from carpulse.web.pages import PageError, page_router
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.web.pages import HTML, csrf_of, get_page, post_form
 
@@ -257,3 +261,46 @@ class TestErrorsAsPages:
         assert "Nothing you entered is lost" in response.text
         assert "Request id: " in response.text
         assert "a bug" not in response.text
+
+
+class TestAFailedPageWritesNothing:
+    """A page that answers its own error (a page explaining it) must not commit what it wrote before failing."""
+
+    @pytest.fixture
+    def failing_page(self, app: FastAPI) -> None:
+        router = page_router()
+
+        @router.post("/test-only/fails-after-writing")
+        async def fails_after_writing(session: SessionDep, kind: str) -> None:
+            session.add(Account(username="half-done", email="half-done@example.com", role=AccountRole.customer))
+            await session.flush()
+            if kind == "page-error":
+                raise PageError(409, "web.error.409.text")
+            if kind == "bug":
+                raise RuntimeError("a bug after a write")
+            if kind == "problem":
+                raise ValidationFailed("bad")
+
+        app.router.routes[:0] = router.routes
+
+    @pytest.mark.parametrize("kind", ["page-error", "bug", "problem"])
+    @pytest.mark.usefixtures("failing_page")
+    async def test_the_write_is_rolled_back(self, client: httpx.AsyncClient, db, kind: str) -> None:
+        from sqlalchemy import text
+
+        response = await client.post(f"/test-only/fails-after-writing?kind={kind}", headers=HTML)
+
+        assert response.status_code in (409, 500, 422)
+        assert response.headers["content-type"].startswith("text/html")
+        found = await db.execute(text("SELECT count(*) FROM account WHERE email = 'half-done@example.com'"))
+        assert found.scalar_one() == 0
+
+    @pytest.mark.usefixtures("failing_page")
+    async def test_the_check_sees_a_commit(self, client: httpx.AsyncClient, db) -> None:
+        from sqlalchemy import text
+
+        response = await client.post("/test-only/fails-after-writing?kind=none", headers=HTML)
+
+        assert response.status_code == 200, response.text[-3000:]
+        found = await db.execute(text("SELECT count(*) FROM account WHERE email = 'half-done@example.com'"))
+        assert found.scalar_one() == 1

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from carpulse.database import discard_request_work
 from carpulse.errors import CarPulseError, ValidationFailed
 from carpulse.kit import i18n
 from carpulse.kit.i18n import translator
@@ -254,6 +255,15 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return await handler(request)
+            except BaseException:
+                # The request's database session ends after this handler returns (FastAPI closes
+                # function-scoped dependencies around it): what the page wrote before failing is discarded.
+                discard_request_work(request)
+                raise
+
+        async def error_handler(request: Request) -> Response:
+            try:
+                return await page_handler(request)
             except LoginRequired as exc:
                 return redirect(request, exc.location)
             except PageError as exc:
@@ -290,7 +300,7 @@ class PageRoute(APIRoute):
                 log.exception("web.page_failed", path=request.url.path)
                 return error_page(request, 500, detail=_request_reference())
 
-        return page_handler
+        return error_handler
 
 
 def is_outage(exc: Exception) -> bool:
