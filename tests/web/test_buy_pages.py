@@ -14,6 +14,9 @@ from fastapi import FastAPI
 
 from carpulse.kit.i18n import format_money
 from carpulse.models.order import order_reference
+from carpulse.provider.tesla.adapter import to_summary
+from carpulse.provider.tesla.schemas import TeslaVehicle
+from carpulse.web.reports.pictures import picture_url
 from tests.payment.flow import act_on_hosted_page, order, settle
 from tests.pricing.test_pricing_http import create_voucher
 from tests.web.pages import HTML, csrf_of, get_page, post_form
@@ -389,3 +392,68 @@ class TestReturn:
         assert page.status_code == 404
         assert "CP-0123456789AB" in page.text
         assert 'href="/reports"' in page.text
+
+
+class TestProcessing:
+    async def test_an_unconfirmed_payment_is_a_page_that_looks_again_by_itself(
+        self, committed_app: FastAPI, committed_client: httpx.AsyncClient
+    ) -> None:
+        client = committed_client
+        fake = committed_app.state.carpulse.sandbox.stripe
+        fake.auto_deliver = False  # no webhook yet
+        session_id = await connected_session(client, "solo")
+        page = await get_page(client, f"/reports/session/{session_id}")
+        started = await post_form(
+            client,
+            f"/reports/session/{session_id}/pay",
+            pay_form(page.text) | {"provider": "stripe"},
+            from_page=f"/reports/session/{session_id}",
+        )
+        order_id = client.cookies["cp_checkout"].split(".", 1)[1]
+        back = await act_on_hosted_page(client, started.headers["location"], "pay")
+        fake.inject_error(500, times=10, should_retry=False)  # Stripe cannot be asked on the way back
+        returned = await client.get(path_of(back.headers["location"]), headers=HTML)
+        landing = await client.get(path_of(returned.headers["location"]), headers=HTML)
+        result = await client.get(path_of(landing.headers["location"]), headers=HTML)
+
+        assert result.status_code == 200
+        assert "We are confirming your payment" in result.text
+        assert result.headers["refresh"] == "3"
+        assert f'href="/orders/{order_id}"' in result.text
+        fake.faults.queue.clear()
+
+
+class TestInOtherLanguages:
+    async def test_the_vehicles_page_and_its_quote_in_german(self, client: httpx.AsyncClient) -> None:
+        session_id = await connected_session(client, "solo")
+        page = await get_page(client, f"/reports/session/{session_id}?lang=de")
+
+        assert '<html lang="de">' in page.text
+        assert "Ihre Fahrzeuge" in page.text
+        assert "Mit Karte zahlen" in page.text
+        assert totals(page.text)["gross"] == "29,00\xa0€"
+        assert 'alt="Bild eines Model 3 in ' in page.text
+
+
+class TestPaint:
+    @pytest.mark.parametrize(
+        ("option_codes", "colour", "hint"),
+        [
+            ("MDL3,PPSB,W38B", None, "model-3/deep-blue"),
+            ("$MTY13,$PPSW", None, "model-3/pearl-white"),
+            (None, "MidnightSilver", "model-3/midnight-silver"),
+            (None, None, "model-3"),
+            ("XXXX", "Chartreuse", "model-3"),
+        ],
+    )
+    def test_the_inventory_gives_the_picture_its_paint_when_tesla_says_it(
+        self, option_codes: str | None, colour: str | None, hint: str
+    ) -> None:
+        vehicle = TeslaVehicle(vin="LRW3E1EA9NC320636", option_codes=option_codes, color=colour)
+        summary = to_summary(vehicle)
+        assert summary.image_hint == hint
+        assert picture_url(summary.image_hint).startswith("/reports/pictures/v1/model-3/")
+
+    def test_an_unknown_model_or_paint_is_still_a_drawing(self) -> None:
+        assert picture_url(None) == "/reports/pictures/v1/generic/unknown.svg"
+        assert picture_url("roadster/teal") == "/reports/pictures/v1/generic/unknown.svg"
