@@ -457,3 +457,11 @@ class TestPaint:
     def test_an_unknown_model_or_paint_is_still_a_drawing(self) -> None:
         assert picture_url(None) == "/reports/pictures/v1/generic/unknown.svg"
         assert picture_url("roadster/teal") == "/reports/pictures/v1/generic/unknown.svg"
+
+
+class TestConnectedRedirect:
+    @pytest.mark.parametrize("value", ["", "short", "../../admin?x=" + "a" * 20, "A" * 200])
+    async def test_only_a_session_id_is_followed(self, client: httpx.AsyncClient, value: str) -> None:
+        response = await get_page(client, "/reports/connected", params={"session_id": value})
+        assert response.status_code in (404, 422)
+        assert "location" not in response.headers

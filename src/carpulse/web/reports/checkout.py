@@ -7,6 +7,8 @@ raised as `PageError`s, so the request's transaction is rolled back and nothing 
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -112,7 +114,7 @@ async def start(request: Request) -> Response:
 @router.get("/connected")
 async def connected(request: Request, session_id: Annotated[str, Query(max_length=128)] = "") -> Response:
     """Where the connect callback sends the browser (`return_url`): on to the account's vehicles."""
-    if not session_id:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", session_id):
         raise PageError(404, "web.buy.session.expired", action=START_OVER)
     return redirect(request, session_page(session_id))
 
@@ -384,21 +386,28 @@ def _pay_problem(session: ConnectSession, provider: str, error: CarPulseError) -
 async def checkout_return(
     request: Request,
     db: SessionDep,
-    checkout: Annotated[str, Query(max_length=32, alias="checkout")] = "",
+    reference: Annotated[str, Query(max_length=32, alias="checkout")] = "",
     payment: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     """Back from the provider (through `/api/v1/payment/return`, which brought the order in line): the order
     this browser paid for, if the reference matches; its stored status decides, never the URL's word."""
     session_id, _, order_id = request.cookies.get(CHECKOUT_COOKIE, "").partition(".")
-    if not order_id or order_reference(order_id) != checkout:
-        raise PageError(404, "web.buy.return.unknown", action=START_OVER, reference=checkout[:20] or "–")
+    if not order_id or order_reference(order_id) != reference:
+        raise PageError(404, "web.buy.return.unknown", action=START_OVER, reference=reference[:20] or "–")
     try:
         order = await orders.get(db, order_id)
     except OrderNotFound as exc:
-        raise PageError(404, "web.buy.return.unknown", action=START_OVER, reference=checkout[:20]) from exc
+        raise PageError(404, "web.buy.return.unknown", action=START_OVER, reference=reference[:20]) from exc
+    if order.status is OrderStatus.pending_payment:
+        # The way back may beat the provider's webhook: ask the provider, as `POST /payment/verify` does.
+        with contextlib.suppress(CarPulseError):
+            await checkout.verify(db, get_state(request), order.id)
+        await db.refresh(order)  # the call ended the read; load what it (or a webhook) left
     if order.status in PAID:
         return redirect(request, order_page(order.id))
-    if order.status is OrderStatus.failed:
+    transitions = await OrderRepository(db).transitions(order.id)
+    # A declined order's checkout is then closed by a job, which may have made it `expired` already.
+    if order.status is OrderStatus.failed or any(t.to_status == OrderStatus.failed.value for t in transitions):
         outcome = "declined"
     elif order.status is OrderStatus.expired or payment in ("abandoned", "replaced"):
         outcome = "abandoned"
@@ -411,7 +420,7 @@ async def checkout_return(
         status_code=200,
         outcome=outcome,
         order=order,
-        reference=checkout,
+        reference=reference,
         retry_url=retry,
         provider_name=BRAND_NAMES.get(order.provider, order.provider.title()),
     )
