@@ -103,12 +103,11 @@ class TestCallbackRefusals:
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["type"] == "/problems/consent-declined"
 
-    async def test_declined_consent_in_a_browser_is_a_page(self, client: httpx.AsyncClient) -> None:
+    async def test_declined_consent_in_a_browser_ends_on_the_web_apps_page(self, client: httpx.AsyncClient) -> None:
         _, callback = await authorize(client, None, deny=True)
         response = await client.get("/api/v1/tesla/oauth/callback", params=callback, headers={"Accept": "text/html"})
-        assert response.status_code == 400
-        assert response.headers["content-type"].startswith("text/html")
-        assert "declined" in response.text.lower()
+        assert response.status_code == 303
+        assert response.headers["location"] == "/reports/connect-failed?problem=declined"
 
     async def test_replayed_state_is_refused(self, client: httpx.AsyncClient) -> None:
         _, callback = await authorize(client, "solo")

@@ -91,6 +91,34 @@ def _error_page(request: Request, error: CarPulseError, frontend: str) -> HTMLRe
     return HTMLResponse(page, status_code=error.status, headers=error.headers)
 
 
+# The web app's own page for a connection that did not happen (`web/reports`), with the reason's word.
+CONNECT_FAILED_PAGE = "/reports/connect-failed"
+
+
+def _failure_word(error: CarPulseError) -> str:
+    """What went wrong, in one word the connect-failed page explains (never the vendor's own text)."""
+    if isinstance(error, ConsentDeclined):
+        return "declined"
+    if isinstance(error, OAuthStateInvalid):
+        return "expired"
+    if isinstance(error, OAuthBrowserMismatch):
+        return "other-browser"
+    if isinstance(error, SignInFailed | ReauthorizationRequired):
+        return "sign-in-failed"
+    if isinstance(error, ProviderUnavailable | ProviderTimeout | ProviderRateLimited | DependencyUnavailable):
+        return "unavailable"
+    return "failed"
+
+
+def _failure_response(request: Request, error: CarPulseError, frontend: str, own_frontend: bool) -> Response:
+    """A browser whose connection failed: to our web app's page that says why (or, with a front end of its
+    own, a small page linking back to it)."""
+    if own_frontend:
+        target = f"{CONNECT_FAILED_PAGE}?{urlencode({'problem': _failure_word(error)})}"
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    return _error_page(request, error, frontend)
+
+
 def _with_html_pages(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
     """A browser (Accept: text/html) gets each error as a small page instead of a problem document."""
     for response in responses.values():
@@ -218,7 +246,7 @@ def _oauth_routes(router: APIRouter, info: BrandInfo) -> None:
         except CarPulseError as exc:
             if _wants_json(request):
                 return render_error(request, exc)
-            return _error_page(request, exc, frontend)
+            return _failure_response(request, exc, frontend, own_frontend=settings.tesla.frontend_url is None)
         if _wants_json(request):
             return JSONResponse(CallbackResult(session_id=session.id, vehicle_count=len(session.vehicles)).model_dump())
         target = session.return_url or frontend

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
@@ -38,6 +39,10 @@ async def landing(request: Request, account: OptionalPageAccount) -> Response:
     if session_id:
         # Back from connecting a car account (the brand's consent, then our callback): on to its vehicles.
         return redirect(request, f"/reports/session/{session_id}")
+    if request.query_params.get("checkout"):
+        # Back from paying (the provider, then `/api/v1/payment/return`): the outcome's page.
+        back = urlencode({key: request.query_params.get(key, "") for key in ("checkout", "payment")})
+        return redirect(request, f"/reports/checkout/return?{back}")
     return render_page(request, "pages/landing.html")
 
 

@@ -28,6 +28,21 @@ def _rng(seed: int, vehicle: Vehicle, purpose: str) -> random.Random:
     return random.Random(f"tesla-fleet:{seed}:{vehicle.vin}:{purpose}")  # noqa: S311 - seeded on purpose
 
 
+_PAINT_CODES = {
+    "PearlWhite": "PPSW",
+    "SolidBlack": "PBSB",
+    "MidnightSilver": "PMNG",
+    "DeepBlue": "PPSB",
+    "RedMulticoat": "PPMR",
+    "QuicksilverGrey": "PN00",
+}
+
+
+def option_codes(vehicle: Vehicle) -> str | None:
+    paint = _PAINT_CODES.get(vehicle.exterior_color)
+    return f"MDL{vehicle.vin[3]},{paint}" if paint else None
+
+
 def summary(vehicle: Vehicle, account: Account, *, with_user: bool = False) -> dict[str, Any]:
     """The vehicle object of the list, the single-vehicle and the wake_up endpoints."""
     body: dict[str, Any] = {
@@ -37,7 +52,8 @@ def summary(vehicle: Vehicle, account: Account, *, with_user: bool = False) -> d
         "color": None,
         "access_type": vehicle.access_type,
         "display_name": vehicle.display_name,
-        "option_codes": None,
+        # Tesla fills this for some accounts only; the sandbox does, so its cars are drawn in their paint.
+        "option_codes": option_codes(vehicle),
         "granular_access": {"hide_private": vehicle.hide_private},
         "tokens": None,
         "state": vehicle.state,

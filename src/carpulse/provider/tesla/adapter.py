@@ -36,6 +36,43 @@ _MODELS = {"S": "Model S", "X": "Model X", "3": "Model 3", "Y": "Model Y", "C": 
 # VIN position 10: model year (ISO 3779, the 30-year cycle from 2010 onwards).
 _YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
 _STATES: dict[str, OnlineState] = {"online": "online", "asleep": "asleep", "offline": "offline"}
+# Paint option codes (the list's `option_codes`, when Tesla fills it) → our paint names for a picture.
+_PAINT_CODES = {
+    "PPSW": "pearl-white",
+    "PBCW": "white",
+    "PBSB": "black",
+    "PMBL": "black",
+    "PMNG": "midnight-silver",
+    "PMSS": "silver",
+    "PPSB": "deep-blue",
+    "PPMR": "red",
+    "PR01": "red",
+    "PR00": "cherry",
+    "PN00": "quicksilver",
+    "PN01": "stealth-grey",
+}
+# `color` / `exterior_color` words (`PearlWhite`, `DeepBlue`…) → the same paint names.
+_PAINT_WORDS = {
+    "pearlwhite": "pearl-white",
+    "white": "white",
+    "solidwhite": "white",
+    "solidblack": "black",
+    "black": "black",
+    "obsidianblack": "black",
+    "midnightsilver": "midnight-silver",
+    "silver": "silver",
+    "silvermetallic": "silver",
+    "deepblue": "deep-blue",
+    "blue": "deep-blue",
+    "redmulticoat": "red",
+    "red": "red",
+    "ultrared": "red",
+    "midnightcherryred": "cherry",
+    "quicksilver": "quicksilver",
+    "quicksilvergrey": "quicksilver",
+    "stealthgrey": "stealth-grey",
+    "grey": "stealth-grey",
+}
 
 
 def model_from_vin(vin: str) -> str | None:
@@ -48,14 +85,25 @@ def year_from_vin(vin: str) -> int | None:
     return 2010 + _YEAR_CODES.index(vin[9])
 
 
+def paint_of(option_codes: str | None, colour: str | None) -> str | None:
+    """The car's paint from its option codes or its colour word, when Tesla says it (often it does not)."""
+    for code in (option_codes or "").split(","):
+        paint = _PAINT_CODES.get(code.strip().lstrip("$").upper())
+        if paint:
+            return paint
+    return _PAINT_WORDS.get(re.sub(r"[^a-z]", "", (colour or "").lower()))
+
+
 def to_summary(vehicle: TeslaVehicle) -> VehicleSummary:
     model = model_from_vin(vehicle.vin)
+    paint = paint_of(vehicle.option_codes, vehicle.color)
+    hint = model.lower().replace(" ", "-") if model else None
     return VehicleSummary(
         vin=vehicle.vin,
         display_name=vehicle.display_name,
         model=model,
         year=year_from_vin(vehicle.vin),
-        image_hint=model.lower().replace(" ", "-") if model else None,
+        image_hint=f"{hint}/{paint}" if hint and paint else hint,
         online_state=_STATES.get((vehicle.state or "").lower(), "unknown"),
         access=vehicle.access_type,
     )

@@ -32,6 +32,7 @@ class TeslaVehicle(_Tolerant):
     access_type: str | None = None
     in_service: bool | None = None
     option_codes: str | None = None
+    color: str | None = None
     granular_access: dict[str, Any] | None = None
 
 
