@@ -486,3 +486,23 @@ class TestPrivacy:
         assert 'cp_session=""' in deleted.headers["set-cookie"] or "cp_session=;" in deleted.headers["set-cookie"]
         assert await db.scalar(select(Account).where(Account.email == "alice@example.com")) is None
         assert (await get_page(client, "/logbook")).status_code == 303
+
+
+class TestWithSignInOff:
+    """Development with `logbook_auth.enabled=false`: the pages act as the one local driver, as the API does."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"logbook": {"assembly_debounce_seconds": 0}, "logbook_auth": {"enabled": False}}
+
+    async def test_the_pages_open_without_signing_in_and_say_why(self, client: httpx.AsyncClient) -> None:
+        sign_in = await get_page(client, "/logbook/sign-in")
+        assert sign_in.status_code == 200
+        assert "Sign-in is switched off" in sign_in.text
+        assert "Sign in with Google" not in sign_in.text
+
+        car_id = await add_car(client)
+        listed = await client.get("/api/v1/logbook/cars")
+        assert listed.status_code == 200
+        assert [car["id"] for car in listed.json()["cars"]] == [car_id]  # the API's local driver is the same
+        assert (await get_page(client, f"/logbook?day={DAY}")).status_code == 200

@@ -48,7 +48,7 @@
           }
         });
         if (bounds.isValid()) {
-          map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+          map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16, animate: false });
         }
         element.setAttribute("data-drawn", "true");
       })
@@ -70,7 +70,7 @@
       bounds.extend(latlng);
     });
     if (bounds.isValid()) {
-      map.fitBounds(bounds.pad(0.3), { maxZoom: 16 });
+      map.fitBounds(bounds.pad(0.3), { maxZoom: 16, animate: false });
     } else {
       map.setView([60.17, 24.94], 11);
     }
