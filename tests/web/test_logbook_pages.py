@@ -7,7 +7,7 @@ import io
 import re
 import uuid
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -290,6 +290,37 @@ class TestTripPage:
         assert response.status_code == 303
         assert response.headers["location"] == f"/logbook?day={DAY}"
         assert "No trips on this day." in (await get_page(client, f"/logbook?day={DAY}")).text
+
+
+class TestMerging:
+    async def test_two_neighbouring_trips_are_merged_from_the_trip_page(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        await signed_in(app, client)
+        car_id = await add_car(client)
+        _, token = await new_token(client, car_id)
+        phone = Phone(client, token)
+        await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=400)))
+        await phone.trip(drive(BASE + timedelta(minutes=20), sample(list(reversed(HELSINKI_ROUTE)), every_m=400)))
+        day = await get_page(client, f"/logbook?day={DAY}")
+        first, second = re.findall(r'href="/logbook/trips/([0-9a-f-]{36})"', day.text)
+        page = await get_page(client, f"/logbook/trips/{first}")
+        assert "Merge with the next trip (9:50" in page.text
+        assert "Merge with the trip before" not in page.text
+
+        merged = await post_form(
+            client, f"/logbook/trips/{first}/merge", {"with_trip": second}, from_page=f"/logbook/trips/{first}"
+        )
+
+        assert merged.status_code == 303
+        assert merged.headers["location"] == f"/logbook/trips/{first}"
+        day = await get_page(client, f"/logbook?day={DAY}")
+        assert re.findall(r'href="/logbook/trips/([0-9a-f-]{36})"', day.text) == [first]
+        refused = await post_form(
+            client, f"/logbook/trips/{first}/merge", {"with_trip": first}, from_page=f"/logbook/trips/{first}"
+        )
+        assert refused.status_code == 409
+        assert "These trips cannot be merged" in refused.text
 
 
 class TestCarsAndTokens:

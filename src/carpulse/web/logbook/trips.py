@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from carpulse.database import SessionDep
+from carpulse.models import TripState
 from carpulse.state import get_state
-from carpulse.trip.errors import TripNotFound
+from carpulse.trip.errors import TripLocked, TripNotFound, TripsNotAdjacent, TripStillOpen
 from carpulse.trip.schemas import TRIP_PURPOSES, TotalsRow, TripRead, TripUpdate
 from carpulse.trip.service import shape, trips
 from carpulse.web.csrf import verify_csrf
@@ -28,6 +29,8 @@ _ZONE_SLACK = timedelta(hours=14)
 # A day holds at most this many trips on its page (a delivery driver's busiest day is far below).
 _DAY_LIMIT = 200
 _BACK_TO_LOGBOOK = ("web.logbook.back", "/logbook")
+# Where a trip's neighbours (of the same car) are looked for.
+_NEIGHBOUR_WINDOW = timedelta(days=3)
 
 
 def _not_found() -> PageError:
@@ -162,13 +165,45 @@ async def trip_gpx(db: SessionDep, account: PageDriver, trip_id: str) -> Respons
     )
 
 
+async def _neighbours(db: SessionDep, account: PageDriver, trip: TripRead) -> tuple[TripRead | None, TripRead | None]:
+    """The same car's trips just before and after this one (what a merge may fold together)."""
+    if trip.start.at is None:
+        return None, None
+    page = await trips.page(
+        db,
+        account,
+        car_id=trip.car_id,
+        start=trip.start.at - _NEIGHBOUR_WINDOW,
+        end=trip.start.at + _NEIGHBOUR_WINDOW,
+        cursor=None,
+        limit=_DAY_LIMIT,
+    )
+    ordered = sorted(page.trips, key=lambda t: (t.start.at or trip.start.at, t.id.int))
+    ids = [t.id for t in ordered]
+    if trip.id not in ids:
+        return None, None
+    index = ids.index(trip.id)
+    before = ordered[index - 1] if index > 0 else None
+    after = ordered[index + 1] if index + 1 < len(ordered) else None
+    return before, after
+
+
+def _mergeable(trip: TripRead, other: TripRead | None) -> TripRead | None:
+    if other is None or trip.locked or other.locked or TripState.open in (trip.state, other.state):
+        return None
+    return other
+
+
 @router.get("/logbook/trips/{trip_id}")
 async def trip_page(request: Request, db: SessionDep, account: PageDriver, trip_id: str) -> Response:
     trip = await _trip(db, account, trip_id)
+    before, after = await _neighbours(db, account, trip)
     return render_page(
         request,
         "pages/logbook/trip.html",
         trip=trip,
+        merge_before=_mergeable(trip, before),
+        merge_after=_mergeable(trip, after),
         day=_local_day(trip),
         lfmt=LogbookFormat(page_locale(request)),
         purposes=TRIP_PURPOSES,
@@ -199,6 +234,8 @@ async def set_purpose(
             status_code=422,
             day=_local_day(trip),
             lfmt=LogbookFormat(page_locale(request)),
+            merge_before=None,
+            merge_after=None,
             **context,
         )
     updated = shape(await trips.update(db, account, trip.id, body, get_state(request).clock.now()))
@@ -207,6 +244,24 @@ async def set_purpose(
             request, "pages/logbook/_purpose.html", trip=updated, purposes=TRIP_PURPOSES, saved=True, error=None
         )
     return redirect(request, f"/logbook/trips/{trip.id}")
+
+
+@router.post("/logbook/trips/{trip_id}/merge", dependencies=[Depends(verify_csrf)])
+async def merge_trips(
+    request: Request,
+    db: SessionDep,
+    account: PageDriver,
+    trip_id: str,
+    with_trip: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    trip = await _trip(db, account, trip_id)
+    other = await _trip(db, account, with_trip)
+    back = ("web.logbook.trip.back", f"/logbook/trips/{trip.id}")
+    try:
+        merged = await trips.merge(db, get_state(request), account, trip.id, other.id)
+    except (TripsNotAdjacent, TripLocked, TripStillOpen) as exc:
+        raise PageError(409, "web.logbook.trip.merge_refused", action=back) from exc
+    return redirect(request, f"/logbook/trips/{merged.id}")
 
 
 @router.post("/logbook/trips/{trip_id}/delete", dependencies=[Depends(verify_csrf)])
