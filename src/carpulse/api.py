@@ -39,6 +39,7 @@ from carpulse.usage.endpoints import router as billing_router
 from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
 from carpulse.web.reports import router as web_reports_router
+from carpulse.web.logbook import logbook_router as web_logbook_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -115,6 +116,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     # Pages before the API's routes: `/` is the landing page for a browser (the service's JSON otherwise).
     root.include_router(web_home_router)
     root.include_router(web_reports_router)
+    root.include_router(web_logbook_router())
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)

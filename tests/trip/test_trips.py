@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import gpxpy
@@ -216,3 +217,47 @@ class TestFixing:
             f"/api/v1/logbook/trips/{trip['id']}/split", json={"at": events[2]["timestamp"]}, headers=headers
         )
         assert split.status_code == 409
+
+
+class TestPurpose:
+    async def test_the_purpose_changes_and_is_recorded_as_an_edit(
+        self, app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        headers, _, phone = await driver_with_car(app, client)
+        await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=500)))
+        [trip] = await trips_of(client, headers)
+        assert trip["purpose"] == "unclassified"
+
+        response = await client.patch(
+            f"/api/v1/logbook/trips/{trip['id']}", json={"purpose": "business"}, headers=headers
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["purpose"] == "business"
+        [again] = await trips_of(client, headers)
+        assert again["purpose"] == "business"
+        edits = (await db.scalars(select(TripChange).where(TripChange.trip_id == uuid.UUID(again["id"])))).all()
+        assert [(e.kind.value, e.before["purpose"], e.after["purpose"]) for e in edits if e.before and e.after] == [
+            ("edited", "unclassified", "business")
+        ]
+
+    async def test_an_unknown_purpose_or_field_is_refused(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        headers, _, phone = await driver_with_car(app, client)
+        await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=500)))
+        [trip] = await trips_of(client, headers)
+
+        for body in ({"purpose": "holiday"}, {"note": "x"}):
+            response = await client.patch(f"/api/v1/logbook/trips/{trip['id']}", json=body, headers=headers)
+            assert response.status_code == 422, body
+        assert (await trips_of(client, headers))[0]["purpose"] == "unclassified"
+
+    async def test_another_drivers_trip_is_not_found(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        headers, _, phone = await driver_with_car(app, client)
+        await phone.trip(drive(BASE, sample(HELSINKI_ROUTE, every_m=500)))
+        [trip] = await trips_of(client, headers)
+        bob = await driver(app, "bob@example.com")
+
+        response = await client.patch(f"/api/v1/logbook/trips/{trip['id']}", json={"purpose": "private"}, headers=bob)
+
+        assert response.status_code == 404
+        assert (await trips_of(client, headers))[0]["purpose"] == "unclassified"

@@ -24,9 +24,8 @@ from carpulse.car.schemas import (
     WebhookTokenCreated,
     WebhookTokenList,
     WebhookTokenRead,
-    WebhookUrls,
 )
-from carpulse.car.service import cars, webhook_tokens
+from carpulse.car.service import cars, webhook_tokens, webhook_urls
 from carpulse.database import SessionDep
 from carpulse.errors import ValidationFailed, problem_responses
 from carpulse.state import get_state
@@ -127,12 +126,11 @@ async def create_webhook_token(
     name = body.name if body is not None else WebhookTokenCreate().name
     row, token = await webhook_tokens.create(db, state.settings, driver, car, name, state.clock)
     response.headers["Cache-Control"] = "no-store"
-    base = f"{state.settings.base_url}/webhook"
     return WebhookTokenCreated.model_validate(
         {
             **WebhookTokenRead.model_validate(row).model_dump(),
             "token": token,
-            "urls": WebhookUrls(start=f"{base}/start/{token}", ping=f"{base}/ping/{token}", end=f"{base}/end/{token}"),
+            "urls": webhook_urls(state.settings, token),
         }
     )
 

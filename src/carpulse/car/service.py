@@ -31,7 +31,7 @@ from carpulse.car.errors import (
     WebhookTokenNotFound,
 )
 from carpulse.car.repository import CarRepository, WebhookTokenRepository
-from carpulse.car.schemas import CarCreate, CarDriverRead, CarRead, CarUpdate
+from carpulse.car.schemas import CarCreate, CarDriverRead, CarRead, CarUpdate, WebhookUrls
 from carpulse.config import Settings
 from carpulse.kit.clock import Clock
 from carpulse.kit.logs import get_logger
@@ -171,6 +171,12 @@ class CarService:
             created_at=car.created_at,
             updated_at=car.updated_at,
         )
+
+
+def webhook_urls(settings: Settings, token: str) -> WebhookUrls:
+    """The three URLs a phone calls with `token` as their last segment (for Shortcuts without headers)."""
+    base = f"{settings.base_url}/webhook"
+    return WebhookUrls(start=f"{base}/start/{token}", ping=f"{base}/ping/{token}", end=f"{base}/end/{token}")
 
 
 class WebhookTokenService:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -63,6 +64,10 @@ AUTH_PATH = "/api/v1/logbook/auth"
 SESSION_COOKIE = "carpulse_driver_session"
 # The browser that starts a web sign-in keeps this secret; its callback must bring it back (login CSRF).
 BINDING_COOKIE = "carpulse_google_sign_in"
+# Set beside the binding when the web app's sign-in page started the flow: its failures go back to that page.
+PAGE_MARKER_COOKIE = "carpulse_google_sign_in_page"
+# The web app's driver sign-in page; a page sign-in ends at `…/complete?ticket=…`.
+PAGE_SIGN_IN_PATH = "/logbook/sign-in"
 
 router = APIRouter(prefix="/logbook", tags=[LOGBOOK_TAG])
 
@@ -90,23 +95,27 @@ def _no_store(response: Response) -> None:
     response.headers["Cache-Control"] = "no-store"
 
 
-async def _start(request: Request, response: Response, redirect_to: str | None) -> InitiateResponse:
+async def start_sign_in(
+    request: Request, response: Response, redirect_to: str | None, *, page: bool = False
+) -> InitiateResponse:
+    """Google's consent URL for a browser sign-in, with the browser's binding cookie set on `response`.
+
+    `page`: started by the web app's sign-in page, which gets the sign-in (and its failures) back.
+    """
     state = get_state(request)
     presented = request.cookies.get(BINDING_COOKIE)
     binding = presented if presented and 40 <= len(presented) <= 64 else secrets.token_urlsafe(32)
     started = await driver.initiate(
-        SignInStateRepository(state.ephemeral), state.google, state.settings, redirect_to, binding
+        SignInStateRepository(state.ephemeral), state.google, state.settings, redirect_to, binding, page=page
     )
+    ttl = state.settings.logbook_auth.state_ttl_seconds
     # Lax: Google's redirect back to the callback is a top-level GET from another site.
-    response.set_cookie(
-        BINDING_COOKIE,
-        binding,
-        max_age=state.settings.logbook_auth.state_ttl_seconds,
-        path=f"{AUTH_PATH}/google",
-        secure=_secure(state),
-        httponly=True,
-        samesite="lax",
-    )
+    cookie = {"path": f"{AUTH_PATH}/google", "secure": _secure(state), "httponly": True, "samesite": "lax"}
+    response.set_cookie(BINDING_COOKIE, binding, max_age=ttl, **cookie)  # type: ignore[arg-type]
+    if page:
+        response.set_cookie(PAGE_MARKER_COOKIE, "1", max_age=ttl, **cookie)  # type: ignore[arg-type]
+    else:
+        response.delete_cookie(PAGE_MARKER_COOKIE, path=f"{AUTH_PATH}/google")
     return started
 
 
@@ -118,7 +127,7 @@ async def _start(request: Request, response: Response, redirect_to: str | None) 
     summary="Start signing in with Google in a browser (authorization code, PKCE, state and nonce)",
 )
 async def initiate(request: Request, response: Response, body: InitiateRequest | None = None) -> InitiateResponse:
-    return await _start(request, response, body.redirect_to if body else None)
+    return await start_sign_in(request, response, body.redirect_to if body else None)
 
 
 @router.get(
@@ -141,7 +150,7 @@ async def start(
         loc: list[str | int] = ["query", "redirect_to"]
         raise ValidationFailed(str(exc), errors=[{"loc": loc, "message": str(exc), "type": "value_error"}]) from exc
     redirect = RedirectResponse("/", status_code=303)
-    started = await _start(request, redirect, path)
+    started = await start_sign_in(request, redirect, path)
     redirect.headers["location"] = started.authorization_url
     return redirect
 
@@ -214,10 +223,21 @@ async def callback(
             raise
         # A browser gets a page; what the refused sign-in may have written is undone first.
         await db.rollback()
+        if request.cookies.get(PAGE_MARKER_COOKIE):
+            # The web app's sign-in page explains the refusal in the reader's language.
+            refused = RedirectResponse(f"{PAGE_SIGN_IN_PATH}?{urlencode({'error': exc.slug})}", status_code=303)
+            refused.delete_cookie(BINDING_COOKIE, path=f"{AUTH_PATH}/google")
+            refused.delete_cookie(PAGE_MARKER_COOKIE, path=f"{AUTH_PATH}/google")
+            _no_store(refused)
+            return refused
         return _error_page(exc)
     answer: Response
     if _wants_json(request):
         answer = JSONResponse(signed_in.tokens.model_dump(mode="json"))
+    elif signed_in.page:
+        ticket = await driver.hand_over(SignInStateRepository(app_state.ephemeral), signed_in)
+        answer = RedirectResponse(f"{PAGE_SIGN_IN_PATH}/complete?{urlencode({'ticket': ticket})}", status_code=303)
+        answer.delete_cookie(PAGE_MARKER_COOKIE, path=f"{AUTH_PATH}/google")
     else:
         answer = RedirectResponse(signed_in.redirect_to, status_code=303)
         _set_session(answer, app_state, signed_in.refresh_token)

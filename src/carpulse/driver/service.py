@@ -44,6 +44,8 @@ log = get_logger("carpulse.driver")
 GOOGLE = "google"
 # The one account every Logbook call acts as while sign-in is off (development only).
 LOCAL_DRIVER_USERNAME = "local:driver"
+HANDOFF_PREFIX = "page-handoff:"
+HANDOFF_SECONDS = 60
 
 
 def email_allowed(email: str, entries: list[str]) -> bool:
@@ -71,6 +73,8 @@ class WebSignIn:
     tokens: DriverTokens
     refresh_token: str
     redirect_to: str
+    # Started by the web app's sign-in page: its session is the page cookie, not the refresh-token cookie.
+    page: bool = False
 
 
 class DriverService:
@@ -83,6 +87,8 @@ class DriverService:
         settings: Settings,
         redirect_to: str | None,
         binding: str,
+        *,
+        page: bool = False,
     ) -> InitiateResponse:
         """Keep a state (bound to the browser's `binding`), a PKCE verifier and a nonce; answer Google's URL."""
         state = secrets.token_urlsafe(32)
@@ -94,6 +100,7 @@ class DriverService:
             "nonce": nonce,
             "redirect_to": redirect_to,
             "binding": _binding_digest(binding),
+            "page": page,
         }
         await states.put(state, record, ttl)
         url = await google.authorization_url(state, pkce_challenge(verifier), nonce)
@@ -128,7 +135,26 @@ class DriverService:
         claims = await google.verify_id_token(answer.id_token, nonce=str(pending["nonce"]))
         account = await self._admit(db, settings, clock, claims, method="web")
         tokens, refresh_token = await self._issue(db, settings, clock, account, uuid.uuid4())
-        return WebSignIn(tokens, refresh_token, pending.get("redirect_to") or "/")
+        return WebSignIn(tokens, refresh_token, pending.get("redirect_to") or "/", page=bool(pending.get("page")))
+
+    async def hand_over(self, states: SignInStateRepository, signed_in: WebSignIn) -> str:
+        """A one-time ticket (a minute) the web app's page trades for the access token of a finished sign-in:
+        the token itself never travels in a URL."""
+        ticket = secrets.token_urlsafe(32)
+        record = {
+            "access_token": signed_in.tokens.access_token,
+            "expires_in": signed_in.tokens.expires_in,
+            "redirect_to": signed_in.redirect_to,
+        }
+        await states.put(HANDOFF_PREFIX + ticket, record, HANDOFF_SECONDS)
+        return ticket
+
+    async def take_handoff(self, states: SignInStateRepository, ticket: str) -> tuple[str, int, str] | None:
+        """The (access token, lifetime, where next) a ticket stands for; None once used or expired."""
+        record = await states.take(HANDOFF_PREFIX + ticket)
+        if record is None:
+            return None
+        return str(record["access_token"]), int(record["expires_in"]), str(record.get("redirect_to") or "/")
 
     # --- phones and watches -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from carpulse.trip.schemas import (
     TripPair,
     TripRead,
     TripSplit,
+    TripUpdate,
     WebhookAccepted,
     WebhookEvent,
 )
@@ -214,6 +215,18 @@ async def trip_gpx(db: SessionDep, driver: DriverAccount, trip_id: uuid.UUID) ->
 )
 async def read_trip(db: SessionDep, driver: DriverAccount, trip_id: uuid.UUID) -> TripRead:
     return shape(await trips.get(db, driver, trip_id))
+
+
+@router.patch(
+    "/{trip_id}",
+    response_model=TripRead,
+    responses=problem_responses(*_DRIVER, TripNotFound, TripLocked, ValidationFailed),
+    summary="Change a trip's purpose (recorded as an edit in its change history)",
+)
+async def update_trip(
+    request: Request, db: SessionDep, driver: DriverAccount, trip_id: uuid.UUID, body: TripUpdate
+) -> TripRead:
+    return shape(await trips.update(db, driver, trip_id, body, get_state(request).clock.now()))
 
 
 @router.post(

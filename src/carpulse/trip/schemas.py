@@ -93,7 +93,7 @@ class TripRead(BaseModel):
     distance_estimated: bool = Field(description="true when the distance is an offline estimate")
     duration_s: int | None
     fix_count: int
-    purpose: str
+    purpose: str = Field(description="unclassified, business, commute or private")
     locked: bool
     thinned: bool = Field(description="its track was reduced to its ends after the retention period")
 
@@ -135,6 +135,19 @@ class TripSplit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at: AwareDatetime = Field(description="fixes from this instant on form the second trip")
+
+
+# What a trip was for; the tax logbook (its own issue) reads `business` and `commute` apart from `private`.
+TripPurpose = Literal["unclassified", "business", "commute", "private"]
+TRIP_PURPOSES: tuple[TripPurpose, ...] = ("unclassified", "business", "commute", "private")
+
+
+class TripUpdate(BaseModel):
+    """Only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: TripPurpose | None = Field(default=None, description="what the trip was for")
 
 
 class TripPair(BaseModel):

@@ -33,6 +33,7 @@ from carpulse.trip.schemas import (
     TripEndpoint,
     TripPage,
     TripRead,
+    TripUpdate,
     feature_properties,
 )
 
@@ -321,6 +322,23 @@ class TripService:
         db.add(change(trip, driver, TripChangeKind.deleted, now, before=before))
         await db.flush()
         log.info("trip.deleted", trip_id=str(trip.id))
+
+    async def update(
+        self, db: AsyncSession, driver: Account, trip_id: uuid.UUID, body: TripUpdate, now: datetime
+    ) -> Trip:
+        """Change what the driver may say about a trip (its purpose); recorded as an edit when it changes."""
+        trip = await self.get(db, driver, trip_id, for_update=True)
+        if body.purpose is None or body.purpose == trip.purpose:
+            return trip
+        if trip.locked_at is not None:
+            raise TripLocked("This trip is locked in the tax logbook.")
+        before = snapshot(trip)
+        trip.purpose = body.purpose
+        await db.flush()
+        db.add(change(trip, driver, TripChangeKind.edited, now, before=before, after=snapshot(trip)))
+        await db.flush()
+        log.info("trip.edited", trip_id=str(trip.id), purpose=trip.purpose)
+        return trip
 
     def _editable(self, trip: Trip) -> None:
         if trip.locked_at is not None:
