@@ -97,6 +97,9 @@ def test_data_api_sign_up_to_first_call(browser_page: BrowserPage, live_server: 
     page.get_by_label("Your API key").fill(secret)
     page.get_by_role("button", name="5YJ3E1EB5LF000001").click()
     expect(page.locator("#try-url")).to_have_text("/api/v1/vehicle/static/5YJ3E1EB5LF000001")
+    expect(page.locator("#try-curl")).to_have_text(
+        f'curl -H "X-API-Key: $CARPULSE_KEY" "{live_server.base_url}/api/v1/vehicle/static/5YJ3E1EB5LF000001"'
+    )
     page.get_by_role("button", name="Send the request").click()
     expect(page.get_by_test_id("try-status")).to_have_text(re.compile(r"^200"))
     expect(page.locator("#try-headers")).to_contain_text("RateLimit-Remaining")

@@ -34,6 +34,7 @@
     var inputLabel = document.getElementById("try-input-label");
     var inputError = document.getElementById("try-input-error");
     var urlView = document.getElementById("try-url");
+    var curlView = document.getElementById("try-curl");
     var send = document.getElementById("try-send");
     var placeholder = document.getElementById("try-placeholder");
     var output = document.getElementById("try-output");
@@ -65,6 +66,13 @@
       return path.replace("{" + kind + "}", encodeURIComponent(value));
     }
 
+    function showUrl() {
+      var target = url();
+      urlView.textContent = target;
+      // The key stays out of the command: it names a variable the reader sets themselves.
+      curlView.textContent = 'curl -H "X-API-Key: $CARPULSE_KEY" "' + window.location.origin + target + '"';
+    }
+
     function showError(element, field, message) {
       element.textContent = message;
       element.hidden = !message;
@@ -88,13 +96,13 @@
         currentKind = kind;
       }
       inputField.hidden = !kind;
-      urlView.textContent = url();
+      showUrl();
     }
 
     call.addEventListener("change", refresh);
     input.addEventListener("input", function () {
       showError(inputError, input, "");
-      urlView.textContent = url();
+      showUrl();
     });
     keyInput.addEventListener("input", function () {
       showError(keyError, keyInput, "");
@@ -113,7 +121,7 @@
           refresh();
         }
         input.value = button.getAttribute("data-example");
-        urlView.textContent = url();
+        showUrl();
         input.focus();
       });
     });
