@@ -37,6 +37,7 @@ migrate: install ## apply database migrations
 	$(RUN) carpulse migrate
 
 run: install migrate ## serve the API on http://localhost:$(PORT) with the embedded defaults
+	@echo "Car Pulse on http://localhost:$(PORT) — development mail (sign-up links) is kept at http://localhost:$(PORT)/_sandbox/mail"
 	$(RUN) carpulse serve --host $(HOST) --port $(PORT)
 
 check: install ## formatting, lint, types, import contracts

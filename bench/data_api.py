@@ -185,10 +185,12 @@ async def data_client(client: httpx.AsyncClient, admin: str, email: str, plan: s
 
     async def link() -> str | None:
         messages = (await client.get("/_sandbox/mail", params={"to": email})).json()["messages"]
-        found = [url for message in messages for url in message["links"] if "/auth/confirm" in url]
+        # The mail's link opens the web console's page; the token goes to the API's confirm endpoint here.
+        found = [url for message in messages for url in message["links"] if "/console/confirm?" in url]
         return found[0] if found else None
 
-    (await client.get(await _until(link, f"the confirmation mail to {email}"))).raise_for_status()
+    token = (await _until(link, f"the confirmation mail to {email}")).partition("?")[2]
+    (await client.get(f"/api/v1/auth/confirm?{token}")).raise_for_status()
     login = await client.post("/api/v1/auth/login/json", json={"username": email, "password": PASSWORD})
     login.raise_for_status()
     jwt = {"Authorization": f"Bearer {login.json()['access_token']}"}

@@ -36,6 +36,7 @@ from carpulse.trip.endpoints import router as trip_router
 from carpulse.trip.endpoints import webhook_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
+from carpulse.web.console.endpoints import router as web_console_router
 from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
 from carpulse.web.reports import router as web_reports_router
@@ -117,6 +118,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     root.include_router(web_home_router)
     root.include_router(web_reports_router)
     root.include_router(web_logbook_router())
+    root.include_router(web_console_router)
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)

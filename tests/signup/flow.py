@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from fastapi import FastAPI
 
+from carpulse.signup.service import CONFIRM_PAGE_PATH
+
 PASSWORD = "a long enough passphrase"
 
 
@@ -37,7 +39,7 @@ async def mailbox(app: FastAPI, client: httpx.AsyncClient, address: str) -> list
 
 
 def confirmation_link(message: dict[str, Any]) -> str:
-    links = [link for link in message["links"] if urlsplit(link).path == "/api/v1/auth/confirm"]
+    links = [link for link in message["links"] if urlsplit(link).path == CONFIRM_PAGE_PATH]
     assert len(links) == 1, message["links"]
     return links[0]
 

@@ -95,6 +95,13 @@ class ApiKeyService:
     async def of_account(self, db: AsyncSession, account: Account) -> list[ApiKey]:
         return await ApiKeyRepository(db).of_account(account.id)
 
+    async def owned(self, db: AsyncSession, account: Account, key_id: uuid.UUID) -> ApiKey:
+        """One of the caller's keys; another account's key id answers 404."""
+        row = await ApiKeyRepository(db).get_owned(account.id, key_id)
+        if row is None:
+            raise ApiKeyNotFound("You have no API key with this id.")
+        return row
+
     async def revoke(
         self,
         db: AsyncSession,
@@ -104,9 +111,7 @@ class ApiKeyService:
         cache: TTLCache[str, KeyHolder | None],
     ) -> ApiKey:
         """Revoke one of the caller's keys (again: no change); another account's key id answers 404."""
-        row = await ApiKeyRepository(db).get_owned(account.id, key_id)
-        if row is None:
-            raise ApiKeyNotFound("You have no API key with this id.")
+        row = await self.owned(db, account, key_id)
         if row.revoked_at is None:
             row.revoked_at = clock.now()
             await db.flush()

@@ -181,6 +181,14 @@ class PlanService:
         client = await DataClientRepository(db).ensure(account_id, (await plans.default()).id)
         return account, client
 
+    async def of_client(self, db: AsyncSession, account_id: uuid.UUID, today: date) -> tuple[PlanRead, DataClient]:
+        """The client's plan as it reads today, and its standing row (suspension and its reason)."""
+        _, client = await self._client(db, account_id)
+        plan = await db.get(Plan, client.plan_id)
+        if plan is None:
+            raise RuntimeError(f"data client {account_id} is on a plan that does not exist")
+        return await self.read(db, plan, today), client
+
     async def _client_read(self, db: AsyncSession, account: Account, client: DataClient) -> DataClientRead:
         plan = await db.get(Plan, client.plan_id)
         return DataClientRead(

@@ -37,6 +37,10 @@ log = get_logger("carpulse.signup")
 CONFIRM_PATH = "/api/v1/auth/confirm"
 RESEND_PATH = "/api/v1/auth/confirm/resend"
 LOGIN_PATH = "/api/v1/auth/login"
+# Where the mail's links go: the web console's pages (a person opens the mail); scripts use the API paths.
+CONFIRM_PAGE_PATH = "/console/confirm"
+RESEND_PAGE_PATH = "/console/resend"
+LOGIN_PAGE_PATH = "/login"
 
 # Runs in the registration's transaction with the new (unconfirmed) account: e.g. its plan.
 AccountHook = Callable[[AsyncSession, Account], Awaitable[None]]
@@ -144,9 +148,14 @@ class SignupService:
         token = secrets.token_urlsafe(32)
         await EmailConfirmationRepository(db).add(account.id, token_hash(token), now, now + timedelta(seconds=ttl))
         base = state.settings.base_url
-        link = f"{base}{CONFIRM_PATH}?{urlencode({'token': token})}"
+        link = f"{base}{CONFIRM_PAGE_PATH}?{urlencode({'token': token})}"
         letter = letters.confirmation(
-            account.company_name or account.username, link, _lifetime(ttl), base + RESEND_PATH
+            account.company_name or account.username,
+            link,
+            _lifetime(ttl),
+            resend_page=base + RESEND_PAGE_PATH,
+            confirm_api=base + CONFIRM_PATH,
+            resend_api=base + RESEND_PATH,
         )
         await self._send(db, account, letter, "signup.confirmation", now)
 
@@ -154,8 +163,9 @@ class SignupService:
         base = state.settings.base_url
         letter = letters.already_registered(
             account.email_confirmed_at is not None or account.role is not AccountRole.api_client,
-            base + LOGIN_PATH,
-            base + RESEND_PATH,
+            base + LOGIN_PAGE_PATH,
+            resend_page=base + RESEND_PAGE_PATH,
+            resend_api=base + RESEND_PATH,
         )
         await self._send(db, account, letter, "signup.address_taken", now)
 

@@ -1,0 +1,1 @@
+"""The Data API console for businesses: sign-up, keys, plan and quota, usage, invoices, try-it."""
