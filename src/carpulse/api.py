@@ -39,8 +39,8 @@ from carpulse.usage.endpoints import router as billing_router
 from carpulse.web.console.endpoints import router as web_console_router
 from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
-from carpulse.web.reports import router as web_reports_router
 from carpulse.web.logbook import logbook_router as web_logbook_router
+from carpulse.web.reports import router as web_reports_router
 
 API_V1_PREFIX = "/api/v1"
 
