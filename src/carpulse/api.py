@@ -38,6 +38,7 @@ from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
 from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
+from carpulse.web.orders.endpoints import router as web_order_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -113,6 +114,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     root = APIRouter()
     # Pages before the API's routes: `/` is the landing page for a browser (the service's JSON otherwise).
     root.include_router(web_home_router)
+    root.include_router(web_order_router)
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)
