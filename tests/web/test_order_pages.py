@@ -16,6 +16,7 @@ from carpulse.kit.i18n import format_money
 from carpulse.report.pipeline import RENDER_JOB
 from carpulse.report.service import reports
 from carpulse.web.orders.endpoints import REPORT_CSP
+from tests.connect.flow import sandbox_fake
 from tests.kit.test_i18n import raw_message_ids
 from tests.payment.flow import act_on_hosted_page, checkout, order, settle
 from tests.report.flow import REPORTS_ON, paid_order, reports_of, settle_reports
@@ -463,3 +464,34 @@ class TestFailures:
         done = await page(committed_client, base)
         assert statuses(done.text) == {task_id: "complete"}
         assert "Delivered with what the car gave" in done.text
+
+
+class TestVendorOutage:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        # One try, no reuse of the car's data: a language asked for reads the car again, and Tesla fails.
+        return REPORTS_ON | {
+            "report": {"start_on_payment": True, "max_attempts": 1, "snapshot_max_age_seconds": 0},
+            "tesla": {"max_retries": 0},
+        }
+
+    async def test_a_report_the_vendor_failed_says_so_and_what_to_do(
+        self, committed_client: httpx.AsyncClient, committed_app: FastAPI
+    ) -> None:
+        intent = await paid_order(committed_client, committed_app, package="basic")
+        base = f"/orders/{intent['order_id']}"
+        vin = (await reports_of(committed_client, intent["order_id"]))["vehicles"][0]["vin"]
+        sandbox_fake(committed_app).set_fault("solo", error_rate=1.0)
+
+        asked = await post_form(committed_client, f"{base}/reports", {"vin": vin, "locale": "sv"}, from_page=base)
+        await settle_reports(committed_app)
+
+        assert asked.status_code == 303
+        shown = await page(committed_client, base)
+        listing = await reports_of(committed_client, intent["order_id"])
+        assert statuses(shown.text) == api_statuses(listing)
+        assert sorted(statuses(shown.text).values()) == ["complete", "failed"]
+        assert "The car maker’s service did not answer in time" in shown.text
+        assert "ask for this language again below" in shown.text
+        assert "Delivered" in shown.text  # the paid-for report was delivered: the order stays fulfilled
+        assert 'hx-trigger="every' not in shown.text

@@ -63,16 +63,8 @@ PHOTO_ERRORS: dict[type[CarPulseError], str] = {
 }
 
 
-def _file(request: Request, content: bytes, media_type: str, filename: str, *, inline: bool = False) -> Response:
-    disposition = content_disposition(filename)
-    if inline:
-        disposition = disposition.replace("attachment", "inline", 1)
-    response = Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
-    response.headers["cache-control"] = "private, no-store"
-    return response
-
-
 def _download(download: Download) -> Response:
+    """A file as the API serves it: its safe name as an attachment, never cached on the way."""
     headers = {"Content-Disposition": content_disposition(download.file_name), "Cache-Control": "private, no-store"}
     if isinstance(download.content, bytes):
         return Response(download.content, media_type=download.media_type, headers=headers)
@@ -145,7 +137,7 @@ async def report_pdf(request: Request, order_id: OrderId, task_id: TaskId, db: S
     data = await state.storage.get(report.pdf_key) if report is not None and report.pdf_key else None
     if task.download_url is None or data is None:
         raise PageError(404, "web.order.report.not_ready", action=("web.order.action.back", f"/orders/{order_id}"))
-    return _file(request, data, "application/pdf", f"carpulse-{task.vin}-{task.locale}-{task.package}.pdf")
+    return _download(Download(f"carpulse-{task.vin}-{task.locale}-{task.package}.pdf", "application/pdf", data))
 
 
 @router.post("/{order_id}/reports", dependencies=CSRF)
@@ -200,7 +192,7 @@ async def receipt_pdf(request: Request, order_id: OrderId, db: SessionDep) -> Re
         raise PageError(
             404, "web.order.receipt.none", action=("web.order.action.back", f"/orders/{order_id}")
         ) from None
-    return _file(request, await render_receipt_pdf(document), "application/pdf", f"receipt-{document.number}.pdf")
+    return _download(Download(f"receipt-{document.number}.pdf", "application/pdf", await render_receipt_pdf(document)))
 
 
 @router.get("/{order_id}/credit-note/pdf", dependencies=[Depends(limit_by_ip_and_owner("pdf", "order_id"))])
@@ -212,7 +204,8 @@ async def credit_note_pdf(request: Request, order_id: OrderId, db: SessionDep) -
         raise PageError(
             404, "web.order.credit_note.none", action=("web.order.action.back", f"/orders/{order_id}")
         ) from None
-    return _file(request, await render_credit_note_pdf(note), "application/pdf", f"credit-note-{note.number}.pdf")
+    pdf = await render_credit_note_pdf(note)
+    return _download(Download(f"credit-note-{note.number}.pdf", "application/pdf", pdf))
 
 
 # --- charging invoices ---
