@@ -85,7 +85,8 @@ class TestNineReportsLive:
         # The page showed the stages on their way, not only the end.
         assert seen - {"complete"}, seen
         assert set(tasks.evaluate_all("tasks => tasks.map(task => task.dataset.status)")) == {"complete"}
-        expect(page.get_by_text("9 of 9 reports ready")).to_be_visible()
+        expect(page.locator(".progress-summary")).to_contain_text("9 of 9 reports ready")
+        expect(page.locator("#progress-announce")).to_contain_text("9 of 9 reports ready")  # the live region
         expect(page.get_by_role("link", name="View the report")).to_have_count(9)
         assert page.locator("[hx-trigger]").count() == 0  # polling stopped
         assert axe_violations(page) == []

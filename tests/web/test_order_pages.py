@@ -155,6 +155,8 @@ class TestLiveProgress:
         assert set(statuses(after.text).values()) == {"complete"}
         assert "hx-trigger" not in after.text
         assert "3 of 3 reports ready" in after.text
+        # The summary also goes, out of band, to the page's live region (which stays, so it is announced once).
+        assert '<span id="progress-announce" hx-swap-oob="innerHTML">3 of 3 reports ready' in after.text
         assert after.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self'")
 
 

@@ -101,6 +101,7 @@ async def progress(request: Request, order_id: OrderId, db: SessionDep) -> Respo
         "pages/orders/progress.html",
         progress=await progress_of(db, state, order_id),
         order_id=order_id,
+        fragment=True,
     )
     return response
 
