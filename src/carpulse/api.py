@@ -41,6 +41,7 @@ from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
 from carpulse.web.logbook import logbook_router as web_logbook_router
 from carpulse.web.reports import router as web_reports_router
+from carpulse.web.orders.endpoints import router as web_order_router
 
 API_V1_PREFIX = "/api/v1"
 
@@ -119,6 +120,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     root.include_router(web_reports_router)
     root.include_router(web_logbook_router())
     root.include_router(web_console_router)
+    root.include_router(web_order_router)
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -77,18 +78,28 @@ def pytest_runtest_makereport(
 def live_server(tmp_path_factory: pytest.TempPathFactory, admin_password_hash: str) -> Iterator[LiveServer]:
     """`carpulse serve` with the embedded defaults (SQLite, in-process stores, the sandbox), as `make run` has it,
     and the suite's admin (`tests.conftest.ADMIN_USERNAME` / `ADMIN_PASSWORD`)."""
-    root = tmp_path_factory.mktemp("web-serve")
+    with serve(tmp_path_factory.mktemp("web-serve"), admin_password_hash) as server:
+        yield server
+
+
+@contextmanager
+def serve(root: Path, admin_password_hash: str, **settings: str) -> Iterator[LiveServer]:
+    """`carpulse serve` as `live_server` has it, with `settings` (`CARPULSE_…` variables) on top."""
     port = free_port()
-    env = os.environ | {
-        "CARPULSE_ENVIRONMENT": "test",
-        "CARPULSE_DATABASE__URL": f"sqlite+aiosqlite:///{root / 'carpulse.db'}",
-        "CARPULSE_STORAGE__URL": str(root / "storage"),
-        "CARPULSE_TESLA__PUBLIC_KEY_PATH": str(root / "keys" / "public.pem"),
-        "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(root / "keys" / "private.pem"),
-        "CARPULSE_LOG__LEVEL": "WARNING",
-        "CARPULSE_ADMIN__USERNAME": ADMIN_USERNAME,
-        "CARPULSE_ADMIN__PASSWORD_HASH": admin_password_hash,
-    }
+    env = (
+        os.environ
+        | {
+            "CARPULSE_ENVIRONMENT": "test",
+            "CARPULSE_DATABASE__URL": f"sqlite+aiosqlite:///{root / 'carpulse.db'}",
+            "CARPULSE_STORAGE__URL": str(root / "storage"),
+            "CARPULSE_TESLA__PUBLIC_KEY_PATH": str(root / "keys" / "public.pem"),
+            "CARPULSE_TESLA__PRIVATE_KEY_PATH": str(root / "keys" / "private.pem"),
+            "CARPULSE_LOG__LEVEL": "WARNING",
+            "CARPULSE_ADMIN__USERNAME": ADMIN_USERNAME,
+            "CARPULSE_ADMIN__PASSWORD_HASH": admin_password_hash,
+        }
+        | settings
+    )
     env.pop("CARPULSE_REDIS__URL", None)
     command = [sys.executable, "-m", "carpulse.cli"]
     subprocess.run([*command, "migrate"], env=env, check=True, capture_output=True, cwd=root)

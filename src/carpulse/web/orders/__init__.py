@@ -1,0 +1,1 @@
+"""The order page: a paid order's live report progress, its reports, receipt, charging invoices and photos."""
