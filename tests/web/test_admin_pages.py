@@ -341,6 +341,10 @@ class TestOrders:
             )
             await db.commit()
         await sign_in_admin(client)
+        failing = await get_page(client, "/admin/orders?failed=1")
+        assert paid["reference"] in failing.text
+        overview = await get_page(client, "/admin")
+        assert "1 reports have failed." in overview.text
         page = await get_page(client, f"/admin/orders/{paid['order_id']}")
         assert "Tesla answered 503 five times" in page.text
         assert f'action="/admin/reports/{report_id}/rerun"' in page.text
@@ -352,6 +356,10 @@ class TestOrders:
         after = (
             await client.get(f"/api/v1/admin/orders/{paid['order_id']}/reports", headers=bearer(admin_token_committed))
         ).json()["reports"]
+        api_failing = await client.get(
+            "/api/v1/admin/orders", params={"failed_reports": "true"}, headers=bearer(admin_token_committed)
+        )
+        assert api_failing.json()["orders"] == []
         again = next(r for r in after if r["id"] == report_id)
         assert again["status"] in ("queued", "processing", "uploading", "complete")
         assert again["failure_reason"] is None

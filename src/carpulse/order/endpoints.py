@@ -169,8 +169,9 @@ async def admin_orders(
     provider: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    failed_reports: Annotated[bool, Query(description="only orders with a failed report (to re-run it)")] = False,
 ) -> AdminOrderList:
-    return await orders.admin_list(db, q, status, provider, limit, offset)
+    return await orders.admin_list(db, q, status, provider, limit, offset, failed_reports)
 
 
 @admin_router.get(

@@ -7,7 +7,15 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.models import Order, OrderStatus, OrderTransition, RedemptionState, VoucherRedemption
+from carpulse.models import (
+    Order,
+    OrderStatus,
+    OrderTransition,
+    RedemptionState,
+    Report,
+    ReportStatus,
+    VoucherRedemption,
+)
 
 
 class Move(NamedTuple):
@@ -25,11 +33,22 @@ class OrderRepository:
         return await self.session.get(Order, order_id)
 
     async def search(
-        self, query: str | None, status: OrderStatus | None, provider: str | None, limit: int, offset: int
+        self,
+        query: str | None,
+        status: OrderStatus | None,
+        provider: str | None,
+        limit: int,
+        offset: int,
+        failed_reports: bool = False,
     ) -> tuple[list[Order], int]:
         """Orders newest first, one page of them and how many match: `query` matches the start of the
-        order id, session id, provider payment id, payment reference or voucher code."""
+        order id, session id, provider payment id, payment reference or voucher code; `failed_reports`
+        keeps the orders with a failed report."""
         conditions: list[ColumnElement[bool]] = []
+        if failed_reports:
+            conditions.append(
+                select(Report.id).where(Report.order_id == Order.id, Report.status == ReportStatus.failed).exists()
+            )
         if query:
             conditions.append(
                 or_(

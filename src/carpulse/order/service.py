@@ -336,9 +336,12 @@ class OrderService:
         provider: str | None = None,
         limit: int = 25,
         offset: int = 0,
+        failed_reports: bool = False,
     ) -> AdminOrderList:
         """Every order (admin), newest first, filtered and one page at a time."""
-        rows, total = await OrderRepository(db).search((query or "").strip() or None, status, provider, limit, offset)
+        rows, total = await OrderRepository(db).search(
+            (query or "").strip() or None, status, provider, limit, offset, failed_reports
+        )
         return AdminOrderList(orders=[admin_order(row) for row in rows], total=total, limit=limit, offset=offset)
 
     async def admin_detail(self, db: AsyncSession, order_id: str) -> AdminOrderDetail:

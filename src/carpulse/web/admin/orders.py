@@ -37,13 +37,19 @@ async def order_list(
     status: Annotated[str, Query(max_length=24)] = "",
     provider: Annotated[str, Query(max_length=16)] = "",
     page: Annotated[int, Query(ge=1, le=40_000)] = 1,
+    failed: Annotated[str, Query(max_length=1)] = "",
 ) -> Response:
     chosen = OrderStatus(status) if status in OrderStatus.__members__ else None
     listing = await orders.admin_list(
-        db, q, chosen, provider if provider in PROVIDERS else None, PAGE_SIZE, (page - 1) * PAGE_SIZE
+        db, q, chosen, provider if provider in PROVIDERS else None, PAGE_SIZE, (page - 1) * PAGE_SIZE, failed == "1"
     )
     pages = max(1, -(-listing.total // PAGE_SIZE))
-    filters = {"q": q, "status": chosen.value if chosen else "", "provider": provider if provider in PROVIDERS else ""}
+    filters = {
+        "q": q,
+        "status": chosen.value if chosen else "",
+        "provider": provider if provider in PROVIDERS else "",
+        "failed": "1" if failed == "1" else "",
+    }
 
     def page_url(number: int) -> str:
         return "/admin/orders?" + urlencode({key: value for key, value in filters.items() if value} | {"page": number})
