@@ -3,7 +3,10 @@ Data API clients and plans, the reconciler's rounds; and the admin API endpoints
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,14 +14,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from carpulse import consumer
 from carpulse.consumer import reconcile_once
 from carpulse.models import Report, ReportStatus
 from carpulse.plan.service import standing_cache
+from carpulse.reconcile_run.service import KEPT_DAYS, reconcile_runs
+from carpulse.worker import Schedule
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.data_api.flow import data_client
 from tests.data_api.test_metering import STATIC
 from tests.payment.flow import act_on_hosted_page, checkout, settle
-from tests.report.flow import REPORTS_ON
+from tests.report.flow import REPORTS_ON, paid_order
 from tests.web.pages import HTML, get_page, post_form
 
 ADMIN_PAGES = ["/admin", "/admin/vouchers", "/admin/vouchers/new", "/admin/orders", "/admin/clients", "/admin/plans"]
@@ -258,13 +264,6 @@ class TestVoucherUses:
         assert (await client.get(path, headers=bearer(admin_token))).status_code == 404
 
 
-async def paid_order(app: FastAPI, client: httpx.AsyncClient, **options: Any) -> dict[str, Any]:
-    intent = await checkout(client, "stripe", **options)
-    await act_on_hosted_page(client, intent["redirect_url"], "pay")
-    await settle(app)
-    return intent
-
-
 class TestOrders:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:
@@ -274,7 +273,7 @@ class TestOrders:
         self, committed_app: FastAPI, committed_client: httpx.AsyncClient, admin_token_committed: str
     ) -> None:
         client = committed_client
-        paid = await paid_order(committed_app, client)
+        paid = await paid_order(client, committed_app, package="basic")
         pending = await checkout(client, "paypal", account="family", package="pro")
         await sign_in_admin(client)
 
@@ -303,7 +302,7 @@ class TestOrders:
         self, committed_app: FastAPI, committed_client: httpx.AsyncClient, admin_token_committed: str
     ) -> None:
         client = committed_client
-        paid = await paid_order(committed_app, client)
+        paid = await paid_order(client, committed_app, package="basic")
         await sign_in_admin(client)
 
         page = await get_page(client, f"/admin/orders/{paid['order_id']}")
@@ -327,7 +326,7 @@ class TestOrders:
         self, committed_app: FastAPI, committed_client: httpx.AsyncClient, admin_token_committed: str
     ) -> None:
         client = committed_client
-        paid = await paid_order(committed_app, client)
+        paid = await paid_order(client, committed_app, package="basic")
         state = committed_app.state.carpulse
         reports = (
             await client.get(f"/api/v1/admin/orders/{paid['order_id']}/reports", headers=bearer(admin_token_committed))
@@ -518,3 +517,41 @@ class TestReconciler:
             )
         ).json()
         assert only_found["runs"] == ([] if run["total_found"] == 0 else [run])
+
+    async def test_a_round_records_a_failing_sweep_and_old_rounds_are_forgotten(
+        self, app: FastAPI, client: httpx.AsyncClient, admin_token: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        state = app.state.carpulse
+
+        async def finds_two(_: object) -> int:
+            return 2
+
+        async def breaks(_: object) -> int:
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(
+            consumer,
+            "registered_schedules",
+            lambda: [Schedule("finds", finds_two, None), Schedule("breaks", breaks, None)],
+        )
+        async with state.sessionmaker() as db:
+            old = state.clock.now() - timedelta(days=KEPT_DAYS, minutes=1)
+            await reconcile_runs.record(db, old, old, {"finds": 1}, {})
+            await db.commit()
+
+        # The test's requests and the rounds share one database connection: let rounds run, then stop them, then read.
+        rounds = asyncio.create_task(consumer.reconcile_forever(state, 0.01, sweep_at_start=True))
+        await asyncio.sleep(0.3)
+        rounds.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rounds
+        body = (await client.get("/api/v1/admin/reconcile-runs", headers=bearer(admin_token))).json()
+
+        latest = body["runs"][0]
+        assert latest["found"] == {"finds": 2}
+        assert latest["failed"] == {"breaks": "RuntimeError: the database went away"}
+        assert latest["total_found"] == 2
+        assert all(run["started_at"] > old.isoformat() for run in body["runs"])  # the old round is gone
+        await sign_in_admin(client)
+        page = await get_page(client, "/admin/reconciler?found=1")
+        assert "the database went away" in page.text
