@@ -273,6 +273,7 @@ async def app(
 
 # Tables that payment tests fill with committed rows, children first.
 _COMMITTED_TABLES = (
+    "reconcile_run",
     "report",
     "vehicle_snapshot",
     "observation",

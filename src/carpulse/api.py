@@ -20,6 +20,7 @@ from carpulse.driver.endpoints import router as driver_router
 from carpulse.file.endpoints import router as file_router
 from carpulse.health.endpoints import router as health_router
 from carpulse.logbook.endpoints import router as logbook_router
+from carpulse.order.endpoints import admin_router as order_admin_router
 from carpulse.order.endpoints import orders_router
 from carpulse.order.endpoints import router as checkout_router
 from carpulse.partner_key.endpoints import router as partner_key_router
@@ -29,6 +30,8 @@ from carpulse.plan.endpoints import router as plan_admin_router
 from carpulse.pricing.endpoints import router as pricing_router
 from carpulse.provider.base import BrandInfo
 from carpulse.receipt.endpoints import router as receipt_router
+from carpulse.reconcile_run.endpoints import router as reconcile_run_router
+from carpulse.report.endpoints import admin_router as report_admin_router
 from carpulse.report.endpoints import report_router
 from carpulse.signup.endpoints import router as signup_router
 from carpulse.trip.endpoints import admin_router as trip_admin_router
@@ -37,6 +40,7 @@ from carpulse.trip.endpoints import webhook_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
 from carpulse.web.console.endpoints import router as web_console_router
+from carpulse.web.admin import router as web_admin_router
 from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
 from carpulse.web.logbook import logbook_router as web_logbook_router
@@ -121,6 +125,7 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     root.include_router(web_logbook_router())
     root.include_router(web_console_router)
     root.include_router(web_order_router)
+    root.include_router(web_admin_router)
     root.include_router(about_router)
     root.include_router(health_router)
     root.include_router(file_router)
@@ -145,6 +150,9 @@ def _included_routes(brands: tuple[BrandInfo, ...]) -> tuple[BaseRoute, ...]:
     for brand in brands:
         v1.include_router(report_router(brand))
     v1.include_router(orders_router)
+    v1.include_router(order_admin_router)
+    v1.include_router(report_admin_router)
+    v1.include_router(reconcile_run_router)
     v1.include_router(charging_station_router)
     v1.include_router(data_api_router)
     v1.include_router(api_key_router)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from pathlib import Path
 
 from carpulse.config import Settings
 from carpulse.kit.logs import configure_logging, get_logger
+from carpulse.reconcile_run.service import reconcile_runs
 from carpulse.state import State
 from carpulse.worker import DEFAULT_LANE, RENDER_LANE, beat, bind_jobs, consume, registered_schedules
 from carpulse.worker import start as start_broker
@@ -78,9 +80,26 @@ async def reconcile_once(state: State) -> None:
     """Run every sweep declared for the reconcile round once: re-queue what lost jobs left behind.
     The queue is a trigger; the tables are the truth."""
     register_tasks()
+    started = state.clock.now()
+    found: dict[str, int] = {}
     for schedule in registered_schedules():
         if schedule.every_seconds is None:
-            await schedule.fn(state)
+            found[schedule.name] = _count(await schedule.fn(state))
+    await _record_round(state, started, found, {})
+
+
+def _count(result: object) -> int:
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+async def _record_round(state: State, started: datetime, found: dict[str, int], failed: dict[str, str]) -> None:
+    """Keep the round for the admin's page; a database that cannot take it must not stop the reconciler."""
+    try:
+        async with state.sessionmaker() as db:
+            await reconcile_runs.record(db, started, state.clock.now(), found, failed)
+            await db.commit()
+    except Exception:
+        log.warning("worker.reconcile_round_not_recorded", exc_info=True)
 
 
 async def reconcile_forever(
@@ -96,14 +115,19 @@ async def reconcile_forever(
     while True:
         if rounds or not sweep_at_start:
             await asyncio.sleep(every_seconds)
+        started = state.clock.now()
+        found: dict[str, int] = {}
+        failed: dict[str, str] = {}
         for schedule in registered_schedules():
             period = max(1, round((schedule.every_seconds or every_seconds) / every_seconds))
             if rounds % period:
                 continue
             try:
-                await schedule.fn(state)
-            except Exception:
+                found[schedule.name] = _count(await schedule.fn(state))
+            except Exception as exc:
+                failed[schedule.name] = f"{type(exc).__name__}: {exc}"
                 log.exception("worker.schedule_failed", schedule=schedule.name)
+        await _record_round(state, started, found, failed)
         rounds += 1
 
 

@@ -18,6 +18,7 @@ from carpulse.models.place import Place, PlaceKind
 from carpulse.models.plan import Plan, PlanTerms
 from carpulse.models.quote import Quote
 from carpulse.models.receipt import CreditNote, CreditNoteSequence, Receipt, ReceiptSequence
+from carpulse.models.reconcile_run import ReconcileRun
 from carpulse.models.report import Report, ReportPhoto, ReportStatus, VehicleSnapshotRecord
 from carpulse.models.trip import DistanceSource, Trip, TripEnd, TripState
 from carpulse.models.trip_change import TripChange, TripChangeKind
@@ -62,6 +63,7 @@ __all__ = [
     "Quote",
     "Receipt",
     "ReceiptSequence",
+    "ReconcileRun",
     "RedemptionState",
     "Report",
     "ReportPhoto",

@@ -7,14 +7,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
+from carpulse.auth.dependencies import AdminAccount
+from carpulse.auth.errors import AdminRequired, InvalidToken
 from carpulse.connect.dependencies import ConnectContextDep
 from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.connect.service import connect
 from carpulse.database import SessionDep
 from carpulse.errors import DependencyUnavailable, RateLimited, ValidationFailed, problem_responses
+from carpulse.models import OrderStatus
 from carpulse.order.checkout import checkout
 from carpulse.order.errors import OrderNotFound, OrderNotPayable
 from carpulse.order.schemas import (
+    AdminOrderDetail,
+    AdminOrderList,
     CreateIntent,
     DataSharingChoice,
     DataSharingRead,
@@ -30,6 +35,7 @@ from carpulse.state import get_state
 
 router = APIRouter(prefix="/payment", tags=["payment"])
 orders_router = APIRouter(prefix="/orders", tags=["orders"])
+admin_router = APIRouter(prefix="/admin", tags=["orders-admin"])
 
 TokenId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -144,3 +150,35 @@ async def set_data_sharing(order_id: TokenId, db: SessionDep, body: DataSharingC
 async def get_data_sharing(order_id: TokenId, db: SessionDep) -> DataSharingRead:
     order = await orders.get(db, order_id)
     return DataSharingRead(order_id=order.id, sharing=order.data_sharing)
+
+
+@admin_router.get(
+    "/orders",
+    response_model=AdminOrderList,
+    responses=problem_responses(InvalidToken, AdminRequired, ValidationFailed),
+    summary="Every order, newest first, filtered and paged (admin)",
+)
+async def admin_orders(
+    db: SessionDep,
+    _: AdminAccount,
+    q: Annotated[
+        str | None,
+        Query(max_length=128, description="the start of an order id, session id, payment id or reference, or voucher"),
+    ] = None,
+    status: OrderStatus | None = None,
+    provider: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    failed_reports: Annotated[bool, Query(description="only orders with a failed report (to re-run it)")] = False,
+) -> AdminOrderList:
+    return await orders.admin_list(db, q, status, provider, limit, offset, failed_reports)
+
+
+@admin_router.get(
+    "/orders/{order_id}",
+    response_model=AdminOrderDetail,
+    responses=problem_responses(InvalidToken, AdminRequired, OrderNotFound),
+    summary="Any order with its status history (admin)",
+)
+async def admin_order(db: SessionDep, _: AdminAccount, order_id: TokenId) -> AdminOrderDetail:
+    return await orders.admin_detail(db, order_id)

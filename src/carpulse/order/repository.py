@@ -4,10 +4,18 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.models import Order, OrderStatus, OrderTransition, RedemptionState, VoucherRedemption
+from carpulse.models import (
+    Order,
+    OrderStatus,
+    OrderTransition,
+    RedemptionState,
+    Report,
+    ReportStatus,
+    VoucherRedemption,
+)
 
 
 class Move(NamedTuple):
@@ -23,6 +31,52 @@ class OrderRepository:
 
     async def get(self, order_id: str) -> Order | None:
         return await self.session.get(Order, order_id)
+
+    async def search(
+        self,
+        query: str | None,
+        status: OrderStatus | None,
+        provider: str | None,
+        limit: int,
+        offset: int,
+        failed_reports: bool = False,
+    ) -> tuple[list[Order], int]:
+        """Orders newest first, one page of them and how many match: `query` matches the start of the
+        order id, session id, provider payment id, payment reference or voucher code; `failed_reports`
+        keeps the orders with a failed report."""
+        conditions: list[ColumnElement[bool]] = []
+        if failed_reports:
+            conditions.append(
+                select(Report.id).where(Report.order_id == Order.id, Report.status == ReportStatus.failed).exists()
+            )
+        if query:
+            conditions.append(
+                or_(
+                    *(
+                        column.startswith(query, autoescape=True)
+                        for column in (
+                            Order.id,
+                            Order.session_id,
+                            Order.provider_payment_id,
+                            Order.payment_reference,
+                            Order.voucher_code,
+                        )
+                    )
+                )
+            )
+        if status is not None:
+            conditions.append(Order.status == status)
+        if provider:
+            conditions.append(Order.provider == provider)
+        total = await self.session.scalar(select(func.count()).select_from(Order).where(*conditions))
+        rows = await self.session.execute(
+            select(Order).where(*conditions).order_by(Order.created_at.desc(), Order.id).limit(limit).offset(offset)
+        )
+        return list(rows.scalars()), int(total or 0)
+
+    async def count_by_status(self) -> dict[OrderStatus, int]:
+        rows = await self.session.execute(select(Order.status, func.count()).group_by(Order.status))
+        return {OrderStatus(status): int(count) for status, count in rows.all()}
 
     async def for_session(self, session_id: str) -> list[Order]:
         """The session's orders, newest first."""

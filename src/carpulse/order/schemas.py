@@ -111,3 +111,43 @@ class DataSharingRead(BaseModel):
     readings: int | None = Field(
         default=None, description="on a change: the kept readings of the order's cars it changed"
     )
+
+
+class AdminOrder(BaseModel):
+    """An order as the admin sees it: its state, amounts and payment."""
+
+    id: str
+    reference: str
+    status: str
+    provider: str
+    payment_method: str | None
+    provider_payment_id: str | None
+    package: str
+    vehicles: int
+    locale: str
+    currency: str
+    subtotal_cents: int
+    discount_cents: int
+    net_cents: int
+    vat_rate: Decimal
+    vat_cents: int
+    gross_cents: int
+    voucher_code: str | None
+    refunded_cents: int | None
+    flagged_reason: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    expires_at: datetime
+
+
+class AdminOrderList(BaseModel):
+    orders: list[AdminOrder]
+    total: int = Field(description="orders matching the filters, over every page")
+    limit: int
+    offset: int
+
+
+class AdminOrderDetail(AdminOrder):
+    vins: list[str]
+    session_id: str
+    transitions: list[OrderTransitionRead] = Field(description="every status change, oldest first")

@@ -19,10 +19,12 @@ from carpulse.config import CompanySettings
 from carpulse.database import release_read
 from carpulse.kit.logs import get_logger
 from carpulse.models import DataSharing, Order, OrderStatus, Quote, RedemptionState, VoucherRedemption
+from carpulse.models.order import order_reference
 from carpulse.models.priced import priced_values
 from carpulse.observation.service import observations
 from carpulse.order.errors import OrderNotFound
 from carpulse.order.repository import OrderRepository
+from carpulse.order.schemas import AdminOrder, AdminOrderDetail, AdminOrderList, OrderTransitionRead
 from carpulse.payment.factory import PaymentGateways
 from carpulse.payment.gateway import PaymentOutcome, PaymentStatus, Refund
 from carpulse.pricing.errors import VoucherNoLongerValid, VoucherUsedUp
@@ -325,6 +327,63 @@ class OrderService:
             amount_cents=refund.amount_cents,
             refund_id=refund.provider_refund_id,
         )
+
+    async def admin_list(
+        self,
+        db: AsyncSession,
+        query: str | None = None,
+        status: OrderStatus | None = None,
+        provider: str | None = None,
+        limit: int = 25,
+        offset: int = 0,
+        failed_reports: bool = False,
+    ) -> AdminOrderList:
+        """Every order (admin), newest first, filtered and one page at a time."""
+        rows, total = await OrderRepository(db).search(
+            (query or "").strip() or None, status, provider, limit, offset, failed_reports
+        )
+        return AdminOrderList(orders=[admin_order(row) for row in rows], total=total, limit=limit, offset=offset)
+
+    async def admin_detail(self, db: AsyncSession, order_id: str) -> AdminOrderDetail:
+        """Any order (admin) with its status history."""
+        order = await self.get(db, order_id)
+        transitions = await OrderRepository(db).transitions(order.id)
+        return AdminOrderDetail(
+            **admin_order(order).model_dump(),
+            vins=list(order.vins),
+            session_id=order.session_id,
+            transitions=[OrderTransitionRead.model_validate(row) for row in transitions],
+        )
+
+    async def count_by_status(self, db: AsyncSession) -> dict[OrderStatus, int]:
+        return await OrderRepository(db).count_by_status()
+
+
+def admin_order(order: Order) -> AdminOrder:
+    return AdminOrder(
+        id=order.id,
+        reference=order_reference(order.id),
+        status=order.status.value,
+        provider=order.provider,
+        payment_method=order.payment_method,
+        provider_payment_id=order.provider_payment_id,
+        package=order.package,
+        vehicles=len(order.vins),
+        locale=order.locale,
+        currency=order.currency,
+        subtotal_cents=order.subtotal_cents,
+        discount_cents=order.discount_cents,
+        net_cents=order.net_cents,
+        vat_rate=order.vat_rate,
+        vat_cents=order.vat_cents,
+        gross_cents=order.gross_cents,
+        voucher_code=order.voucher_code,
+        refunded_cents=order.refunded_cents,
+        flagged_reason=order.flagged_reason,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        expires_at=order.expires_at,
+    )
 
 
 orders = OrderService()

@@ -30,6 +30,7 @@ from carpulse.pricing.schemas import (
     VoucherCreate,
     VoucherRead,
     VoucherUpdate,
+    VoucherUses,
 )
 from carpulse.pricing.service import pricing
 from carpulse.rate_limit import limit_by_ip_and_session
@@ -173,6 +174,16 @@ async def create_voucher(_: AdminAccount, body: VoucherCreate, db: SessionDep) -
 )
 async def get_voucher(_: AdminAccount, voucher_id: VoucherId, db: SessionDep) -> VoucherRead:
     return VoucherRead.model_validate(await pricing.get_voucher(db, voucher_id))
+
+
+@router.get(
+    "/vouchers/{voucher_id}/uses",
+    response_model=VoucherUses,
+    responses=problem_responses(*_ADMIN, VoucherNotFound),
+    summary="The orders that used a voucher: reserved at checkout, confirmed once paid, released if not (admin)",
+)
+async def voucher_uses(_: AdminAccount, voucher_id: VoucherId, db: SessionDep) -> VoucherUses:
+    return await pricing.voucher_uses(db, voucher_id)
 
 
 @router.patch(

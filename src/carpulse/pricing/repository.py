@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carpulse.models import Quote, RedemptionState, Voucher, VoucherRedemption
+from carpulse.models import Order, Quote, RedemptionState, Voucher, VoucherRedemption
 
 
 class VoucherRepository:
@@ -22,6 +23,16 @@ class VoucherRepository:
 
     async def list(self) -> list[Voucher]:
         return list((await self.session.execute(select(Voucher).order_by(Voucher.created_at))).scalars())
+
+    async def uses(self, voucher_id: uuid.UUID) -> builtins.list[tuple[VoucherRedemption, Order]]:
+        """The voucher's redemptions with the orders that took them, newest first."""
+        result = await self.session.execute(
+            select(VoucherRedemption, Order)
+            .join(Order, Order.id == VoucherRedemption.order_id)
+            .where(VoucherRedemption.voucher_id == voucher_id)
+            .order_by(VoucherRedemption.created_at.desc(), VoucherRedemption.id)
+        )
+        return [(row[0], row[1]) for row in result.all()]
 
     async def customer_uses(self, voucher_id: uuid.UUID, customer_key: str) -> int:
         result = await self.session.execute(

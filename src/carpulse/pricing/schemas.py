@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from carpulse.connect.schemas import Locale
 from carpulse.kit.money import plain_rate
-from carpulse.models import VoucherKind
+from carpulse.models import RedemptionState, VoucherKind
 from carpulse.pricing.catalog import PackageCode
 
 # Counts are stored as 32-bit integers (PostgreSQL INTEGER); a larger cap means no cap in practice.
@@ -228,3 +228,23 @@ class VoucherRead(BaseModel):
     @classmethod
     def _plain(cls, value: Decimal | None) -> Decimal | None:
         return None if value is None else plain_rate(value)  # "10", never "10.00" from the column
+
+
+class VoucherUse(BaseModel):
+    """One order that took (or reserved, or gave back) a use of the voucher."""
+
+    order_id: str
+    reference: str = Field(description="the order's public reference (CP-…)")
+    state: RedemptionState = Field(description="reserved at checkout, confirmed once paid, released if not paid")
+    order_status: str
+    package: str
+    vehicles: int
+    discount_cents: int
+    gross_cents: int
+    currency: str
+    created_at: datetime
+
+
+class VoucherUses(BaseModel):
+    voucher: VoucherRead
+    uses: list[VoucherUse]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carpulse.connect.schemas import ConnectSession
 from carpulse.kit.money import percent_of, split_inclusive
 from carpulse.models import Quote, Voucher, VoucherKind
+from carpulse.models.order import order_reference
 from carpulse.pricing.catalog import (
     PACKAGE_CONTENTS,
     PACKAGE_NAMES,
@@ -33,7 +34,10 @@ from carpulse.pricing.schemas import (
     VolumeTier,
     VoucherCheckResult,
     VoucherCreate,
+    VoucherRead,
     VoucherUpdate,
+    VoucherUse,
+    VoucherUses,
 )
 
 _VOLUME_LABEL = {
@@ -371,6 +375,29 @@ class PricingService:
 
     async def get_voucher(self, db: AsyncSession, voucher_id: str) -> Voucher:
         return await self._voucher(db, voucher_id)
+
+    async def voucher_uses(self, db: AsyncSession, voucher_id: str) -> VoucherUses:
+        """The voucher and every order that used it (reserved, confirmed or released), newest first."""
+        voucher = await self._voucher(db, voucher_id)
+        rows = await VoucherRepository(db).uses(voucher.id)
+        return VoucherUses(
+            voucher=VoucherRead.model_validate(voucher),
+            uses=[
+                VoucherUse(
+                    order_id=order.id,
+                    reference=order_reference(order.id),
+                    state=redemption.state,
+                    order_status=order.status.value,
+                    package=order.package,
+                    vehicles=len(order.vins),
+                    discount_cents=order.discount_cents,
+                    gross_cents=order.gross_cents,
+                    currency=order.currency,
+                    created_at=redemption.created_at,
+                )
+                for redemption, order in rows
+            ],
+        )
 
     async def deactivate_voucher(self, db: AsyncSession, voucher_id: str) -> Voucher:
         """Vouchers are never deleted (orders reference them); they are switched off."""

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from carpulse.auth.dependencies import AdminAccount
+from carpulse.auth.errors import AdminRequired, InvalidToken
 from carpulse.connect.dependencies import ConnectContextDep
 from carpulse.connect.errors import ConnectSessionNotFound
 from carpulse.database import SessionDep
@@ -26,11 +28,14 @@ from carpulse.report.errors import (
     PhotoTypeUnsupported,
     PhotoUnreadable,
     ReportNotFound,
+    ReportNotRerunnable,
     ReportNotWaiting,
     ReportRequestConflict,
     VehicleNotRead,
 )
 from carpulse.report.schemas import (
+    AdminReport,
+    AdminReportList,
     GenerateReports,
     Photos,
     ReportRequest,
@@ -214,3 +219,27 @@ def _mount_photos(
     async def delete_photo(request: Request, access: Access, photo_id: PhotoId, db: SessionDep) -> Response:
         await reports.delete_photo(db, get_state(request), access, photo_id)
         return Response(status_code=204)
+
+
+admin_router = APIRouter(prefix="/admin", tags=["orders-admin"])
+AdminId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@admin_router.get(
+    "/orders/{order_id}/reports",
+    response_model=AdminReportList,
+    responses=problem_responses(InvalidToken, AdminRequired, ReportNotFound),
+    summary="Every report of an order: state, stage, attempts, why it failed (admin)",
+)
+async def admin_order_reports(db: SessionDep, _: AdminAccount, order_id: AdminId) -> AdminReportList:
+    return await reports.admin_for_order(db, order_id)
+
+
+@admin_router.post(
+    "/reports/{report_id}/rerun",
+    response_model=AdminReport,
+    responses=problem_responses(InvalidToken, AdminRequired, ReportNotFound, ReportNotRerunnable),
+    summary="Render a failed report of a paid order again, from its first step (admin)",
+)
+async def rerun_report(request: Request, db: SessionDep, _: AdminAccount, report_id: AdminId) -> AdminReport:
+    return await reports.rerun(db, report_id, get_state(request).clock.now())

@@ -83,3 +83,10 @@ class ReportNotWaiting(Conflict):
 
     slug = "report-not-waiting"
     title = "Report is not waiting for its vehicle"
+
+
+class ReportNotRerunnable(Conflict):
+    """Only a failed report of an order that is paid for (not refunded) can be rendered again."""
+
+    slug = "report-not-rerunnable"
+    title = "Report cannot be run again"

@@ -44,6 +44,32 @@ class ReportRepository:
         statement = select(Report).where(Report.order_id == order_id).order_by(Report.created_at, Report.vin)
         return list((await self.db.execute(statement)).scalars())
 
+    async def rerun(self, report_id: str, now: datetime) -> bool:
+        """A failed report queued again from the start (attempts, its retry window, its reason); False if it
+        is no longer failed. The window restarts: `created_at` is when this render was asked for."""
+        statement = (
+            update(Report)
+            .where(Report.id == report_id, Report.status == ReportStatus.failed)
+            .values(
+                status=ReportStatus.queued,
+                progress=0,
+                attempts=0,
+                deferrals=0,
+                retry_at=None,
+                lease_until=None,
+                failure_reason=None,
+                unread_facts=None,
+                created_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(await self.db.execute(statement), "rowcount", 0))
+
+    async def count_by_status(self) -> dict[ReportStatus, int]:
+        rows = await self.db.execute(select(Report.status, func.count()).group_by(Report.status))
+        return {ReportStatus(status): int(count) for status, count in rows.all()}
+
     async def add_for_order(self, values: dict[str, Any]) -> None:
         """Insert the paid-for report unless it exists (dedupe key): payment events arrive more than once."""
         await self.db.execute(insert_ignoring_conflicts(self.db, Report.__table__, values))

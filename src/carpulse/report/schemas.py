@@ -118,3 +118,29 @@ class Photo(BaseModel):
 class Photos(BaseModel):
     photos: list[Photo]
     limit: int
+
+
+class AdminReport(BaseModel):
+    """A report task as the admin sees it: its state, stage and why it failed."""
+
+    id: str
+    order_id: str
+    vin: str
+    locale: str
+    package: str
+    origin: str = Field(description="order (paid for) or request (another language or package later)")
+    status: str
+    progress: int = Field(description="percent of the render done")
+    attempts: int
+    deferrals: int
+    failure_reason: str | None
+    unread_facts: list[str] | None
+    retry_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    rerunnable: bool = Field(description="failed, and its order is paid for: POST .../rerun renders it again")
+
+
+class AdminReportList(BaseModel):
+    reports: list[AdminReport]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carpulse.connect.repository import VehicleConnectionRepository
@@ -22,6 +23,7 @@ from carpulse.report.errors import (
     PackageNotPaid,
     PhotoNotFound,
     ReportNotFound,
+    ReportNotRerunnable,
     ReportNotWaiting,
     ReportRequestConflict,
 )
@@ -29,6 +31,8 @@ from carpulse.report.photo import PhotoLimits, check_photo_count, prepare_photo_
 from carpulse.report.pipeline import RENDER_JOB, content_package, document_inputs, render_off_loop
 from carpulse.report.repository import PhotoRepository, ReportRepository, SnapshotRepository
 from carpulse.report.schemas import (
+    AdminReport,
+    AdminReportList,
     Photo,
     Photos,
     ReportRequest,
@@ -450,6 +454,67 @@ class ReportService:
         await db.delete(photo)
         await db.flush()
         await state.storage.delete(photo.storage_key)
+
+    async def admin_for_order(self, db: AsyncSession, order_id: str) -> AdminReportList:
+        """Every report of any order (admin), oldest first; 404 for an unknown order."""
+        order = await OrderRepository(db).get(order_id)
+        if order is None:
+            raise ReportNotFound("No such order.")
+        rows = await ReportRepository(db).for_order(order.id)
+        return AdminReportList(reports=[admin_report(row, order) for row in rows])
+
+    async def rerun(self, db: AsyncSession, report_id: str, now: datetime) -> AdminReport:
+        """Render a failed report again from its first step (admin); its job starts once this commits."""
+        repository = ReportRepository(db)
+        report = await repository.get(report_id)
+        if report is None:
+            raise ReportNotFound("No such report.")
+        order = await OrderRepository(db).get(report.order_id)
+        if order is None or not rerunnable(report, order):
+            raise ReportNotRerunnable(
+                "Only a failed report of a paid order can run again "
+                f"(the report is {report.status.value}, its order {order.status.value if order else 'gone'})."
+            )
+        try:
+            async with db.begin_nested():
+                changed = await repository.rerun(report.id, now)
+        except IntegrityError as exc:  # the same language and package was asked for again meanwhile
+            raise ReportNotRerunnable("An identical report is already being rendered for this order.") from exc
+        if not changed:
+            raise ReportNotRerunnable("The report is no longer failed.")
+        await db.refresh(report)
+        enqueue_after_commit(db, RENDER_JOB, report_id=report.id)
+        log.info("report.rerun_requested", report=report.id[:8], order=order.id[:8])
+        return admin_report(report, order)
+
+    async def count_by_status(self, db: AsyncSession) -> dict[ReportStatus, int]:
+        return await ReportRepository(db).count_by_status()
+
+
+def rerunnable(report: Report, order: Order) -> bool:
+    return report.status is ReportStatus.failed and order.status in READABLE_ORDER_STATES
+
+
+def admin_report(report: Report, order: Order) -> AdminReport:
+    return AdminReport(
+        id=report.id,
+        order_id=report.order_id,
+        vin=report.vin,
+        locale=report.locale,
+        package=report.package,
+        origin=report.origin,
+        status=report.status.value,
+        progress=report.progress,
+        attempts=report.attempts,
+        deferrals=report.deferrals,
+        failure_reason=report.failure_reason,
+        unread_facts=report.unread_facts,
+        retry_at=report.retry_at,
+        created_at=report.created_at,
+        updated_at=report.updated_at,
+        completed_at=report.completed_at,
+        rerunnable=rerunnable(report, order),
+    )
 
 
 reports = ReportService()
