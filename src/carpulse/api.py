@@ -39,13 +39,13 @@ from carpulse.trip.endpoints import router as trip_router
 from carpulse.trip.endpoints import webhook_router
 from carpulse.usage.endpoints import admin_router as usage_admin_router
 from carpulse.usage.endpoints import router as billing_router
-from carpulse.web.console.endpoints import router as web_console_router
 from carpulse.web.admin import router as web_admin_router
+from carpulse.web.console.endpoints import router as web_console_router
 from carpulse.web.endpoints import docs_router, static_router
 from carpulse.web.home import router as web_home_router
 from carpulse.web.logbook import logbook_router as web_logbook_router
-from carpulse.web.reports import router as web_reports_router
 from carpulse.web.orders.endpoints import router as web_order_router
+from carpulse.web.reports import router as web_reports_router
 
 API_V1_PREFIX = "/api/v1"
 

@@ -9,6 +9,7 @@ a screenshot in the run's temporary directory and names it in its report.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -179,6 +180,21 @@ def browser_page(
         context.close()
 
 
+_ID_IN_PATH = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|[A-Za-z0-9_-]{20,}")
+
+
+def _keep_screenshot(page: Page) -> None:
+    folder = os.environ.get(SCREENSHOTS_VARIABLE)
+    if not folder:
+        return
+    parts = urlsplit(page.url)
+    name = _ID_IN_PATH.sub("id", parts.path.strip("/")).replace("/", "_") or "landing"
+    language = page.locator("html").get_attribute("lang") or ""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=Path(folder) / f"{name}-{language}-{width}.png", full_page=True)
+
+
 # axe-core's impacts; a page may have none of these.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 
@@ -186,7 +202,11 @@ BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 def axe_violations(page: Page) -> list[str]:
     """The serious and critical accessibility violations axe-core (4.x, from axe-playwright-python) finds on the
     page as it is now, one line each: rule, impact, the first offending element. Injected through the
-    DevTools protocol, so the page's CSP does not stop it."""
+    DevTools protocol, so the page's CSP does not stop it.
+
+    Every page a test checks is a page a person should look at too: with `CARPULSE_SCREENSHOTS` set
+    (`make screenshots`) it is kept as `<path>-<width>.png` (ids in the path shortened to `id`)."""
+    _keep_screenshot(page)
     results = Axe().run(page)
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']} at {violation['nodes'][0]['target']}"

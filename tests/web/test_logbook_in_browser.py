@@ -4,11 +4,8 @@ Every page passes axe, makes no request to another host and logs no console erro
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,8 +15,6 @@ from tests.trip.flow import HELSINKI_ROUTE, drive, sample
 from tests.web.conftest import BrowserPage, LiveServer, axe_violations
 
 PHONE = {"width": 360, "height": 740}
-# Set to a directory to keep a full-page screenshot of each Logbook page (the reference screenshots).
-SCREENSHOT_DIR = os.environ.get("CARPULSE_SCREENSHOT_DIR")
 
 
 def assert_clean(watched: BrowserPage) -> None:
@@ -28,12 +23,6 @@ def assert_clean(watched: BrowserPage) -> None:
 
 
 def assert_fits_and_passes_axe(page: Page) -> None:
-    if SCREENSHOT_DIR:
-        width = page.viewport_size["width"] if page.viewport_size else 0
-        name = urlsplit(page.url).path.strip("/").replace("/", "_") or "root"
-        name = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "id", name)
-        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}-{width}.png"), full_page=True)
     assert axe_violations(page) == []
     width = page.viewport_size["width"] if page.viewport_size else 0
     assert page.evaluate("document.documentElement.scrollWidth") <= width

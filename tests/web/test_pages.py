@@ -173,6 +173,17 @@ class TestSignIn:
         landing = await get_page(client, "/")
         assert "Sign out" in landing.text
 
+    async def test_the_page_session_outlives_the_apis_short_access_token(self, client: httpx.AsyncClient) -> None:
+        import jwt
+
+        response = await post_form(client, "/login", {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
+        cookie = next(value for value in response.headers.get_list("set-cookie") if value.startswith("cp_session="))
+        claims = jwt.decode(client.cookies["cp_session"], options={"verify_signature": False})
+
+        assert "Max-Age=43200" in cookie
+        assert claims["exp"] - claims["iat"] == 12 * 3600
+        assert claims["role"] == "admin"
+
     async def test_next_is_followed_on_this_site_only(self, client: httpx.AsyncClient) -> None:
         inside = await post_form(
             client, "/login", {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "next": "/admin/vouchers"}

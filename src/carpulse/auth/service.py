@@ -49,9 +49,12 @@ class AuthService:
         log.info("auth.login_succeeded", account_id=str(account.id))
         return account
 
-    def issue_token(self, settings: AuthSettings, account: Account, clock: Clock) -> AccessToken:
+    def issue_token(
+        self, settings: AuthSettings, account: Account, clock: Clock, lifetime: timedelta | None = None
+    ) -> AccessToken:
+        """A signed access token for `account`, valid `lifetime` (default: the API's access-token lifetime)."""
         now = clock.now()
-        lifetime = timedelta(minutes=settings.jwt_access_token_expire_minutes)
+        lifetime = lifetime or timedelta(minutes=settings.jwt_access_token_expire_minutes)
         claims = {
             "sub": str(account.id),
             "role": account.role.value,

@@ -81,9 +81,8 @@ async def login(
         return _login(request, 401, next=next, username=username, error="web.login.invalid")
     except EmailUnconfirmed:
         return _login(request, 403, next=next, username=username, error="web.login.unconfirmed")
-    token = auth.issue_token(state.settings.auth, account, state.clock)
     response = redirect(request, safe_next(next, HOME_OF_ROLE[account.role]))
-    sign_in(request, response, token.access_token, token.expires_in)
+    sign_in(request, response, account)
     return response
 
 

@@ -124,9 +124,16 @@ def page_csp(request: Request) -> str:
     )
 
 
+OPENSTREETMAP_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
 def map_tile_url(request: Request) -> str | None:
-    """The tile URL template maps load, or None: tracks on a plain background (offline, tests)."""
-    return get_state(request).settings.web.tile_url
+    """The tile URL template maps load: the configured one, OpenStreetMap's in production, else None (tracks
+    on a plain background: development and tests make no outside request)."""
+    settings = get_state(request).settings
+    if settings.web.tile_url:
+        return settings.web.tile_url
+    return OPENSTREETMAP_TILES if settings.is_production else None
 
 
 def map_tile_origin(request: Request) -> str | None:

@@ -1,7 +1,7 @@
 """Who is signed in to the pages: the API's own access token, kept in an HttpOnly cookie.
 
-A page sign-in issues the same token the API's bearer clients get (`auth.issue_token`, or the driver's
-from Google sign-in), so the pages resolve the account exactly as the API does. The cookie is HttpOnly
+A page sign-in issues the same kind of token the API's bearer clients get (`auth.issue_token`), valid for
+the page session's length, so the pages resolve the account exactly as the API does. The cookie is HttpOnly
 (no script reads it), SameSite=Lax (sent on a top-level link from elsewhere, never on another site's
 form post) and Secure whenever the service is reached over HTTPS.
 """
@@ -9,6 +9,7 @@ form post) and Secure whenever the service is reached over HTTPS.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -67,13 +68,19 @@ def secure_cookies(request: Request) -> bool:
     return get_state(request).settings.base_url.startswith("https://") or request.url.scheme == "https"
 
 
-def sign_in(request: Request, response: Response, token: str, expires_in: int) -> None:
-    """Keep `token` (valid `expires_in` seconds) as this browser's sign-in."""
-    limit = get_state(request).settings.web.session_hours * 3600
+def sign_in(request: Request, response: Response, account: Account) -> None:
+    """Sign this browser in as `account` for the page session's length (`web.session_hours`).
+
+    The cookie holds an access token of that lifetime, issued as the API issues its own: an HttpOnly cookie
+    no script reads, so a page session need not end after the API's short bearer lifetime.
+    """
+    state = get_state(request)
+    lifetime = timedelta(hours=state.settings.web.session_hours)
+    token = auth.issue_token(state.settings.auth, account, state.clock, lifetime=lifetime)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
-        max_age=min(expires_in, limit),
+        token.access_token,
+        max_age=token.expires_in,
         httponly=True,
         secure=secure_cookies(request),
         samesite="lax",

@@ -13,6 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import Response
 
+from carpulse.auth.errors import InvalidToken
+from carpulse.auth.service import auth
+from carpulse.database import SessionDep
 from carpulse.driver.endpoints import start_sign_in
 from carpulse.driver.repository import SignInStateRepository
 from carpulse.driver.service import driver
@@ -71,11 +74,19 @@ async def start(request: Request, next: Annotated[str, Form(max_length=2048)] = 
 
 
 @router.get("/logbook/sign-in/complete")
-async def complete(request: Request, ticket: Annotated[str, Query(min_length=20, max_length=128)]) -> Response:
-    handed = await driver.take_handoff(SignInStateRepository(get_state(request).ephemeral), ticket)
+async def complete(
+    request: Request, session: SessionDep, ticket: Annotated[str, Query(min_length=20, max_length=128)]
+) -> Response:
+    state = get_state(request)
+    handed = await driver.take_handoff(SignInStateRepository(state.ephemeral), ticket)
     if handed is None:
         return redirect(request, "/logbook/sign-in?error=sign-in-state-invalid")
-    access_token, expires_in, target = handed
+    access_token, _expires_in, target = handed
+    try:
+        account = await auth.account_for_token(session, state.settings.auth, access_token, state.clock)
+    except InvalidToken:
+        return redirect(request, "/logbook/sign-in?error=sign-in-state-invalid")
     response = redirect(request, safe_next(target, HOME))
-    sign_in(request, response, access_token, expires_in)
+    # The page session outlives the API's 30-minute access token the sign-in handed over (web.session_hours).
+    sign_in(request, response, account)
     return response
