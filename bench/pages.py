@@ -2,7 +2,8 @@
 FastAPI route answering the same bytes in the same process, and the script each page loads.
 
 An in-process app on the embedded defaults (SQLite, in-process stores, the sandbox vendors) with one paid,
-finished Pro order (`carpulse.demo.walk`), a signed-in admin and the local Logbook driver; every page is
+finished Pro order (`carpulse.demo.walk`), the local Logbook driver with a 60-fix trip, a confirmed Data API
+client and the admin, each signed in through the pages' own sign-in; every page is
 asked for 300 times in sequence after 20 warm-up requests, through the ASGI transport (no socket: the time
 is the server's, plus the transport's few microseconds the baseline pays too).
 """
@@ -14,7 +15,9 @@ import re
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi import FastAPI
@@ -29,6 +32,14 @@ ROUNDS = 300
 WARM_UP = 20
 GOAL_MS = 50.0
 ADMIN_PASSWORD = "bench admin password"
+CLIENT_PASSWORD = "bench client password 1"
+_SIGN_IN_ORDER = ("nobody", "driver", "client", "admin")
+
+
+def _sign_in_order(page: tuple[str, str, str]) -> int:
+    return _SIGN_IN_ORDER.index(page[0])
+
+
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "accept-language": "fi-FI,fi;q=0.9"}
 _SCRIPT = re.compile(r'<script src="(/static/[^"]+)"')
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -65,39 +76,90 @@ def _settings(folder: Path) -> Settings:
         rate_limit={"enabled": False},
         sandbox={"wake_delay_seconds": 0},
         admin={"password_hash": hash_password(ADMIN_PASSWORD)},
+        # The Logbook's pages as the one local driver (development's sign-in off), so no Google round trip.
+        logbook_auth={"enabled": False},
         tesla={"public_key_path": str(folder / "public.pem"), "private_key_path": str(folder / "private.pem")},
         log={"level": "WARNING", "json_lines": True},
     )
 
 
-async def _sign_in_admin(client: httpx.AsyncClient) -> None:
+async def _sign_in(client: httpx.AsyncClient, username: str, password: str) -> None:
+    client.cookies.pop("cp_session", None)
     page = await client.get("/login", headers=HTML)
     token = _CSRF.search(page.text)
     assert token, "the sign-in page carries no CSRF token"
     response = await client.post(
         "/login",
-        data={"csrf_token": token.group(1), "username": "admin", "password": ADMIN_PASSWORD, "next": "/"},
+        data={"csrf_token": token.group(1), "username": username, "password": password, "next": "/"},
         headers=HTML | {"origin": str(client.base_url).rstrip("/")},
     )
     assert response.status_code == 303, response.text
 
 
-def _pages(order_id: str, session_id: str) -> list[tuple[str, str]]:
+async def _data_client(client: httpx.AsyncClient, app: object) -> None:
+    """A confirmed Data API client with a key and one metered call, signed in to the pages."""
+    email = "bench@dealer.example"
+    registered = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": CLIENT_PASSWORD, "company_name": "Bench Oy", "country": "FI"},
+    )
+    assert registered.status_code == 202, registered.text
+    await app.state.carpulse.jobs.drain()  # type: ignore[attr-defined]
+    [message] = (await client.get("/_sandbox/mail", params={"to": email})).json()["messages"]
+    link = next(link for link in message["links"] if "/confirm" in link)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    assert (await client.post("/api/v1/auth/confirm", json={"token": token})).status_code == 200
+    await _sign_in(client, email, CLIENT_PASSWORD)
+
+
+def _pages(order_id: str, session_id: str, trip_id: str) -> list[tuple[str, str, str]]:
+    """(who, name, path): who is signed in — nobody, the local driver (Logbook sign-in off), a client, the admin."""
     return [
-        ("landing", "/"),
-        ("sign-in", "/login"),
-        ("reports: start", "/reports"),
-        ("reports: vehicles", f"/reports/session/{session_id}"),
-        ("order", f"/orders/{order_id}"),
-        ("logbook: day", "/logbook"),
-        ("logbook: cars", "/logbook/cars"),
-        ("logbook: places", "/logbook/places"),
-        ("API docs (Swagger UI)", "/docs"),
-        # Signed in as the admin from here on.
-        ("admin", "/admin"),
-        ("admin: vouchers", "/admin/vouchers"),
-        ("admin: orders", "/admin/orders"),
+        ("nobody", "landing", "/"),
+        ("nobody", "sign-in", "/login"),
+        ("nobody", "reports: start", "/reports"),
+        ("nobody", "reports: vehicles + quote", f"/reports/session/{session_id}"),
+        ("nobody", "order: 1 report, done", f"/orders/{order_id}"),
+        ("nobody", "order: progress fragment", f"/orders/{order_id}/progress"),
+        ("nobody", "order: receipt", f"/orders/{order_id}/receipt"),
+        ("nobody", "order: charging invoices", f"/orders/{order_id}/charging"),
+        ("driver", "logbook: day", "/logbook"),
+        ("driver", "logbook: trip on a map", f"/logbook/trips/{trip_id}"),
+        ("driver", "logbook: cars", "/logbook/cars"),
+        ("driver", "logbook: places", "/logbook/places"),
+        ("nobody", "console: register", "/console/register"),
+        ("client", "console", "/console"),
+        ("client", "console: try it", "/console/try"),
+        ("admin", "admin", "/admin"),
+        ("admin", "admin: vouchers", "/admin/vouchers"),
+        ("admin", "admin: orders", "/admin/orders"),
+        ("admin", "admin: an order", f"/admin/orders/{order_id}"),
+        ("admin", "admin: clients", "/admin/clients"),
+        ("admin", "admin: reconciler", "/admin/reconciler"),
+        ("nobody", "API docs (Swagger UI)", "/docs"),
     ]
+
+
+async def _a_trip(client: httpx.AsyncClient) -> str:
+    """One trip of the local driver: a phone's start, 58 pings and end through the car's webhook (~7 km)."""
+    car = await client.post("/api/v1/logbook/cars", json={"name": "Bench car"})
+    assert car.status_code == 201, car.text
+    created = await client.post(f"/api/v1/logbook/cars/{car.json()['id']}/webhook-tokens", json={"name": "phone"})
+    assert created.status_code == 201, created.text
+    secret = created.json()["token"]
+    started = datetime.now(UTC) - timedelta(hours=1)
+    for i, kind in enumerate(["start"] + ["ping"] * 58 + ["end"]):
+        fix = {"lat": 60.17 + i * 0.001, "lon": 24.94 + i * 0.001, "accuracy": 8}
+        fix["timestamp"] = (started + timedelta(seconds=20 * i)).isoformat()
+        answer = await client.post(f"/webhook/{kind}/{secret}", json=fix)
+        assert answer.status_code in (200, 202), answer.text
+    for _ in range(100):
+        await client._transport.app.state.carpulse.jobs.drain()  # type: ignore[attr-defined]
+        trips = (await client.get("/api/v1/logbook/trips")).json()["trips"]
+        if trips and trips[0].get("distance_km"):
+            return str(trips[0]["id"])
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no closed trip: {trips}")
 
 
 async def _baseline(body: bytes) -> list[float]:
@@ -116,6 +178,7 @@ async def _run(folder: Path, settings: Settings) -> list[str]:
     lines = []
     async with in_process_client(settings) as client:
         result = await walk(client, locale="fi", package="pro", out=folder / "out", echo=lambda _: None)
+        trip_id = await _a_trip(client)
         landing = await client.get("/", headers=HTML)
         baseline = await _baseline(landing.content)
         base_p99 = _percentile(baseline, 0.99)
@@ -123,9 +186,15 @@ async def _run(folder: Path, settings: Settings) -> list[str]:
             f"  {'bare FastAPI, same HTML':<26} p50 {statistics.median(baseline):6.2f} ms  p99 {base_p99:6.2f} ms"
         )
         worst = 0.0
-        for name, path in _pages(result.order_id, result.session_id):
-            if path.startswith("/admin") and "cp_session" not in client.cookies:
-                await _sign_in_admin(client)
+        signed_in = "nobody"
+        app = client._transport.app  # type: ignore[attr-defined]
+        for who, name, path in sorted(_pages(result.order_id, result.session_id, trip_id), key=_sign_in_order):
+            if who != signed_in:
+                if who == "client":
+                    await _data_client(client, app)
+                elif who == "admin":
+                    await _sign_in(client, "admin", ADMIN_PASSWORD)
+                signed_in = who
             samples, response = await _timings(client, path)
             if response.status_code != 200:
                 lines.append(f"  {name:<26} {path}: HTTP {response.status_code} (not measured)")

@@ -73,6 +73,12 @@ async def local(local_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def assert_not_relayed(response: httpx.Response) -> None:
+    """A browser's refused callback: sent to the web app's page that explains it, never to a tunnel."""
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/reports/connect-failed?problem=expired"
+
+
 async def start_locally(local: httpx.AsyncClient, **extra: Any) -> dict[str, Any]:
     response = await local.post("/api/v1/tesla/oauth/initiate", json={"via_dev_proxy": True, **extra})
     assert response.status_code == 200, response.text
@@ -165,9 +171,7 @@ class TestTwoInstances:
         assert await stored_state(local_app, state) is None
 
         # Replays: never relayed twice, never completed twice.
-        again = await client.get(CALLBACK, params=callback, headers=BROWSER)
-        assert again.status_code == 400
-        assert "location" not in again.headers
+        assert_not_relayed(await client.get(CALLBACK, params=callback, headers=BROWSER))
         assert_problem(await client.get(CALLBACK, params=callback, headers=JSON), 400, "oauth-state-invalid")
         assert_problem(await local.get(CALLBACK, params=query, headers=JSON), 400, "oauth-state-invalid")
 
@@ -194,10 +198,10 @@ class TestTwoInstances:
 
         # A callback whose state has no relay record on the deployed API goes nowhere.
         mismatched = {**callback, "state": other_flow["state"]}
-        for headers in (BROWSER, JSON):
-            response = await client.get(CALLBACK, params=mismatched, headers=headers)
-            assert response.status_code == 400, response.text
-            assert "location" not in response.headers
+        assert_not_relayed(await client.get(CALLBACK, params=mismatched, headers=BROWSER))
+        json_answer = await client.get(CALLBACK, params=mismatched, headers=JSON)
+        assert json_answer.status_code == 400, json_answer.text
+        assert "location" not in json_answer.headers
         # The local instance's other flow was not touched by that.
         assert await stored_state(local_app, other_flow["state"]) is not None
 

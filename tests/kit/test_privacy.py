@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from carpulse.kit.privacy import REDACTED, mask_email, mask_mapping, mask_text, mask_value, mask_vin
@@ -148,6 +148,8 @@ class TestEmailsNeverSurvive:
     @given(prefix=_TEXT, before=_SEPARATORS, address=st.emails(), after=_SEPARATORS, suffix=_TEXT)
     @example(prefix="", before=" ", address="jane.doe@example.com", after=" ", suffix="")
     def test_the_full_address_is_gone(self, prefix: str, before: str, address: str, after: str, suffix: str) -> None:
+        # A local part of mask characters only ("*@a.io") reads the same masked: nothing of it is left to hide.
+        assume(address.split("@")[0].strip("*"))
         masked = mask_text(prefix + before + address + after + suffix)
 
         assert address not in masked

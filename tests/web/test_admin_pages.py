@@ -539,9 +539,18 @@ class TestReconciler:
             await reconcile_runs.record(db, old, old, {"finds": 1}, {})
             await db.commit()
 
-        # The test's requests and the rounds share one database connection: let rounds run, then stop them, then read.
-        rounds = asyncio.create_task(consumer.reconcile_forever(state, 0.01, sweep_at_start=True))
-        await asyncio.sleep(0.3)
+        # The test's requests and the rounds share one database connection: let one round run and record itself,
+        # then stop the loop while it sleeps towards the next (never mid-write), then read.
+        recorded = asyncio.Event()
+        record_round = consumer._record_round
+
+        async def record_and_tell(*args: Any) -> None:
+            await record_round(*args)
+            recorded.set()
+
+        monkeypatch.setattr(consumer, "_record_round", record_and_tell)
+        rounds = asyncio.create_task(consumer.reconcile_forever(state, 3600, sweep_at_start=True))
+        await asyncio.wait_for(recorded.wait(), timeout=30)
         rounds.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await rounds

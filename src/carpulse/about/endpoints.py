@@ -11,7 +11,12 @@ from carpulse.state import get_state
 router = APIRouter(tags=["about"])
 
 
-@router.get("/", response_model=ServiceInfo, summary="Service name, version and links")
+@router.get(
+    "/",
+    response_model=ServiceInfo,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+    summary="Service name, version and links (a browser gets the web app's landing page)",
+)
 async def root(request: Request) -> ServiceInfo:
     state = get_state(request)
     base = state.settings.base_url

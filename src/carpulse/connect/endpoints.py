@@ -200,10 +200,15 @@ def _oauth_routes(router: APIRouter, info: BrandInfo) -> None:
     @router.get(
         "/oauth/callback",
         response_model=CallbackResult,
-        status_code=303,
+        # A browser is redirected (303, no body); only a client asking for JSON gets the 200 document.
         responses={
             200: {"model": CallbackResult, "description": "with `Accept: application/json`"},
-            303: {"description": "to the frontend (or the dev proxy's tunnel) with `session_id`"},
+            303: {
+                "description": (
+                    "to the frontend (or the dev proxy's tunnel) with `session_id`; when the connection failed, "
+                    "to the web app's page that says why (`/reports/connect-failed?problem=…`)"
+                )
+            },
             **_with_html_pages(
                 problem_responses(
                     OAuthStateInvalid,
