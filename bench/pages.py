@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from carpulse.config import Settings
-from carpulse.demo import in_process_client, walk
+from carpulse.demo import account_for, checkout, in_process_client, walk
 from carpulse.kit.passwords import hash_password
 from carpulse.web.assets import manifest
 
@@ -118,7 +118,7 @@ def _pages(order_id: str, session_id: str, trip_id: str) -> list[tuple[str, str,
         ("nobody", "landing", "/"),
         ("nobody", "sign-in", "/login"),
         ("nobody", "reports: start", "/reports"),
-        ("nobody", "reports: vehicles + quote", f"/reports/session/{session_id}"),
+        ("nobody", "reports: fleet's vehicles", f"/reports/session/{session_id}"),
         ("nobody", "order: 1 report, done", f"/orders/{order_id}"),
         ("nobody", "order: progress fragment", f"/orders/{order_id}/progress"),
         ("nobody", "order: receipt", f"/orders/{order_id}/receipt"),
@@ -178,6 +178,8 @@ async def _run(folder: Path, settings: Settings) -> list[str]:
     lines = []
     async with in_process_client(settings) as client:
         result = await walk(client, locale="fi", package="pro", out=folder / "out", echo=lambda _: None)
+        # A second customer mid-checkout: a Bulk selection of every vehicle of the sandbox's fleet account.
+        fleet = await checkout(client, locale="fi", package="bulk", account=account_for("bulk"), echo=lambda _: None)
         trip_id = await _a_trip(client)
         landing = await client.get("/", headers=HTML)
         baseline = await _baseline(landing.content)
@@ -188,7 +190,8 @@ async def _run(folder: Path, settings: Settings) -> list[str]:
         worst = 0.0
         signed_in = "nobody"
         app = client._transport.app  # type: ignore[attr-defined]
-        for who, name, path in sorted(_pages(result.order_id, result.session_id, trip_id), key=_sign_in_order):
+        pages = _pages(result.order_id, fleet.session_id, trip_id)
+        for who, name, path in sorted(pages, key=_sign_in_order):
             if who != signed_in:
                 if who == "client":
                     await _data_client(client, app)
