@@ -70,7 +70,7 @@ fuzz: install services ## nightly-sized schemathesis run: FUZZ_EXAMPLES (500) pe
 screenshots: install services system-packages ## reference screenshots of every main page, by the browser journeys, into var/screenshots/
 	rm -rf var/screenshots
 	CARPULSE_SCREENSHOTS=$(CURDIR)/var/screenshots CARPULSE_TEST_BACKEND=server CARPULSE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) \
-		CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(RUN) pytest -q tests/web -k in_browser
+		CARPULSE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(RUN) pytest -q -n $(TEST_WORKERS) tests/web -k in_browser
 	@ls var/screenshots
 
 bench: install services ## benchmarks (bench/)

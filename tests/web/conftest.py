@@ -23,13 +23,16 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
 
 from tests.conftest import ADMIN_USERNAME
 from tests.redis_server import free_port
 
 CHROMIUM = shutil.which("chromium")
 STARTUP_SECONDS = 60
+# The suite's two workers keep both cores busy: a page that renders a large document in script (Swagger UI,
+# ReDoc) or waits for a job can take seconds. Waits are for things that do happen; a failure still fails.
+expect.set_options(timeout=20_000)
 SCREENSHOTS_VARIABLE = "CARPULSE_SCREENSHOTS"
 
 
